@@ -1,0 +1,329 @@
+import { GpuError, UnsupportedOpError, type UnsupportedNode } from '../../errors.js';
+import { sizeOf, type Tensor, type TensorData } from '../../tensor.js';
+import type { BindingRef, GpuOpPlan } from '../../../kernels/op.js';
+import type { AcquiredDevice } from '../../gpu/device.js';
+import type { ExecutionPlan } from '../plan.js';
+import { planMemory, type Lifetime } from '../memory-plan.js';
+
+/**
+ * An execution plan made resident on a GPU device. Everything that can be done once is done at
+ * load: kernels planned, pipelines compiled (async, in parallel), buffers allocated by lifetime,
+ * constants uploaded, uniforms written, bind groups created. A run then uploads the feeds, records
+ * one compute pass of prebuilt dispatches, and reads every output back through one mapped buffer.
+ */
+
+interface Dispatch {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly workgroups: readonly [number, number, number];
+}
+
+export interface NodeRecord {
+  readonly name: string;
+  readonly opType: string;
+  readonly dispatches: number;
+}
+
+interface OutputSlot {
+  readonly name: string;
+  readonly buffer: GPUBuffer;
+  readonly bytes: number;
+  readonly stagingOffset: number;
+}
+
+const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+const bytesOf = (dims: readonly number[]): number => align(Math.max(4, sizeOf(dims) * 4), 16);
+
+/** GPU buffers hold every dtype as 32-bit words: f32, i32 (int64 narrowed), u32 for bool. */
+export function toGpuWords(t: Tensor): ArrayBufferView<ArrayBuffer> {
+  if (t.dtype === 'bool') return Uint32Array.from(t.data);
+  return t.data as ArrayBufferView<ArrayBuffer>;
+}
+
+function fromGpuWords(words: ArrayBuffer, offset: number, dtype: Tensor['dtype'], n: number): TensorData {
+  switch (dtype) {
+    case 'float32': return new Float32Array(words.slice(offset, offset + n * 4));
+    case 'bool': return Uint8Array.from(new Uint32Array(words, offset, n));
+    default: return new Int32Array(words.slice(offset, offset + n * 4));
+  }
+}
+
+export interface GpuTimings {
+  readonly perNodeMs: readonly number[];
+}
+
+export class GpuExecutable {
+  readonly nodes: readonly NodeRecord[];
+  readonly dispatchCount: number;
+  readonly pipelineCount: number;
+  private readonly perNode: readonly (readonly Dispatch[])[];
+  private readonly ownedBuffers: GPUBuffer[];
+  private readonly inputBuffers: ReadonlyMap<string, GPUBuffer>;
+  private readonly outputs: readonly OutputSlot[];
+  private readonly staging: GPUBuffer;
+  private readonly constOutputs: ReadonlyMap<string, Tensor>;
+  private readonly querySet: GPUQuerySet | undefined;
+  private readonly queryResolve: GPUBuffer | undefined;
+  private readonly queryRead: GPUBuffer | undefined;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly plan: ExecutionPlan,
+    parts: {
+      nodes: NodeRecord[]; perNode: Dispatch[][]; owned: GPUBuffer[]; inputs: Map<string, GPUBuffer>;
+      outputs: OutputSlot[]; staging: GPUBuffer; constOutputs: Map<string, Tensor>; pipelineCount: number;
+      timestamps: boolean;
+    },
+  ) {
+    this.nodes = parts.nodes;
+    this.perNode = parts.perNode;
+    this.ownedBuffers = parts.owned;
+    this.inputBuffers = parts.inputs;
+    this.outputs = parts.outputs;
+    this.staging = parts.staging;
+    this.constOutputs = parts.constOutputs;
+    this.pipelineCount = parts.pipelineCount;
+    this.dispatchCount = parts.perNode.reduce((n, d) => n + d.length, 0);
+    if (parts.timestamps && parts.perNode.length > 0) {
+      const count = parts.perNode.length * 2;
+      this.querySet = device.createQuerySet({ type: 'timestamp', count });
+      this.queryResolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      this.queryRead = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    }
+  }
+
+  static async create(acquired: AcquiredDevice, plan: ExecutionPlan): Promise<GpuExecutable> {
+    const { device } = acquired;
+    const unsupported: UnsupportedNode[] = [];
+    const opPlans: GpuOpPlan[] = plan.nodes.map((p) => {
+      const { node } = p;
+      if (!p.def.webgpu) {
+        unsupported.push({ opType: node.opType, domain: node.domain, node: node.name, reason: 'no WebGPU kernel, and its inputs are not known at load' });
+        return { kind: 'alias' };
+      }
+      return p.def.webgpu({ node, opset: plan.opset, inputs: p.inputs, outputs: p.outputs });
+    });
+    if (unsupported.length) throw new UnsupportedOpError(unsupported);
+
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    const owned: GPUBuffer[] = [];
+    const createBuffer = (size: number, usage: number): GPUBuffer => {
+      const b = device.createBuffer({ size, usage });
+      owned.push(b);
+      return b;
+    };
+    const upload = (t: Tensor): GPUBuffer => {
+      const b = createBuffer(bytesOf(t.dims), STORAGE());
+      const words = toGpuWords(t);
+      if (words.byteLength > 0) device.queue.writeBuffer(b, 0, words);
+      return b;
+    };
+
+    try {
+      // Value lifetimes over steps: step 0 is the upload of feeds, node k is step k + 1.
+      const root = new Map<string, string>();
+      const rootOf = (name: string): string => root.get(name) ?? name;
+      const first = new Map<string, number>();
+      const last = new Map<string, number>();
+      const bytes = new Map<string, number>();
+      const outputNames = new Set(plan.outputs.map((o) => o.name));
+      for (const input of plan.inputs) {
+        first.set(input.name, 0);
+        bytes.set(input.name, bytesOf(input.dims));
+        // Feeds are written before the pass, so their slot must not be shared with anything.
+        last.set(input.name, Infinity);
+      }
+      plan.nodes.forEach((p, k) => {
+        const step = k + 1;
+        for (const name of p.node.inputs) {
+          if (!name || plan.constants.has(name)) continue;
+          const r = rootOf(name);
+          last.set(r, Math.max(last.get(r) ?? step, step));
+        }
+        const op = opPlans[k]!;
+        if (op.kind === 'alias') {
+          // Views share their source's buffer (the planner folds views of constants at load).
+          root.set(p.node.outputs[0]!, rootOf(p.node.inputs[0]!));
+          return;
+        }
+        p.node.outputs.forEach((name, i) => {
+          if (!name) return;
+          first.set(name, step);
+          bytes.set(name, bytesOf(p.outputs[i]!.dims));
+          last.set(name, Math.max(last.get(name) ?? step, step));
+        });
+        op.scratch?.forEach((b, s) => {
+          const key = `\0scratch${k}/${s}`;
+          first.set(key, step);
+          last.set(key, step);
+          bytes.set(key, align(Math.max(4, b), 16));
+        });
+      });
+      for (const name of outputNames) if (first.has(rootOf(name))) last.set(rootOf(name), Infinity);
+
+      const names = [...first.keys()];
+      const lifetimes: Lifetime[] = names.map((n) => ({ bytes: bytes.get(n)!, first: first.get(n)!, last: last.get(n)! }));
+      const memory = planMemory(lifetimes);
+      const pool = memory.bufferBytes.map((b) => createBuffer(b, STORAGE()));
+      const bufferOf = new Map<string, GPUBuffer>();
+      names.forEach((n, i) => bufferOf.set(n, pool[memory.assignment[i]!]!));
+      const constBuffers = new Map<string, GPUBuffer>();
+      const valueBuffer = (name: string): GPUBuffer => {
+        const r = rootOf(name);
+        const b = bufferOf.get(r);
+        if (b) return b;
+        const t = plan.constants.get(r);
+        if (!t) throw new GpuError(`internal: no buffer for value "${name}"`);
+        let c = constBuffers.get(r);
+        if (!c) {
+          c = upload(t);
+          constBuffers.set(r, c);
+        }
+        return c;
+      };
+
+      // Pipelines: one per distinct shader, all compiled concurrently before any run.
+      const modules = new Map<string, Promise<GPUComputePipeline>>();
+      for (const op of opPlans) {
+        if (op.kind !== 'dispatch') continue;
+        for (const prog of op.programs) {
+          if (modules.has(prog.code)) continue;
+          const module = device.createShaderModule({ code: prog.code });
+          modules.set(prog.code, device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
+        }
+      }
+      const pipelines = new Map<string, GPUComputePipeline>();
+      await Promise.all([...modules].map(async ([code, p]) => pipelines.set(code, await p)));
+
+      const perNode: Dispatch[][] = [];
+      const records: NodeRecord[] = [];
+      plan.nodes.forEach((p, k) => {
+        const op = opPlans[k]!;
+        const dispatches: Dispatch[] = [];
+        if (op.kind === 'dispatch') {
+          const constants = (op.constants ?? []).map(upload);
+          for (const prog of op.programs) {
+            if (prog.workgroups.some((w) => w === 0)) continue;
+            const resolve = (ref: BindingRef): GPUBuffer => {
+              if ('input' in ref) return valueBuffer(p.node.inputs[ref.input]!);
+              if ('output' in ref) return valueBuffer(p.node.outputs[ref.output]!);
+              if ('scratch' in ref) return bufferOf.get(`\0scratch${k}/${ref.scratch}`)!;
+              return constants[ref.constant]!;
+            };
+            const entries: GPUBindGroupEntry[] = prog.bindings.map((ref, binding) => ({ binding, resource: { buffer: resolve(ref) } }));
+            if (prog.uniforms) {
+              const u = createBuffer(prog.uniforms.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+              device.queue.writeBuffer(u, 0, prog.uniforms as Uint32Array<ArrayBuffer>);
+              entries.push({ binding: prog.bindings.length, resource: { buffer: u } });
+            }
+            const pipeline = pipelines.get(prog.code)!;
+            dispatches.push({ pipeline, bindGroup: device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), workgroups: prog.workgroups });
+          }
+        }
+        perNode.push(dispatches);
+        records.push({ name: p.node.name, opType: p.node.opType, dispatches: dispatches.length });
+      });
+
+      const inputs = new Map(plan.inputs.map((i) => [i.name, bufferOf.get(i.name)!]));
+      const constOutputs = new Map<string, Tensor>();
+      const outputs: OutputSlot[] = [];
+      let stagingBytes = 0;
+      for (const o of plan.outputs) {
+        const c = plan.constants.get(o.name);
+        if (c && !bufferOf.has(rootOf(o.name))) {
+          constOutputs.set(o.name, c);
+          continue;
+        }
+        const n = sizeOf(o.dims) * 4;
+        outputs.push({ name: o.name, buffer: valueBuffer(o.name), bytes: n, stagingOffset: stagingBytes });
+        stagingBytes += align(n, 16);
+      }
+      const staging = createBuffer(Math.max(16, stagingBytes), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+
+      const oom = await device.popErrorScope();
+      const invalid = await device.popErrorScope();
+      const err = invalid ?? oom;
+      if (err) throw new GpuError(`WebGPU rejected the model's kernels: ${err.message}`);
+      return new GpuExecutable(device, plan, {
+        nodes: records, perNode, owned, inputs, outputs, staging, constOutputs,
+        pipelineCount: pipelines.size, timestamps: acquired.features.has('timestamp-query'),
+      });
+    } catch (e) {
+      for (const b of owned) b.destroy();
+      await device.popErrorScope().catch(() => undefined);
+      await device.popErrorScope().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /** Runs once; with `profile`, each node gets its own pass bracketed by timestamp queries. */
+  async run(feeds: ReadonlyMap<string, Tensor>, profile = false): Promise<{ outputs: Map<string, Tensor>; timings?: GpuTimings }> {
+    const { device } = this;
+    for (const [name, buffer] of this.inputBuffers) {
+      const words = toGpuWords(feeds.get(name)!);
+      if (words.byteLength > 0) device.queue.writeBuffer(buffer, 0, words);
+    }
+    const timed = profile && this.querySet !== undefined;
+    const encoder = device.createCommandEncoder();
+    const encodeNodes = (pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void => {
+      for (const d of dispatches) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+      }
+    };
+    if (timed) {
+      this.perNode.forEach((dispatches, k) => {
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet: this.querySet!, beginningOfPassWriteIndex: 2 * k, endOfPassWriteIndex: 2 * k + 1 } });
+        encodeNodes(pass, dispatches);
+        pass.end();
+      });
+      encoder.resolveQuerySet(this.querySet!, 0, this.perNode.length * 2, this.queryResolve!, 0);
+      encoder.copyBufferToBuffer(this.queryResolve!, 0, this.queryRead!, 0, this.perNode.length * 16);
+    } else if (this.dispatchCount > 0) {
+      const pass = encoder.beginComputePass();
+      for (const dispatches of this.perNode) encodeNodes(pass, dispatches);
+      pass.end();
+    }
+    for (const o of this.outputs) {
+      if (o.bytes > 0) encoder.copyBufferToBuffer(o.buffer, 0, this.staging, o.stagingOffset, align(o.bytes, 4));
+    }
+    device.queue.submit([encoder.finish()]);
+
+    const reads: Promise<unknown>[] = [this.staging.mapAsync(GPUMapMode.READ)];
+    if (timed) reads.push(this.queryRead!.mapAsync(GPUMapMode.READ));
+    try {
+      await Promise.all(reads);
+    } catch (cause) {
+      throw new GpuError(`reading results back failed: ${(cause as Error).message}`, { cause });
+    }
+    const mapped = this.staging.getMappedRange();
+    const outputs = new Map<string, Tensor>();
+    for (const o of this.plan.outputs) {
+      const c = this.constOutputs.get(o.name);
+      if (c) {
+        outputs.set(o.name, c);
+        continue;
+      }
+      const slot = this.outputs.find((s) => s.name === o.name)!;
+      outputs.set(o.name, { dtype: o.dtype, dims: o.dims, data: fromGpuWords(mapped, slot.stagingOffset, o.dtype, sizeOf(o.dims)) });
+    }
+    this.staging.unmap();
+    let timings: GpuTimings | undefined;
+    if (timed) {
+      const ts = new BigUint64Array(this.queryRead!.getMappedRange().slice(0));
+      this.queryRead!.unmap();
+      timings = { perNodeMs: this.perNode.map((_, k) => Number(ts[2 * k + 1]! - ts[2 * k]!) / 1e6) };
+    }
+    return { outputs, timings };
+  }
+
+  dispose(): void {
+    for (const b of this.ownedBuffers) b.destroy();
+    this.querySet?.destroy();
+    this.queryResolve?.destroy();
+    this.queryRead?.destroy();
+  }
+}

@@ -1,0 +1,197 @@
+import { DisposedError, InputError, NoAdapterError, TesseraError } from './errors.js';
+import type { Model } from './ir/graph.js';
+import { loadOnnx, type ExternalData } from './onnx/load-onnx.js';
+import { acquireDevice, type AcquiredDevice } from './gpu/device.js';
+import { planModel, bindInputDims, type ExecutionPlan } from './runtime/plan.js';
+import { runReference } from './runtime/reference-executor.js';
+import { GpuExecutable } from './runtime/webgpu/gpu-executable.js';
+import { sizeOf, type DType, type Tensor } from './tensor.js';
+
+export type Backend = 'webgpu' | 'reference' | 'auto';
+
+export interface SessionOptions {
+  readonly backend?: Backend;
+  /** A device the application owns; the session never destroys it. */
+  readonly device?: GPUDevice;
+  /** Dims per input, for models with symbolic dims; otherwise symbols bind to `symbols` or 1. */
+  readonly inputDims?: Readonly<Record<string, readonly number[]>>;
+  readonly symbols?: Readonly<Record<string, number>>;
+  readonly externalData?: ExternalData;
+  /** Time each node with timestamp queries on every run (one pass per node: slower). */
+  readonly profile?: boolean;
+}
+
+export interface NodeReport {
+  readonly name: string;
+  readonly opType: string;
+  readonly backend: 'webgpu' | 'reference';
+  readonly dispatches: number;
+  /** GPU time of the last profiled run, where the adapter has timestamp queries. */
+  readonly ms?: number;
+}
+
+export interface SessionReport {
+  readonly backend: 'webgpu' | 'reference';
+  readonly reason: string;
+  readonly adapter?: string;
+  readonly loadMs: number;
+  readonly pipelines: number;
+  readonly dispatchesPerRun: number;
+  readonly nodes: readonly NodeReport[];
+  readonly foldedAtLoad: number;
+}
+
+export interface IoInfo {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly (number | string)[];
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+interface Bucket {
+  readonly plan: ExecutionPlan;
+  readonly gpu?: GpuExecutable;
+}
+
+/**
+ * A loaded model ready to run. Plans are made per binding of the input dims (a "shape bucket"):
+ * the first at load, others on first use. Runs are queued so concurrent calls never interleave on
+ * the device's buffers.
+ */
+export class Session {
+  readonly inputs: readonly IoInfo[];
+  readonly outputs: readonly IoInfo[];
+  private readonly buckets = new Map<string, Promise<Bucket>>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+  private lastTimings: readonly number[] | undefined;
+  private lastBucket: Bucket | undefined;
+
+  private constructor(
+    private readonly model: Model,
+    private readonly backend: 'webgpu' | 'reference',
+    private readonly reason: string,
+    private readonly gpu: AcquiredDevice | undefined,
+    private readonly ownsDevice: boolean,
+    private readonly options: SessionOptions,
+    private loadMs: number,
+  ) {
+    this.inputs = model.graph.inputs;
+    this.outputs = model.graph.outputs;
+  }
+
+  static async load(source: Uint8Array | ArrayBuffer | Model, options: SessionOptions = {}): Promise<Session> {
+    const t0 = now();
+    const model = 'graph' in source ? source : loadOnnx(source instanceof Uint8Array ? source : new Uint8Array(source), { externalData: options.externalData });
+    const wanted = options.backend ?? 'auto';
+    let gpu: AcquiredDevice | undefined;
+    let reason: string;
+    let owns = false;
+    if (wanted === 'reference') {
+      reason = 'reference backend requested';
+    } else if (options.device) {
+      const device = options.device;
+      gpu = { device, adapterInfo: 'application-provided device', features: new Set([...device.features]), wgslFeatures: new Set() };
+      reason = 'WebGPU device provided by the application';
+    } else {
+      try {
+        gpu = await acquireDevice();
+        owns = true;
+        reason = `WebGPU adapter: ${gpu.adapterInfo}`;
+      } catch (e) {
+        if (wanted === 'webgpu' || !(e instanceof NoAdapterError)) throw e;
+        reason = `no WebGPU adapter (${e.message}); using the reference backend`;
+      }
+    }
+    const session = new Session(model, gpu ? 'webgpu' : 'reference', reason, gpu, owns, options, 0);
+    try {
+      const dims = Object.fromEntries(model.graph.inputs.map((i) => [i.name, bindInputDims(i, options.inputDims?.[i.name], options.symbols ?? {})]));
+      session.lastBucket = await session.bucket(dims);
+    } catch (e) {
+      session.dispose();
+      throw e;
+    }
+    session.loadMs = now() - t0;
+    return session;
+  }
+
+  private bucket(dims: Record<string, readonly number[]>): Promise<Bucket> {
+    const key = JSON.stringify(this.model.graph.inputs.map((i) => dims[i.name]));
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = (async () => {
+        const plan = planModel(this.model, { inputDims: dims, symbols: this.options.symbols });
+        const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
+        return { plan, gpu };
+      })();
+      this.buckets.set(key, b);
+      b.catch(() => this.buckets.delete(key));
+    }
+    return b;
+  }
+
+  private validate(feeds: Readonly<Record<string, Tensor>>): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const input of this.model.graph.inputs) {
+      const t = feeds[input.name];
+      if (!t) throw new InputError(`missing input "${input.name}" (expected ${input.dtype} [${input.dims.join(', ')}])`);
+      if (t.dtype !== input.dtype) throw new InputError(`input "${input.name}" must be ${input.dtype}, got ${t.dtype}`);
+      if (t.dims.length !== input.dims.length || input.dims.some((d, i) => typeof d === 'number' && d !== t.dims[i])) {
+        throw new InputError(`input "${input.name}" must have dims [${input.dims.join(', ')}], got [${t.dims.join(', ')}]`);
+      }
+      if (t.data.length !== sizeOf(t.dims)) {
+        throw new InputError(`input "${input.name}" has ${t.data.length} values for dims [${t.dims.join(', ')}]`);
+      }
+      out.set(input.name, t);
+    }
+    const unknown = Object.keys(feeds).filter((k) => !this.model.graph.inputs.some((i) => i.name === k));
+    if (unknown.length) throw new InputError(`unknown input(s): ${unknown.join(', ')}`);
+    return out;
+  }
+
+  async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new DisposedError();
+    const checked = this.validate(feeds);
+    const result = this.queue.then(async () => {
+      if (this.disposed) throw new DisposedError();
+      const bucket = await this.bucket(Object.fromEntries([...checked].map(([k, t]) => [k, t.dims])));
+      this.lastBucket = bucket;
+      if (!bucket.gpu) return runReference(bucket.plan, checked);
+      const { outputs, timings } = await bucket.gpu.run(checked, this.options.profile ?? false);
+      if (timings) this.lastTimings = timings.perNodeMs;
+      return outputs;
+    });
+    this.queue = result.catch(() => undefined);
+    return Object.fromEntries(await result);
+  }
+
+  report(): SessionReport {
+    const bucket = this.lastBucket;
+    const gpu = bucket?.gpu;
+    const nodes: NodeReport[] = gpu
+      ? gpu.nodes.map((n, i) => ({ name: n.name, opType: n.opType, backend: 'webgpu', dispatches: n.dispatches, ms: this.lastTimings?.[i] }))
+      : (bucket?.plan.nodes ?? []).map((p) => ({ name: p.node.name, opType: p.node.opType, backend: 'reference', dispatches: 0 }));
+    return {
+      backend: this.backend,
+      reason: this.reason,
+      adapter: this.gpu?.adapterInfo,
+      loadMs: this.loadMs,
+      pipelines: gpu?.pipelineCount ?? 0,
+      dispatchesPerRun: gpu?.dispatchCount ?? 0,
+      nodes,
+      foldedAtLoad: this.model.graph.nodes.length - (bucket?.plan.nodes.length ?? 0),
+    };
+  }
+
+  /** Frees GPU memory; destroys the device only if the session created it. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.buckets.values()) b.then((x) => x.gpu?.dispose(), () => undefined);
+    this.buckets.clear();
+    if (this.ownsDevice) void this.queue.finally(() => this.gpu?.device.destroy());
+  }
+}
+
+export { TesseraError };

@@ -1,0 +1,149 @@
+import { ShapeError } from '../../core/errors.js';
+import type { Attrs } from '../../core/ir/graph.js';
+import { allocData, sizeOf, type DType, type Tensor } from '../../core/tensor.js';
+import type { KnownValue, OpDef } from '../op.js';
+import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
+import { broadcastProgram, type BoundOperand } from './broadcast-kernel.js';
+import { SCALAR_OPS, type ScalarOp } from './scalar-ops.js';
+import { wgslType } from '../wgsl.js';
+
+/**
+ * Elementwise operators: every entry of SCALAR_OPS, plus Clip (bounds as optional inputs or, before
+ * opset 11, attributes) and Cast (output dtype from an attribute).
+ */
+
+function broadcastReference(
+  operands: readonly Tensor[],
+  outDtype: DType,
+  f: (args: number[]) => number,
+): Tensor {
+  const dims = broadcastDims(operands.map((o) => o.dims));
+  const n = sizeOf(dims);
+  const data = allocData(outDtype, n);
+  const strides = operands.map((o) => broadcastStrides(o.dims, dims));
+  const args = new Array<number>(operands.length);
+  const coord = new Array<number>(dims.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < operands.length; k++) {
+      let off = 0;
+      for (let d = 0; d < dims.length; d++) off += coord[d]! * strides[k]![d]!;
+      args[k] = operands[k]!.data[off]!;
+    }
+    data[i] = f(args);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      if (++coord[d]! < dims[d]!) break;
+      coord[d] = 0;
+    }
+  }
+  return { dtype: outDtype, dims, data };
+}
+
+function checkArity(op: ScalarOp, count: number, opType: string): void {
+  if (op.arity === 'variadic' ? count < 1 : count !== op.arity) {
+    throw new ShapeError(`${opType} takes ${op.arity === 'variadic' ? 'one or more' : op.arity} input(s), got ${count}`);
+  }
+}
+
+function fromTable(opType: string, op: ScalarOp): OpDef {
+  return {
+    shape(inputs, { node }) {
+      const ins = inputs.filter((v): v is KnownValue => !!v);
+      checkArity(op, ins.length, opType);
+      return [{ dtype: op.out(ins.map((v) => v.dtype), node.attrs), dims: broadcastDims(ins.map((v) => v.dims)) }];
+    },
+    reference(inputs, { node }) {
+      const ins = inputs.filter((v): v is Tensor => !!v);
+      const outDtype = op.out(ins.map((v) => v.dtype), node.attrs);
+      const argDtype = opType === 'Where' ? ins[1]!.dtype : ins[0]!.dtype;
+      return [broadcastReference(ins, outDtype, (args) => op.ref(args, argDtype, node.attrs))];
+    },
+    webgpu({ inputs, outputs, node }) {
+      const ins = inputs.map((v, input) => (v ? { ...v, input } : undefined)).filter((v): v is BoundOperand => !!v);
+      return {
+        kind: 'dispatch',
+        programs: [broadcastProgram(ins, outputs[0]!, (args, types) => op.wgsl(args, types, node.attrs), op.helpers)],
+      };
+    },
+  };
+}
+
+const ONNX_DTYPES: Record<number, DType> = { 1: 'float32', 2: 'int32', 3: 'int32', 4: 'int32', 5: 'int32', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float32', 11: 'float32', 12: 'int32', 13: 'int64' };
+
+function castTarget(attrs: Attrs): DType {
+  const to = attrs.to;
+  const dtype = typeof to === 'number' ? ONNX_DTYPES[to] : undefined;
+  if (!dtype) throw new ShapeError(`Cast to ONNX type ${String(to)} is not supported`);
+  return dtype;
+}
+
+function castValue(x: number, to: DType): number {
+  if (to === 'bool') return x !== 0 ? 1 : 0;
+  if (to === 'float32') return x;
+  if (Number.isNaN(x)) return 0;
+  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(x)));
+}
+
+const Cast: OpDef = {
+  shape: ([x], { node }) => [{ dtype: castTarget(node.attrs), dims: x!.dims }],
+  reference([x], { node }) {
+    const to = castTarget(node.attrs);
+    const data = allocData(to, x!.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = castValue(x!.data[i]!, to);
+    return [{ dtype: to, dims: x!.dims, data }];
+  },
+  webgpu({ inputs: [x], outputs: [out] }) {
+    const from = wgslType(x!.dtype);
+    const to = wgslType(out!.dtype);
+    const expr = (a: string): string => {
+      if (from === to) return a;
+      if (to === 'u32') return `u32(${a} != ${from}(0))`;
+      return `${to}(${a})`;
+    };
+    return { kind: 'dispatch', programs: [broadcastProgram([{ ...x!, input: 0 }], out!, ([a]) => expr(a!))] };
+  },
+};
+
+/** Clip's bounds: inputs 1 and 2 from opset 11 on (either may be omitted), attributes before. */
+function clipBounds(inputs: readonly ({ readonly data: ArrayLike<number> } | undefined)[], attrs: Attrs, opset: number): [number, number] {
+  if (opset < 11) {
+    return [typeof attrs.min === 'number' ? attrs.min : -Infinity, typeof attrs.max === 'number' ? attrs.max : Infinity];
+  }
+  return [inputs[1] ? inputs[1].data[0]! : -Infinity, inputs[2] ? inputs[2].data[0]! : Infinity];
+}
+
+const Clip: OpDef = {
+  shape: ([x]) => [{ dtype: x!.dtype, dims: x!.dims }],
+  reference(inputs, { node, opset }) {
+    const x = inputs[0]!;
+    const [lo, hi] = clipBounds(inputs, node.attrs, opset);
+    const data = allocData(x.dtype, x.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = Math.min(Math.max(x.data[i]!, lo), hi);
+    return [{ dtype: x.dtype, dims: x.dims, data }];
+  },
+  webgpu({ inputs, outputs, opset, node }) {
+    const x = inputs[0]!;
+    // Bound inputs are operands (usually scalars), so one pipeline serves every Clip of a rank;
+    // attribute bounds (before opset 11) are baked in as literals.
+    const operands: BoundOperand[] = [{ ...x, input: 0 }];
+    const [alo, ahi] = clipBounds([], node.attrs, opset);
+    const t = wgslType(x.dtype);
+    const bound = (i: 1 | 2, v: number): string => {
+      const input = opset >= 11 ? inputs[i] : undefined;
+      if (input) return `a${operands.push({ ...input, input: i }) - 1}`;
+      return Number.isFinite(v) ? `${t}(${v})` : '';
+    };
+    const lo = bound(1, alo);
+    const hi = bound(2, ahi);
+    const expr = (a: string): string => {
+      const l = lo ? `max(${a}, ${lo})` : a;
+      return hi ? `min(${l}, ${hi})` : l;
+    };
+    return { kind: 'dispatch', programs: [broadcastProgram(operands, outputs[0]!, ([a]) => expr(a!))] };
+  },
+};
+
+export const elementwiseOps: Record<string, OpDef> = {
+  ...Object.fromEntries(Object.entries(SCALAR_OPS).map(([k, op]) => [k, fromTable(k, op)])),
+  Cast,
+  Clip,
+};

@@ -1,0 +1,175 @@
+import type { Attrs } from '../../core/ir/graph.js';
+import type { DType } from '../../core/tensor.js';
+
+/**
+ * The elementwise operators as one table: each entry says how one element is computed, in
+ * TypeScript (the reference) and in WGSL (spliced into the broadcast kernel), and what dtype comes
+ * out. One table keeps the two definitions side by side, so they cannot drift apart unnoticed.
+ */
+export interface ScalarOp {
+  /** Number of inputs; 'variadic' for Max/Min/Sum/Mean, which take one or more. */
+  readonly arity: number | 'variadic';
+  readonly out: (inputs: readonly DType[], attrs: Attrs) => DType;
+  /** The reference on JS numbers; integer dtypes get integer semantics. */
+  readonly ref: (args: readonly number[], dtype: DType, attrs: Attrs) => number;
+  /** WGSL expression over the already-loaded values `a0`, `a1`, … of the inputs' WGSL types. */
+  readonly wgsl: (args: readonly string[], types: readonly string[], attrs: Attrs) => string;
+  /** WGSL helper functions the expression calls. */
+  readonly helpers?: string;
+}
+
+const same = (inputs: readonly DType[]): DType => inputs[0]!;
+const boolean = (): DType => 'bool';
+const f32 = (x: number): number => Math.fround(x);
+const num = (attrs: Attrs, k: string, d: number): number => (typeof attrs[k] === 'number' ? (attrs[k] as number) : d);
+
+/** erf to double precision well beyond f32 needs (W. J. Cody's rational approximations). */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 0.5) {
+    const t = x * x;
+    const p = [3.16112374387056560e0, 1.13864154151050156e2, 3.77485237685302021e2, 3.20937758913846947e3, 1.85777706184603153e-1];
+    const q = [2.36012909523441209e1, 2.44024637934444173e2, 1.28261652607737228e3, 2.84423683343917062e3];
+    const num_ = (((p[4]! * t + p[0]!) * t + p[1]!) * t + p[2]!) * t + p[3]!;
+    const den = (((t + q[0]!) * t + q[1]!) * t + q[2]!) * t + q[3]!;
+    return (x * num_) / den;
+  }
+  // For |x| ≥ 0.5, erfc via a continued-fraction-free rational fit (Numerical Recipes erfcc, 1.2e-7).
+  const z = ax;
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? 1 - r : r - 1;
+}
+
+function cmp(op: string): ScalarOp {
+  const f: Record<string, (a: number, b: number) => boolean> = {
+    '==': (a, b) => a === b, '<': (a, b) => a < b, '>': (a, b) => a > b, '>=': (a, b) => a >= b, '<=': (a, b) => a <= b,
+  };
+  return { arity: 2, out: boolean, ref: ([a, b]) => (f[op]!(a!, b!) ? 1 : 0), wgsl: ([a, b]) => `u32(${a} ${op} ${b})` };
+}
+
+function unaryFloat(ref: (x: number, attrs: Attrs) => number, wgsl: (x: string, attrs: Attrs) => string, helpers?: string): ScalarOp {
+  return { arity: 1, out: same, ref: ([x], _d, attrs) => f32(ref(x!, attrs)), wgsl: ([x], _t, attrs) => wgsl(x!, attrs), helpers };
+}
+
+function lit(x: number): string {
+  if (!Number.isFinite(x)) return x > 0 ? '3.4028234e38' : '-3.4028234e38';
+  const s = String(Math.fround(x));
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+
+export const ERF_WGSL = `fn erf_f(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.5) {
+    let t = x * x;
+    let n = (((0.185777706 * t + 3.16112374) * t + 113.864154) * t + 377.485238) * t + 3209.37759;
+    let d = (((t + 23.6012909) * t + 244.024638) * t + 1282.61653) * t + 2844.23683;
+    return x * n / d;
+  }
+  let t = 1.0 / (1.0 + 0.5 * ax);
+  let r = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(r - 1.0, 1.0 - r, x >= 0.0);
+}
+`;
+
+const isInt = (d: DType): boolean => d === 'int32' || d === 'int64';
+
+function arith(op: '+' | '-' | '*' | '/'): ScalarOp {
+  return {
+    arity: 2,
+    out: same,
+    ref: ([a, b], d) => {
+      const r = op === '+' ? a! + b! : op === '-' ? a! - b! : op === '*' ? a! * b! : a! / b!;
+      if (!isInt(d)) return f32(r);
+      // Integer division truncates; division by zero is undefined in ONNX, WGSL gives the dividend.
+      if (op === '/') return b === 0 ? a! : Math.trunc(r);
+      return op === '*' ? Math.imul(a!, b!) : r | 0;
+    },
+    wgsl: ([a, b]) => `(${a} ${op} ${b})`,
+  };
+}
+
+function extremum(fn: 'max' | 'min'): ScalarOp {
+  return {
+    arity: 'variadic',
+    out: same,
+    ref: (args) => args.reduce((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math[fn](x, y))),
+    wgsl: (args) => args.reduce((x, y) => `${fn}(${x}, ${y})`),
+  };
+}
+
+export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
+  Add: arith('+'),
+  Sub: arith('-'),
+  Mul: arith('*'),
+  Div: arith('/'),
+  Pow: {
+    arity: 2,
+    out: same,
+    ref: ([a, b], d) => (isInt(d) ? Math.trunc(a! ** b!) : f32(a! ** b!)),
+    // WGSL pow is undefined for negative bases; ONNX models use integral exponents (x^2) on them.
+    wgsl: ([a, b], [ta, tb]) => {
+      const x = ta === 'f32' ? a! : `f32(${a})`;
+      const y = tb === 'f32' ? b! : `f32(${b})`;
+      const v = `pow_f(${x}, ${y})`;
+      return ta === 'f32' ? v : `${ta}(${v})`;
+    },
+    helpers: `fn pow_f(x: f32, y: f32) -> f32 {
+  if (y == 2.0) { return x * x; }
+  if (y == 1.0) { return x; }
+  if (y == 0.5) { return sqrt(x); }
+  let r = pow(abs(x), y);
+  let odd = fract(y * 0.5) != 0.0 && fract(y) == 0.0;
+  return select(select(r, -r, odd), r, x >= 0.0);
+}
+`,
+  },
+  Max: extremum('max'),
+  Min: extremum('min'),
+  Sum: { arity: 'variadic', out: same, ref: (args, d) => (isInt(d) ? args.reduce((x, y) => (x + y) | 0) : f32(args.reduce((x, y) => x + y))), wgsl: (args) => `(${args.join(' + ')})` },
+  Mean: { arity: 'variadic', out: same, ref: (args) => f32(args.reduce((x, y) => x + y) / args.length), wgsl: (args) => `((${args.join(' + ')}) / ${args.length}.0)` },
+  Equal: cmp('=='),
+  Less: cmp('<'),
+  LessOrEqual: cmp('<='),
+  Greater: cmp('>'),
+  GreaterOrEqual: cmp('>='),
+  And: { arity: 2, out: boolean, ref: ([a, b]) => (a && b ? 1 : 0), wgsl: ([a, b]) => `(${a} & ${b})` },
+  Or: { arity: 2, out: boolean, ref: ([a, b]) => (a || b ? 1 : 0), wgsl: ([a, b]) => `(${a} | ${b})` },
+  Xor: { arity: 2, out: boolean, ref: ([a, b]) => (!!a !== !!b ? 1 : 0), wgsl: ([a, b]) => `(${a} ^ ${b})` },
+  Not: { arity: 1, out: boolean, ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(1u - ${a})` },
+  Where: {
+    arity: 3,
+    out: (inputs) => inputs[1]!,
+    ref: ([c, x, y]) => (c ? x! : y!),
+    wgsl: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0u)`,
+  },
+  Relu: { arity: 1, out: same, ref: ([x]) => Math.max(x!, 0), wgsl: ([x], [t]) => `max(${x}, ${t}(0))` },
+  LeakyRelu: unaryFloat((x, a) => (x >= 0 ? x : num(a, 'alpha', 0.01) * x), (x, a) => `select(${lit(num(a, 'alpha', 0.01))} * ${x}, ${x}, ${x} >= 0.0)`),
+  Sigmoid: unaryFloat(sigmoid, (x) => `(1.0 / (1.0 + exp(-${x})))`),
+  HardSigmoid: unaryFloat(
+    (x, a) => Math.max(0, Math.min(1, num(a, 'alpha', 0.2) * x + num(a, 'beta', 0.5))),
+    (x, a) => `clamp(${lit(num(a, 'alpha', 0.2))} * ${x} + ${lit(num(a, 'beta', 0.5))}, 0.0, 1.0)`,
+  ),
+  HardSwish: unaryFloat((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), (x) => `(${x} * clamp(${x} / 6.0 + 0.5, 0.0, 1.0))`),
+  // tanh(x) = 1 - 2/(exp(2x)+1) overflows for large |x| in some drivers; the clamp keeps it exact in f32.
+  Tanh: unaryFloat(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`),
+  Erf: unaryFloat(erf, (x) => `erf_f(${x})`, ERF_WGSL),
+  Gelu: unaryFloat(
+    (x, a) => (a.approximate === 'tanh' ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))) : 0.5 * x * (1 + erf(x / Math.SQRT2))),
+    (x, a) => (a.approximate === 'tanh'
+      ? `(0.5 * ${x} * (1.0 + tanh(clamp(0.7978845608 * (${x} + 0.044715 * ${x} * ${x} * ${x}), -15.0, 15.0))))`
+      : `(0.5 * ${x} * (1.0 + erf_f(${x} * 0.7071067812)))`),
+    ERF_WGSL,
+  ),
+  Sqrt: unaryFloat(Math.sqrt, (x) => `sqrt(${x})`),
+  Exp: unaryFloat(Math.exp, (x) => `exp(${x})`),
+  Log: unaryFloat(Math.log, (x) => `log(${x})`),
+  Reciprocal: unaryFloat((x) => 1 / x, (x) => `(1.0 / ${x})`),
+  Floor: unaryFloat(Math.floor, (x) => `floor(${x})`),
+  Ceil: unaryFloat(Math.ceil, (x) => `ceil(${x})`),
+  Abs: { arity: 1, out: same, ref: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})` },
+  Neg: { arity: 1, out: same, ref: ([x], d) => (isInt(d) ? -x! | 0 : -x!), wgsl: ([x]) => `(-${x})` },
+  Sign: { arity: 1, out: same, ref: ([x]) => Math.sign(x!), wgsl: ([x]) => `sign(${x})` },
+};

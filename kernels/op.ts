@@ -1,0 +1,59 @@
+import type { Node, ValueInfo } from '../core/ir/graph.js';
+import type { Tensor } from '../core/tensor.js';
+
+/**
+ * One operator's three faces. `shape` and `reference` are mandatory: the planner needs the first
+ * and the tests use the second as their oracle. `webgpu` plans the dispatches for static shapes.
+ */
+export interface OpDef {
+  /** Output types and dims; `value` is set on inputs known at load (initializers, folded constants). */
+  shape(inputs: readonly (KnownValue | undefined)[], ctx: OpContext): ValueInfo[];
+  /** Plain, obviously-right TypeScript; also used for constant folding at load. */
+  reference(inputs: readonly (Tensor | undefined)[], ctx: OpContext): Tensor[];
+  /** Input indices whose values must be known at load for static planning (e.g. Reshape's shape). */
+  readonly constInputs?: readonly number[];
+  /** Omitted when the op only ever runs folded at load (Shape, ConstantOfShape). */
+  webgpu?(args: GpuOpArgs): GpuOpPlan;
+}
+
+export interface KnownValue extends ValueInfo {
+  readonly value?: Tensor;
+}
+
+export interface OpContext {
+  readonly node: Node;
+  readonly opset: number;
+}
+
+export interface GpuOpArgs extends OpContext {
+  readonly inputs: readonly (KnownValue | undefined)[];
+  readonly outputs: readonly ValueInfo[];
+}
+
+/** Where a binding's buffer comes from. Bindings are numbered in array order; uniforms come last. */
+export type BindingRef =
+  | { readonly input: number }
+  | { readonly output: number }
+  | { readonly scratch: number }
+  /** A tensor the plan packed itself (re-laid-out weights, folded parameters). */
+  | { readonly constant: number };
+
+export interface GpuProgram {
+  /** Full WGSL source; pipelines are cached by it, so shapes belong in `uniforms`, not here. */
+  readonly code: string;
+  readonly workgroups: readonly [number, number, number];
+  readonly bindings: readonly BindingRef[];
+  /** Packed 32-bit words (u32/i32/f32 bits), bound as `var<uniform>` after the other bindings. */
+  readonly uniforms?: Uint32Array;
+}
+
+export type GpuOpPlan =
+  /** Output 0 is a view of input 0 with new dims (Reshape, Flatten, Squeeze, Identity…): no dispatch. */
+  | { readonly kind: 'alias' }
+  | {
+      readonly kind: 'dispatch';
+      readonly programs: readonly GpuProgram[];
+      /** Byte sizes of temporaries live only during this op. */
+      readonly scratch?: readonly number[];
+      readonly constants?: readonly Tensor[];
+    };
