@@ -193,3 +193,14 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Mode
   }
   return { graph: decodeGraph(proto.graph, options.externalData), opset, producer: proto.producerName ?? '' };
 }
+
+/** Decodes a serialized TensorProto (the `.pb` files of ONNX test data sets). */
+export function decodeTensorProto(bytes: Uint8Array): { name: string; tensor: Tensor } {
+  let proto: onnxProto.onnx.TensorProto;
+  try {
+    proto = onnx.TensorProto.decode(bytes);
+  } catch (cause) {
+    throw new ModelFormatError(`not a valid TensorProto (${(cause as Error).message})`, { cause });
+  }
+  return { name: proto.name ?? '', tensor: decodeTensor(proto) };
+}
