@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the OS must provide for Tessera's tests and bench (Debian/Ubuntu, as root or with sudo):
+#   chromium          headless browser for the browser tests and the bench; it also ships SwiftShader,
+#                     the software Vulkan driver that gives Dawn (Node) and Chromium a WebGPU adapter
+#                     on machines without a GPU (/usr/lib/chromium/vk_swiftshader_icd.json)
+#   libonnx-testdata  the ONNX project's single-operator conformance tests
+# Already-installed packages are left alone, so a warm machine pays nothing.
+set -euo pipefail
+
+packages=(chromium libonnx-testdata)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system deps present: ${packages[*]}"
+  exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
