@@ -1,0 +1,64 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { tensor } from '../../core/tensor.js';
+import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { checkChain } from './test-models.js';
+
+const dim = fc.integer({ min: 1, max: 37 });
+const TOL = { atol: 1e-4, rtol: 1e-4 };
+
+describe('MatMul matches the reference on WebGPU', () => {
+  it('2-D on odd sizes, B constant or not', async () => {
+    await fc.assert(fc.asyncProperty(dim, dim, dim, fc.boolean(), fc.nat(), async (m, k, n, constB, seed) => {
+      await checkOp('MatMul', [randomTensor('float32', [m, k], seed), randomTensor('float32', [k, n], seed + 1)], {}, { ...TOL, constInputs: constB ? [1] : [] });
+    }), { numRuns: 10 });
+  });
+
+  it('1-D promotion on either side and batch broadcasting', async () => {
+    const batch = fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 });
+    await fc.assert(fc.asyncProperty(batch, fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), fc.integer({ min: 0, max: 2 }), dim, dim, dim, fc.nat(),
+      async (bd, ones, vec, m, k, n, seed) => {
+        const bBatch = bd.map((d, i) => (ones[i] ? 1 : d)).slice(bd.length > 0 ? 1 : 0);
+        const a = vec === 1 ? [k] : [...bd, m, k];
+        const b = vec === 2 ? [k] : [...bBatch, k, n];
+        await checkOp('MatMul', [randomTensor('float32', a, seed), randomTensor('float32', b, seed + 1)], {}, TOL);
+      }), { numRuns: 12 });
+  });
+
+  it('medium: [2, 130, 300] × [300, 190]', async () => {
+    await checkOp('MatMul', [randomTensor('float32', [2, 130, 300], 1), randomTensor('float32', [300, 190], 2)], {}, { atol: 1e-3, rtol: 1e-3, constInputs: [1] });
+  });
+
+  it('rejects mismatched inner dims with a ShapeError', async () => {
+    await expect(runOp('reference', 'MatMul', [randomTensor('float32', [2, 3], 1), randomTensor('float32', [4, 2], 2)])).rejects.toThrow(/inner dims differ/);
+  });
+
+  it('fuses a following activation', async () => {
+    for (const act of ['Relu', 'Sigmoid', 'Tanh', 'HardSwish']) {
+      await checkChain(randomTensor('float32', [5, 9], 3, [-3, 3]), [{ opType: 'MatMul', weights: [randomTensor('float32', [9, 7], 4)] }, { opType: act }], TOL);
+    }
+  });
+});
+
+describe('Gemm matches the reference on WebGPU', () => {
+  it('transA/transB/alpha/beta with C of every broadcastable shape', async () => {
+    const cShape = fc.constantFrom('none', 'mn', 'n', '1n', 'm1', 'scalar');
+    await fc.assert(fc.asyncProperty(dim, dim, dim, fc.boolean(), fc.boolean(), cShape, fc.nat(), async (m, k, n, tA, tB, cs, seed) => {
+      const a = randomTensor('float32', tA ? [k, m] : [m, k], seed);
+      const b = randomTensor('float32', tB ? [n, k] : [k, n], seed + 1);
+      const cDims = { none: undefined, mn: [m, n], n: [n], '1n': [1, n], m1: [m, 1], scalar: [] }[cs];
+      const c = cDims ? randomTensor('float32', cDims, seed + 2) : undefined;
+      await checkOp('Gemm', c ? [a, b, c] : [a, b], { transA: tA ? 1 : 0, transB: tB ? 1 : 0, alpha: 0.5, beta: 1.5 }, { ...TOL, constInputs: [1, 2] });
+    }), { numRuns: 16 });
+  });
+
+  it('fuses a following activation (Clip, LeakyRelu, Gelu)', async () => {
+    const x = randomTensor('float32', [3, 33], 5, [-3, 3]);
+    const w = randomTensor('float32', [17, 33], 6);
+    const bias = randomTensor('float32', [17], 7);
+    const clip = { opType: 'Clip', weights: [tensor('float32', [], [0]), tensor('float32', [], [1])] };
+    for (const act of [clip, { opType: 'LeakyRelu', attrs: { alpha: 0.2 } }, { opType: 'Gelu' }]) {
+      await checkChain(x, [{ opType: 'Gemm', weights: [w, bias], attrs: { transB: 1 } }, act], TOL);
+    }
+  });
+});
