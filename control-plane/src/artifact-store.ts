@@ -9,8 +9,8 @@ export const artifactKey = (digest: string) => `sha256/${digest}`;
  * sha256 on the way through; the body is never buffered whole.
  *
  * Nothing half-written can become visible: R2 is given the declared sha256 and refuses to commit
- * an object whose bytes hash differently, and a bad header or length errors the stream, which
- * aborts the put. Our own digest (DigestStream) tells a digest mismatch apart from other failures.
+ * an object whose bytes hash differently, and a bad header or length aborts the stream feeding
+ * the put. Our own digest (DigestStream) tells a digest mismatch apart from other put failures.
  */
 export async function storeArtifact(
   bucket: R2Bucket,
@@ -20,69 +20,56 @@ export async function storeArtifact(
 ): Promise<ArtifactFormat> {
   const hasher = new crypto.DigestStream('SHA-256');
   const hashWriter = hasher.getWriter();
+  const fixed = new FixedLengthStream(size);
+  const writer = fixed.writable.getWriter();
+  // Settles to the put's error (or null) so it can be awaited after the copy loop either way.
+  const putting = bucket.put(artifactKey(digest), fixed.readable, { sha256: digest, httpMetadata: { contentType: 'application/octet-stream' } }).then(
+    () => null,
+    (error: unknown) => error ?? new Error('R2 put failed'),
+  );
+
+  let format: ArtifactFormat | undefined;
+  const checkHead = (head: Uint8Array) => {
+    const sniffed = sniffFormat(head, size);
+    if ('reason' in sniffed) throw new ApiError(422, 'bad_format', sniffed.reason);
+    format = sniffed.format;
+  };
+
+  const reader = body.getReader();
   let head = new Uint8Array(0);
   let seen = 0;
-  let format: ArtifactFormat | undefined;
-  let failure: ApiError | undefined;
-  let complete = false;
-
-  const fail = (controller: TransformStreamDefaultController<Uint8Array>, error: ApiError) => {
-    failure = error;
-    controller.error(error);
-  };
-  const checkHead = (controller: TransformStreamDefaultController<Uint8Array>) => {
-    const sniffed = sniffFormat(head, size);
-    if ('reason' in sniffed) fail(controller, new ApiError(422, 'bad_format', sniffed.reason));
-    else format = sniffed.format;
-  };
-
-  const inspect = new TransformStream<Uint8Array, Uint8Array>({
-    async transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > size) return fail(controller, new ApiError(400, 'length_mismatch', `body is longer than Content-Length ${size}`));
-      if (!format && head.length < HEADER_BYTES) {
-        const merged = new Uint8Array(Math.min(HEADER_BYTES, head.length + chunk.byteLength));
-        merged.set(head);
-        merged.set(chunk.subarray(0, merged.length - head.length), head.length);
-        head = merged;
-        if (head.length === Math.min(HEADER_BYTES, size)) {
-          checkHead(controller);
-          if (failure) return;
-        }
-      }
-      await hashWriter.write(chunk);
-      controller.enqueue(chunk);
-    },
-    async flush(controller) {
-      if (seen < size) return fail(controller, new ApiError(400, 'truncated_upload', `body ended after ${seen} of ${size} bytes`));
-      if (!format) checkHead(controller);
-      if (failure) return;
-      await hashWriter.close();
-      complete = true;
-    },
-  });
-
-  const fixed = new FixedLengthStream(size);
-  const piping = body.pipeThrough(inspect).pipeTo(fixed.writable).catch(() => undefined);
   try {
-    await bucket.put(artifactKey(digest), fixed.readable, {
-      sha256: digest,
-      httpMetadata: { contentType: 'application/octet-stream' },
-    });
-  } catch (cause) {
-    await piping;
-    if (failure) throw failure;
-    if (complete && (await actualDigest(hasher)) !== digest) throw digestMismatch(digest, await actualDigest(hasher));
-    if (!complete) throw new ApiError(400, 'truncated_upload', 'upload stream ended early');
-    throw cause;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      seen += value.byteLength;
+      if (seen > size) throw new ApiError(400, 'length_mismatch', `body is longer than Content-Length ${size}`);
+      if (!format) {
+        const merged = new Uint8Array(Math.min(HEADER_BYTES, head.length + value.byteLength));
+        merged.set(head);
+        merged.set(value.subarray(0, merged.length - head.length), head.length);
+        head = merged;
+        if (head.length === Math.min(HEADER_BYTES, size)) checkHead(head);
+      }
+      await hashWriter.write(value);
+      await writer.write(value);
+    }
+    if (seen < size) throw new ApiError(400, 'truncated_upload', `body ended after ${seen} of ${size} bytes`);
+    if (!format) checkHead(head);
+    await hashWriter.close();
+    await writer.close();
+  } catch (error) {
+    // Aborting the writer makes the put fail, so nothing is committed under the digest.
+    await writer.abort('upload rejected').catch(() => undefined);
+    await putting;
+    throw error instanceof ApiError ? error : new ApiError(400, 'truncated_upload', 'upload stream ended early');
   }
-  await piping;
+
+  const putError = await putting;
+  if (putError) {
+    const actual = toHex(new Uint8Array(await hasher.digest));
+    if (actual !== digest) throw new ApiError(422, 'digest_mismatch', `body sha256 is ${actual}, x-content-sha256 declared ${digest}`);
+    throw putError;
+  }
   return format!;
 }
-
-async function actualDigest(hasher: DigestStream): Promise<string> {
-  return toHex(new Uint8Array(await hasher.digest));
-}
-
-const digestMismatch = (declared: string, actual: string) =>
-  new ApiError(422, 'digest_mismatch', `body sha256 is ${actual}, x-content-sha256 declared ${declared}`);

@@ -43,7 +43,8 @@ export function bundle(payloadBytes = 256): Uint8Array {
   const bytes = new Uint8Array(12 + payloadBytes);
   bytes.set(new TextEncoder().encode('TESSERA\0'));
   new DataView(bytes.buffer).setUint32(8, 1, true);
-  crypto.getRandomValues(bytes.subarray(12));
+  // getRandomValues fills at most 64 KiB per call.
+  for (let at = 12; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65536, bytes.length)));
   return bytes;
 }
 
@@ -75,8 +76,8 @@ export async function publishApproved(publisher: string, model: string, bytes = 
   return version;
 }
 
-export async function promote(key: string, model: string, version: number, alias = 'production'): Promise<Response> {
-  return call(`/v1/models/${model}/aliases/${alias}`, { method: 'PUT', key, json: { version } });
+export async function promote(key: string, model: string, version: number, alias = 'production', expectedVersion?: number | null): Promise<Response> {
+  return call(`/v1/models/${model}/aliases/${alias}`, { method: 'PUT', key, json: { version, expectedVersion } });
 }
 
 export async function resolveFor(key: string, model: string, client: string): Promise<Response> {

@@ -30,8 +30,8 @@ const promote = securedRoute(['publisher'], {
   tags: ['stages'],
   summary: 'Point an alias (staging, production, custom) at a version, atomically',
   description:
-    'Compare-and-swap: the alias moves only if it still points where this request saw it (or at `expectedVersion` when given); ' +
-    'a concurrent promotion that got there first makes this one fail with 409. Production needs an approval and resets any rollout to 100% of the new version.',
+    'Compare-and-swap: the alias moves only if it still points where this request read it, and, when `expectedVersion` is given ' +
+    '(null = alias absent), only from that version; a concurrent change in between makes this one fail with 409. Production needs an approval and resets any rollout to 100% of the new version.',
   request: {
     params: AliasParams,
     body: { required: true, ...jsonContent(z.object({ version: VersionNumber, expectedVersion: VersionNumber.nullable().optional() }), 'target') },
