@@ -1,0 +1,148 @@
+/**
+ * The browser side of the bench and of the browser tests: bundles `page.ts` with esbuild, serves it
+ * with onnxruntime-web's dist folder and the registered model/input files from 127.0.0.1, and runs
+ * each measurement in a fresh page of one headless Chromium. COOP/COEP headers make the page
+ * cross-origin isolated, so onnxruntime-web may use wasm threads.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, requireWebGpuAdapter } from './launch.js';
+import { PAGE_ENTRY, type MeasureResult, type MeasureSpec } from './protocol.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ORT_DIST = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+};
+
+const INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>tessera bench</title><script type="module" src="/page.js"></script>';
+
+export interface Harness {
+  /** The WebGPU adapter every page of this browser gets. */
+  readonly adapter: string;
+  readonly browserVersion: string;
+  /** Serves `body` (bytes, or the path of a file) at the returned URL path. */
+  serve(name: string, body: Uint8Array | { readonly path: string }): string;
+  /** Runs one measurement in a fresh page; engine failures, page crashes and timeouts come back as `ok: false`. */
+  measure(spec: MeasureSpec, timeoutMs: number): Promise<MeasureResult>;
+  close(): Promise<void>;
+}
+
+async function bundlePage(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(HERE, 'page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    loader: { '.wgsl': 'text' },
+    // core/gpu/device.ts imports these only on its Node path; in the page navigator.gpu answers first.
+    external: ['webgpu', 'node:*'],
+    logLevel: 'error',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function openHarness(): Promise<Harness> {
+  const pageJs = await bundlePage();
+  const files = new Map<string, Uint8Array | { readonly path: string }>();
+
+  async function body(url: string): Promise<Uint8Array | string | undefined> {
+    if (url === '/') return INDEX_HTML;
+    if (url === '/page.js') return pageJs;
+    const ort = /^\/ort\/([\w.-]+)$/.exec(url);
+    if (ort) return readFile(join(ORT_DIST, ort[1]!)).catch(() => undefined);
+    const f = files.get(url);
+    if (!f) return undefined;
+    return f instanceof Uint8Array ? f : readFile(f.path);
+  }
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    body(url).then(
+      (b) => {
+        res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+        res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+        res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+        res.setHeader('Cache-Control', 'no-store');
+        if (b === undefined) {
+          res.writeHead(404).end(`not served: ${url}`);
+          return;
+        }
+        res.setHeader('Content-Type', CONTENT_TYPES[extname(url) || '.html'] ?? 'application/octet-stream');
+        res.end(b);
+      },
+      (e: unknown) => res.writeHead(500).end(message(e)),
+    );
+  });
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let browser: Browser | undefined;
+  try {
+    browser = await launchBrowser();
+    const probe = await browser.newPage();
+    await probe.goto(`${base}/`);
+    const adapter = await requireWebGpuAdapter(probe);
+    await probe.close();
+    const b = browser;
+    return {
+      adapter,
+      browserVersion: b.version(),
+      serve(name, content) {
+        const path = `/files/${encodeURIComponent(name)}`;
+        files.set(path, content);
+        return path;
+      },
+      async measure(spec, timeoutMs) {
+        const page = await b.newPage();
+        const consoleErrors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') consoleErrors.push(m.text());
+        });
+        page.on('pageerror', (e) => consoleErrors.push(e.message));
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          await page.goto(`${base}/`);
+          await page.waitForFunction((entry) => entry in globalThis, PAGE_ENTRY);
+          const run = page.evaluate(([entry, s]) => (globalThis as unknown as Record<string, (x: MeasureSpec) => Promise<MeasureResult>>)[entry]!(s), [PAGE_ENTRY, spec] as const);
+          const timeout = new Promise<MeasureResult>((resolve) => {
+            timer = setTimeout(() => resolve({ ok: false, stage: 'harness', error: `timed out after ${timeoutMs} ms` }), timeoutMs);
+          });
+          const result = await Promise.race([run, timeout]);
+          // ORT logs the real cause of many failures to the console and throws a bare code.
+          if (!result.ok && consoleErrors.length) return { ...result, error: `${result.error} (console: ${consoleErrors.slice(-3).join(' | ')})` };
+          return result;
+        } catch (e) {
+          return { ok: false, stage: 'harness', error: `page failed: ${message(e)}` };
+        } finally {
+          clearTimeout(timer);
+          await page.close().catch(() => undefined);
+        }
+      },
+      async close() {
+        await b.close();
+        server.close();
+      },
+    };
+  } catch (e) {
+    await browser?.close();
+    server.close();
+    throw e;
+  }
+}

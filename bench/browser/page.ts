@@ -1,0 +1,116 @@
+/**
+ * Runs in the page (bundled by esbuild): loads one model in one engine, times creation, the first
+ * run and steady runs, and hands the outputs back. Each measurement gets a fresh page from the
+ * harness so that no engine's caches or compiled wasm help another.
+ */
+import type * as Ort from 'onnxruntime-web';
+import { Session, type Tensor } from '../../core/index.js';
+import { PAGE_ENTRY, type EngineId, type MeasureResult, type MeasureSpec, type OutputValues } from './protocol.js';
+
+interface Feed {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+interface Loaded {
+  run(feeds: readonly Feed[]): Promise<Record<string, OutputValues>>;
+  detail(): Record<string, string | number | boolean>;
+  dispose(): Promise<void>;
+}
+
+/** The server puts onnxruntime-web's dist folder here; ORT also loads its .mjs/.wasm from it, never from a CDN. */
+const ORT_DIST = '/ort/';
+
+function values(dims: readonly number[], data: ArrayLike<number | bigint>): OutputValues {
+  return { dims: [...dims], data: Array.from(data, Number) };
+}
+
+async function loadTessera(bytes: Uint8Array, feeds: readonly Feed[]): Promise<Loaded> {
+  const session = await Session.load(bytes, {
+    backend: 'webgpu',
+    inputDims: Object.fromEntries(feeds.map((f) => [f.name, f.dims])),
+  });
+  return {
+    async run(fs) {
+      const out = await session.run(Object.fromEntries(fs.map((f): [string, Tensor] => [f.name, { dtype: 'float32', dims: f.dims, data: f.data }])));
+      return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, values(t.dims, t.data)]));
+    },
+    detail() {
+      const r = session.report();
+      return { backend: r.backend, adapter: r.adapter ?? '', pipelines: r.pipelines, dispatchesPerRun: r.dispatchesPerRun };
+    },
+    async dispose() {
+      session.dispose();
+    },
+  };
+}
+
+async function loadOrt(engine: 'ort-webgpu' | 'ort-wasm', bytes: Uint8Array, numThreads: number | undefined): Promise<Loaded> {
+  // A runtime URL keeps esbuild from bundling ORT: the page loads the published dist build as a user would.
+  const build = `${ORT_DIST}${engine === 'ort-webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs'}`;
+  const ort = (await import(/* @vite-ignore */ build)) as typeof Ort;
+  ort.env.wasm.wasmPaths = ORT_DIST;
+  if (numThreads !== undefined) ort.env.wasm.numThreads = numThreads;
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [engine === 'ort-webgpu' ? 'webgpu' : 'wasm'] });
+  return {
+    async run(fs) {
+      const out = await session.run(Object.fromEntries(fs.map((f) => [f.name, new ort.Tensor('float32', f.data, [...f.dims])])));
+      return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, values(t.dims, t.data as ArrayLike<number | bigint>)]));
+    },
+    detail() {
+      // ORT writes the thread count it resolved back into env.wasm.numThreads when it initializes.
+      return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+    },
+    dispose: () => session.release(),
+  };
+}
+
+function load(engine: EngineId, bytes: Uint8Array, feeds: readonly Feed[], numThreads: number | undefined): Promise<Loaded> {
+  return engine === 'tessera-webgpu' ? loadTessera(bytes, feeds) : loadOrt(engine, bytes, numThreads);
+}
+
+async function fetchBytes(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return res.arrayBuffer();
+}
+
+function message(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e === 'string' ? e : JSON.stringify(e);
+}
+
+async function measure(spec: MeasureSpec): Promise<MeasureResult> {
+  let stage: 'harness' | 'load' | 'first run' | 'steady' = 'harness';
+  let loaded: Loaded | undefined;
+  try {
+    const bytes = new Uint8Array(await fetchBytes(spec.modelUrl));
+    const feeds = await Promise.all(
+      spec.inputs.map(async (i): Promise<Feed> => ({ name: i.name, dims: i.dims, data: new Float32Array(await fetchBytes(i.url)) })),
+    );
+    stage = 'load';
+    const t0 = performance.now();
+    loaded = await load(spec.engine, bytes, feeds, spec.numThreads);
+    const t1 = performance.now();
+    stage = 'first run';
+    let outputs = await loaded.run(feeds);
+    const t2 = performance.now();
+    stage = 'steady';
+    for (let i = 0; i < spec.warmup; i++) outputs = await loaded.run(feeds);
+    const steadyMs: number[] = [];
+    const start = performance.now();
+    while (steadyMs.length < spec.runs && (steadyMs.length < 3 || performance.now() - start < spec.budgetMs)) {
+      const s = performance.now();
+      outputs = await loaded.run(feeds);
+      steadyMs.push(performance.now() - s);
+    }
+    return { ok: true, createMs: t1 - t0, firstRunMs: t2 - t1, steadyMs, outputs, detail: loaded.detail() };
+  } catch (e) {
+    return { ok: false, stage, error: message(e) };
+  } finally {
+    await loaded?.dispose().catch(() => undefined);
+  }
+}
+
+(globalThis as Record<string, unknown>)[PAGE_ENTRY] = measure;

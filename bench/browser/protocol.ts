@@ -1,0 +1,50 @@
+/** What the Node side asks the bench page to do, and what it answers. Plain data: it crosses Playwright's evaluate. */
+
+export type EngineId = 'tessera-webgpu' | 'ort-webgpu' | 'ort-wasm';
+
+export interface InputSpec {
+  readonly name: string;
+  readonly dims: readonly number[];
+  /** URL of the input's float32 little-endian bytes. */
+  readonly url: string;
+}
+
+export interface MeasureSpec {
+  readonly engine: EngineId;
+  /** ort-wasm only: env.wasm.numThreads; absent leaves ORT's default. */
+  readonly numThreads?: number;
+  readonly modelUrl: string;
+  readonly inputs: readonly InputSpec[];
+  readonly warmup: number;
+  readonly runs: number;
+  /** Steady runs stop early once this much time has passed (at least 3 runs are kept). */
+  readonly budgetMs: number;
+}
+
+export interface OutputValues {
+  readonly dims: readonly number[];
+  readonly data: readonly number[];
+}
+
+export interface Measured {
+  readonly ok: true;
+  /** Session creation: parse, compile/upload, and (ORT) instantiating its wasm on first use in the page. */
+  readonly createMs: number;
+  readonly firstRunMs: number;
+  /** Wall time of one run each after warm-up; every run uploads inputs and reads outputs back. */
+  readonly steadyMs: readonly number[];
+  readonly outputs: Readonly<Record<string, OutputValues>>;
+  /** Engine-specific facts worth printing: Tessera's backend and adapter, ORT's resolved thread count. */
+  readonly detail: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface Failed {
+  readonly ok: false;
+  readonly stage: 'load' | 'first run' | 'steady' | 'harness';
+  readonly error: string;
+}
+
+export type MeasureResult = Measured | Failed;
+
+/** The function the bench page puts on `window`. */
+export const PAGE_ENTRY = '__tesseraBench';

@@ -1,0 +1,219 @@
+/**
+ * `npm run bench` / `npm run bench:smoke`: Tessera against onnxruntime-web on the real models, in one
+ * headless Chromium on one SwiftShader adapter, in one run. Absolute times from a software adapter
+ * mean little; the ratios within one run are the point.
+ *
+ *   tsx bench/run.ts [--smoke] [--models id,id] [--runs N] [--warmup N]
+ *
+ * Exits non-zero only when the harness itself fails (no browser, no adapter, page bundle does not
+ * build, a model cannot be fetched). An engine that cannot run a model is a result, and is recorded.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openHarness, type Harness } from './browser/harness.js';
+import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './browser/launch.js';
+import type { EngineId, MeasureResult, Measured, OutputValues } from './browser/protocol.js';
+import { BENCH_MODELS, SMOKE_MODEL_ID, prepareModel, type PreparedModel } from './models.js';
+import { ROOT } from '../scripts/fetch-models.js';
+
+interface EngineConfig {
+  readonly key: string;
+  readonly label: string;
+  readonly engine: EngineId;
+  readonly numThreads?: number;
+}
+
+const ENGINES: readonly EngineConfig[] = [
+  { key: 'tessera-webgpu', label: 'Tessera webgpu', engine: 'tessera-webgpu' },
+  { key: 'ort-webgpu', label: 'ORT-web webgpu', engine: 'ort-webgpu' },
+  { key: 'ort-wasm-1t', label: 'ORT-web wasm 1 thread', engine: 'ort-wasm', numThreads: 1 },
+  // The server's COOP/COEP headers make the page cross-origin isolated, so ORT may use its own default.
+  { key: 'ort-wasm-default', label: 'ORT-web wasm default threads', engine: 'ort-wasm' },
+];
+
+/** The CPU engine whose outputs the others are compared with. */
+const REFERENCE_ENGINE = 'ort-wasm-1t';
+
+const TFJS_NA = 'n/a: no tfjs conversion of this model (tfjs cannot load ONNX, and no converted tfjs graph ships with it)';
+
+type EngineResult =
+  | {
+      readonly status: 'ok';
+      readonly firstMs: number;
+      readonly createMs: number;
+      readonly firstRunMs: number;
+      readonly medianMs: number;
+      readonly p90Ms: number;
+      readonly runs: number;
+      readonly maxAbsDiffVsReference?: number;
+      readonly detail: Measured['detail'];
+    }
+  | { readonly status: 'error'; readonly stage: string; readonly error: string }
+  | { readonly status: 'n/a'; readonly reason: string };
+
+interface ModelResult {
+  readonly id: string;
+  readonly file: string;
+  readonly inputs: readonly { readonly name: string; readonly dims: readonly number[] }[];
+  readonly engines: Readonly<Record<string, EngineResult>>;
+  /** Tessera time / ORT-web webgpu time; absent when either failed. */
+  readonly ratioSteady?: number;
+  readonly ratioFirst?: number;
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+function maxAbsDiff(a: Readonly<Record<string, OutputValues>>, b: Readonly<Record<string, OutputValues>>): number {
+  let m = 0;
+  for (const [name, x] of Object.entries(a)) {
+    const y = b[name];
+    if (!y || y.data.length !== x.data.length) return Number.POSITIVE_INFINITY;
+    for (let i = 0; i < x.data.length; i++) m = Math.max(m, Math.abs(x.data[i]! - y.data[i]!));
+  }
+  return m;
+}
+
+function summarize(r: MeasureResult, reference: MeasureResult | undefined): EngineResult {
+  if (!r.ok) return { status: 'error', stage: r.stage, error: r.error };
+  const sorted = [...r.steadyMs].sort((x, y) => x - y);
+  return {
+    status: 'ok',
+    firstMs: r.createMs + r.firstRunMs,
+    createMs: r.createMs,
+    firstRunMs: r.firstRunMs,
+    medianMs: percentile(sorted, 0.5),
+    p90Ms: percentile(sorted, 0.9),
+    runs: sorted.length,
+    maxAbsDiffVsReference: reference?.ok ? maxAbsDiff(r.outputs, reference.outputs) : undefined,
+    detail: r.detail,
+  };
+}
+
+async function benchModel(h: Harness, p: PreparedModel, opts: { warmup: number; runs: number; budgetMs: number; timeoutMs: number }): Promise<ModelResult> {
+  const modelUrl = h.serve(`${p.model.id}.onnx`, { path: p.path });
+  const inputs = p.inputs.map((i) => ({ name: i.name, dims: i.dims, url: h.serve(`${p.model.id}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
+  const raw = new Map<string, MeasureResult>();
+  // The reference engine goes first so every other engine's outputs can be compared with it.
+  const order = [...ENGINES].sort((a, b) => Number(b.key === REFERENCE_ENGINE) - Number(a.key === REFERENCE_ENGINE));
+  for (const e of order) {
+    const r = await h.measure({ engine: e.engine, numThreads: e.numThreads, modelUrl, inputs, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs);
+    raw.set(e.key, r);
+    console.error(`  ${p.model.id} ${e.key}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
+  }
+  const reference = raw.get(REFERENCE_ENGINE);
+  const engines: Record<string, EngineResult> = {};
+  for (const e of ENGINES) engines[e.key] = summarize(raw.get(e.key)!, e.key === REFERENCE_ENGINE ? undefined : reference);
+  engines.tfjs = { status: 'n/a', reason: TFJS_NA };
+  const t = engines['tessera-webgpu']!;
+  const o = engines['ort-webgpu']!;
+  const both = t.status === 'ok' && o.status === 'ok';
+  return {
+    id: p.model.id,
+    file: p.model.file,
+    inputs: p.inputs.map((i) => ({ name: i.name, dims: i.dims })),
+    engines,
+    ratioSteady: both ? t.medianMs / o.medianMs : undefined,
+    ratioFirst: both ? t.firstMs / o.firstMs : undefined,
+  };
+}
+
+const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ');
+const short = (s: string): string => (s.length > 140 ? `${s.slice(0, 137)}...` : s);
+
+function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
+  if (key.startsWith('tessera')) return `backend ${r.detail.backend}, ${r.detail.dispatchesPerRun} dispatches/run`;
+  if (key.startsWith('ort-wasm')) return `${r.detail.numThreads} thread(s), crossOriginIsolated=${r.detail.crossOriginIsolated}`;
+  return '';
+}
+
+function markdown(meta: { adapter: string; browserVersion: string; warmup: number; runs: number; smoke: boolean }, models: readonly ModelResult[]): string {
+  const lines = [
+    `# Tessera bench${meta.smoke ? ' (smoke)' : ''}`,
+    '',
+    `Chromium ${meta.browserVersion}, WebGPU adapter: ${meta.adapter}. ${meta.warmup} warm-up run(s), up to ${meta.runs} steady runs per engine.`,
+    'First = session creation (incl. load, compile, ORT wasm instantiation) + first run, in a fresh page. Steady = wall time per run (upload inputs, run, read outputs back).',
+    `max|Δ| is against ${ENGINES.find((e) => e.key === REFERENCE_ENGINE)!.label}.`,
+    '',
+    '| model | engine | first (ms) | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const m of models) {
+    for (const [key, r] of Object.entries(m.engines)) {
+      const label = ENGINES.find((e) => e.key === key)?.label ?? 'TensorFlow.js';
+      if (r.status === 'ok') {
+        const diff = r.maxAbsDiffVsReference === undefined ? '' : r.maxAbsDiffVsReference.toExponential(1);
+        lines.push(`| ${m.id} | ${label} | ${ms(r.firstMs)} | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
+      } else {
+        const what = r.status === 'error' ? `error (${r.stage}): ${short(r.error)}` : r.reason;
+        lines.push(`| ${m.id} | ${label} | ${cell(what)} | | | | | |`);
+      }
+    }
+  }
+  lines.push('', '| model | Tessera / ORT-web webgpu, steady | Tessera / ORT-web webgpu, first |', '|---|---:|---:|');
+  for (const m of models) {
+    const f = (x: number | undefined): string => (x === undefined ? 'n/a (one of them failed)' : `${x.toFixed(2)}×`);
+    lines.push(`| ${m.id} | ${f(m.ratioSteady)} | ${f(m.ratioFirst)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      models: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+    },
+  });
+  const smoke = values.smoke ?? false;
+  const wanted = values.models?.split(',') ?? (smoke ? [SMOKE_MODEL_ID] : BENCH_MODELS.map((m) => m.id));
+  const unknown = wanted.filter((id) => !BENCH_MODELS.some((m) => m.id === id));
+  if (unknown.length) throw new Error(`unknown model id(s): ${unknown.join(', ')}; known: ${BENCH_MODELS.map((m) => m.id).join(', ')}`);
+  const opts = {
+    runs: Number(values.runs ?? (smoke ? 3 : 20)),
+    warmup: Number(values.warmup ?? (smoke ? 1 : 3)),
+    // SwiftShader on two shared cores: cap each engine's steady phase rather than the run count alone.
+    budgetMs: smoke ? 5_000 : 20_000,
+    timeoutMs: smoke ? 40_000 : 240_000,
+  };
+  const prepared = BENCH_MODELS.filter((m) => wanted.includes(m.id)).map(prepareModel);
+
+  const harness = await openHarness();
+  const models: ModelResult[] = [];
+  try {
+    console.error(`Chromium ${harness.browserVersion}, adapter: ${harness.adapter}`);
+    for (const p of prepared) models.push(await benchModel(harness, p, opts));
+  } finally {
+    await harness.close();
+  }
+
+  const meta = { adapter: harness.adapter, browserVersion: harness.browserVersion, warmup: opts.warmup, runs: opts.runs, smoke };
+  const table = markdown(meta, models);
+  const outDir = join(ROOT, 'bench', 'results');
+  mkdirSync(outDir, { recursive: true });
+  const json = { date: new Date().toISOString(), chromium: { path: CHROMIUM_PATH, flags: CHROMIUM_FLAGS }, ...meta, budgetMs: opts.budgetMs, models };
+  writeFileSync(join(outDir, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
+  writeFileSync(join(outDir, 'bench.md'), table);
+  console.log(table);
+
+  // Every engine failing at the harness stage means the page itself is broken, not an engine.
+  const all = models.flatMap((m) => Object.values(m.engines)).filter((r) => r.status !== 'n/a');
+  if (all.length && all.every((r) => r.status === 'error' && r.stage === 'harness')) {
+    console.error('bench: every measurement failed in the harness');
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`bench: harness failure: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(1);
+  },
+);
