@@ -1,0 +1,148 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Attrs } from '../../core/ir/graph.js';
+import { tensor, type Tensor } from '../../core/tensor.js';
+import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
+import { checkChain } from '../matmul/test-models.js';
+
+const TOL = { atol: 2e-4, rtol: 2e-4 };
+const AUTO_PADS = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const;
+
+interface ConvCase {
+  readonly x: number[];
+  readonly w: number[];
+  readonly bias: boolean;
+  readonly attrs: Attrs;
+}
+
+/** Random 1-D/2-D Conv problems; `depthwise` pins one input channel per group. */
+const convCase = (depthwise: boolean) => fc.record({
+  rank: fc.integer({ min: 1, max: 2 }),
+  batch: fc.integer({ min: 1, max: 2 }),
+  group: depthwise ? fc.integer({ min: 2, max: 9 }) : fc.integer({ min: 1, max: 3 }),
+  cinG: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 5 }),
+  coutG: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 7 }),
+  kernel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+  extra: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2, maxLength: 2 }),
+  strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+  dilations: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 2 }),
+  pads: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
+  autoPad: fc.constantFrom(...AUTO_PADS),
+  bias: fc.boolean(),
+}).map((c): ConvCase => {
+  const r = c.rank;
+  const kernel = c.kernel.slice(0, r);
+  const dilations = c.dilations.slice(0, r);
+  // Inputs at least as large as the dilated kernel, so every auto_pad mode has an output.
+  const spatial = kernel.map((k, i) => (k - 1) * dilations[i]! + 1 + c.extra[i]!);
+  const pads = [...c.pads.slice(0, r), ...c.pads.slice(2, 2 + r)];
+  return {
+    x: [c.batch, c.group * c.cinG, ...spatial],
+    w: [c.group * c.coutG, c.cinG, ...kernel],
+    bias: c.bias,
+    attrs: { group: c.group, strides: c.strides.slice(0, r), dilations, auto_pad: c.autoPad, ...(c.autoPad === 'NOTSET' ? { pads } : {}) },
+  };
+});
+
+function inputs(c: ConvCase, seed: number, cOut: number): (Tensor | undefined)[] {
+  return [randomTensor('float32', c.x, seed), randomTensor('float32', c.w, seed + 1), c.bias ? randomTensor('float32', [cOut], seed + 2) : undefined];
+}
+
+describe('Conv matches the reference on WebGPU', () => {
+  it('grouped 1-D/2-D with strides, pads, dilations, auto_pad and optional bias', async () => {
+    await fc.assert(fc.asyncProperty(convCase(false), fc.nat(), async (c, seed) => {
+      await checkOp('Conv', inputs(c, seed, c.w[0]!), c.attrs, { ...TOL, constInputs: [1, 2] });
+    }), { numRuns: 25 });
+  });
+
+  it('depthwise (with channel multiplier)', async () => {
+    await fc.assert(fc.asyncProperty(convCase(true), fc.nat(), async (c, seed) => {
+      await checkOp('Conv', inputs(c, seed, c.w[0]!), c.attrs, { ...TOL, constInputs: [1, 2] });
+    }), { numRuns: 15 });
+  });
+
+  it('pointwise on odd channel and pixel counts', async () => {
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 13 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.nat(),
+      async (cin, cout, h, w, seed) => {
+        const c: ConvCase = { x: [1, cin, h, w], w: [cout, cin, 1, 1], bias: true, attrs: {} };
+        await checkOp('Conv', inputs(c, seed, cout), c.attrs, { ...TOL, constInputs: [1, 2] });
+      }), { numRuns: 10 });
+  });
+
+  it('medium: 3x3 32→48 on 33x31, pointwise 48→40, depthwise 5x5 stride 2', async () => {
+    const x = randomTensor('float32', [1, 32, 33, 31], 1);
+    await checkOp('Conv', [x, randomTensor('float32', [48, 32, 3, 3], 2, [-0.2, 0.2]), randomTensor('float32', [48], 3)], { pads: [1, 1, 1, 1] }, { ...TOL, constInputs: [1, 2] });
+    const y = randomTensor('float32', [1, 48, 17, 19], 4);
+    await checkOp('Conv', [y, randomTensor('float32', [40, 48, 1, 1], 5, [-0.2, 0.2])], {}, { ...TOL, constInputs: [1] });
+    await checkOp('Conv', [y, randomTensor('float32', [48, 1, 5, 5], 6)], { group: 48, strides: [2, 2], auto_pad: 'SAME_UPPER' }, { ...TOL, constInputs: [1] });
+  });
+
+  it('fuses a following activation (Relu, Clip, HardSwish, Sigmoid)', async () => {
+    const x = randomTensor('float32', [1, 6, 9, 7], 7);
+    const clip = { opType: 'Clip', weights: [tensor('float32', [], [0]), tensor('float32', [], [6])] };
+    for (const [w, attrs] of [[[8, 6, 3, 3], { pads: [1, 1, 1, 1] }], [[6, 1, 3, 3], { group: 6 }]] as const) {
+      for (const act of [{ opType: 'Relu' }, clip, { opType: 'HardSwish' }, { opType: 'Sigmoid' }]) {
+        await checkChain(x, [{ opType: 'Conv', weights: [randomTensor('float32', w, 8), randomTensor('float32', [w[0]], 9)], attrs }, act], TOL);
+      }
+    }
+  });
+
+  it('3-D reference agrees with 2-D when depth is 1', async () => {
+    const x = randomTensor('float32', [1, 4, 6, 5], 10);
+    const w = randomTensor('float32', [3, 4, 3, 2], 11);
+    const attrs = { pads: [1, 0, 1, 1], strides: [1, 2] };
+    const [two] = await runOp('reference', 'Conv', [x, w], attrs, { constInputs: [1] });
+    const lift = (t: Tensor): Tensor => ({ ...t, dims: [t.dims[0]!, t.dims[1]!, 1, ...t.dims.slice(2)] });
+    const [three] = await runOp('reference', 'Conv', [lift(x), lift(w)], { pads: [0, 1, 0, 0, 1, 1], strides: [1, 1, 2] }, { constInputs: [1] });
+    expectClose(three!, lift(two!));
+  });
+
+  it('rejects channel mismatches with a ShapeError', async () => {
+    await expect(runOp('reference', 'Conv', [randomTensor('float32', [1, 4, 5, 5], 1), randomTensor('float32', [2, 3, 3, 3], 2)], {}, { constInputs: [1] })).rejects.toThrow(/input channels/);
+  });
+});
+
+describe('ConvTranspose matches the reference on WebGPU', () => {
+  it('strides, pads, dilations, output_padding, output_shape, group, auto_pad', async () => {
+    const arb = fc.record({
+      rank: fc.integer({ min: 1, max: 2 }),
+      group: fc.integer({ min: 1, max: 2 }),
+      cinG: fc.integer({ min: 1, max: 3 }),
+      coutG: fc.integer({ min: 1, max: 3 }),
+      spatial: fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 2, maxLength: 2 }),
+      kernel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+      strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+      dilations: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 2 }),
+      pads: fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 4, maxLength: 4 }),
+      mode: fc.constantFrom('pads', 'output_shape', ...AUTO_PADS.slice(1)),
+      outPad: fc.boolean(),
+      bias: fc.boolean(),
+    });
+    await fc.assert(fc.asyncProperty(arb, fc.nat(), async (c, seed) => {
+      const r = c.rank;
+      const strides = c.strides.slice(0, r);
+      const attrs: Record<string, Attrs[string]> = { group: c.group, strides, dilations: c.dilations.slice(0, r) };
+      if (c.outPad) attrs.output_padding = strides.map((s) => s - 1);
+      if (c.mode === 'pads') {
+        const pads = [...c.pads.slice(0, r), ...c.pads.slice(2, 2 + r)];
+        const full = (i: number): number => strides[i]! * (c.spatial[i]! - 1) + (c.outPad ? strides[i]! - 1 : 0) + (c.kernel[i]! - 1) * c.dilations[i]! + 1;
+        fc.pre(pads.slice(0, r).every((p, i) => full(i) - p - pads[i + r]! >= 1));
+        attrs.pads = pads;
+      }
+      else if (c.mode === 'output_shape') attrs.output_shape = c.spatial.slice(0, r).map((n, i) => n * strides[i]!);
+      else attrs.auto_pad = c.mode;
+      const cOut = c.group * c.coutG;
+      const ins = [
+        randomTensor('float32', [1, c.group * c.cinG, ...c.spatial.slice(0, r)], seed),
+        randomTensor('float32', [c.group * c.cinG, c.coutG, ...c.kernel.slice(0, r)], seed + 1),
+        c.bias ? randomTensor('float32', [cOut], seed + 2) : undefined,
+      ];
+      await checkOp('ConvTranspose', ins, attrs, { ...TOL, constInputs: [1, 2] });
+    }), { numRuns: 20 });
+  });
+
+  it('matches a hand-computed 1-D case', async () => {
+    const [y] = await runOp('webgpu', 'ConvTranspose', [tensor('float32', [1, 1, 3], [1, 2, 3]), tensor('float32', [1, 1, 2], [1, 10])], { strides: [2] }, { constInputs: [1] });
+    expect([...y!.data]).toEqual([1, 10, 2, 20, 3, 30]);
+  });
+});
