@@ -1,3 +1,19 @@
 import type { OpDef } from '../op.js';
+import { concatSplitOps } from './concat-split.js';
+import { gatherOps } from './gather.js';
+import { rearrangeOps } from './rearrange.js';
+import { shapeOps } from './shape-ops.js';
+import { viewOps } from './views.js';
 
-export const layoutOps: Record<string, OpDef> = {};
+/**
+ * Layout operators: views (aliases, no dispatch), copies through one generic strided kernel
+ * (Transpose, Slice, Expand, Tile, Pad, Concat, Split, Gather, GatherElements), Resize/Upsample,
+ * and the shape ops the planner folds at load.
+ */
+export const layoutOps: Record<string, OpDef> = {
+  ...viewOps,
+  ...shapeOps,
+  ...rearrangeOps,
+  ...concatSplitOps,
+  ...gatherOps,
+};

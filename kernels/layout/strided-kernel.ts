@@ -1,0 +1,90 @@
+import { sizeOf, stridesOf, type DType } from '../../core/tensor.js';
+import type { GpuProgram } from '../op.js';
+import { dispatch1d, Params, paramsDecl, wgslType } from '../wgsl.js';
+import template from './strided.wgsl';
+
+/**
+ * Builds dispatches of the generic strided-copy kernel (strided.wgsl). Each op describes its copy
+ * as an iteration space with per-axis affine source coordinates; see the kernel header for the
+ * arithmetic.
+ */
+
+/** How a source coordinate outside [0, src_dim) is brought back (or marked outside). */
+export type Bound = 'none' | 'wrap' | 'clamp' | 'reflect' | 'fill';
+
+const BOUNDS: Record<Bound, string> = {
+  none: 'return k;',
+  wrap: 'let r = k % n;\n  return select(r, r + n, r < 0);',
+  clamp: 'return clamp(k, 0, n - 1);',
+  // Mirror without repeating the edge, period 2(n-1); repeats for pads wider than the axis.
+  reflect: 'if (n == 1) { return 0; }\n  let m = 2 * (n - 1);\n  var r = k % m;\n  if (r < 0) { r += m; }\n  return select(r, m - r, r >= n);',
+  fill: 'return select(k, -1, k < 0 || k >= n);',
+};
+
+export interface StridedAxis {
+  /** Extent of the iteration space along this axis. */
+  readonly n: number;
+  readonly start?: number;
+  readonly step?: number;
+  /** Extent of the source along this axis (only the edge rules read it). */
+  readonly srcDim?: number;
+  readonly srcStride: number;
+  /** Defaults to the row-major stride of the iteration space (a gather into a whole output). */
+  readonly dstStride?: number;
+  /** Stride into the index tensor (Gather-like copies only). */
+  readonly idxStride?: number;
+}
+
+export interface StridedCopy {
+  readonly dtype: DType;
+  readonly axes: readonly StridedAxis[];
+  /** Node input read as the source, and node output written. */
+  readonly src: number;
+  readonly dst: number;
+  readonly srcBase?: number;
+  readonly dstBase?: number;
+  readonly bound?: Bound;
+  /** Value written where the `fill` rule finds a coordinate outside the source. */
+  readonly fill?: number;
+  /** Gather-like copies: an int index tensor (node input `input`) selects along a source axis. */
+  readonly gather?: { readonly input: number; readonly dim: number; readonly stride: number };
+}
+
+/** The program for one copy, or none when its iteration space is empty. */
+export function stridedProgram(copy: StridedCopy): GpuProgram[] {
+  const count = sizeOf(copy.axes.map((a) => a.n));
+  if (count === 0) return [];
+  const elem = wgslType(copy.dtype);
+  const rank = copy.axes.length;
+  const contiguous = stridesOf(copy.axes.map((a) => a.n));
+  const fillBits = new Params();
+  if (elem === 'f32') fillBits.f32s(copy.fill ?? 0);
+  else fillBits.i32s(copy.fill ?? 0);
+  const params = new Params()
+    .u32s(count)
+    .i32s(copy.srcBase ?? 0)
+    .u32s(copy.dstBase ?? 0, fillBits.pack()[0]!, copy.gather?.dim ?? 0, copy.gather?.stride ?? 0, 0, 0)
+    .u32s(...copy.axes.map((a) => a.n))
+    .i32s(...copy.axes.map((a) => a.start ?? 0))
+    .i32s(...copy.axes.map((a) => a.step ?? 1))
+    .i32s(...copy.axes.map((a) => a.srcDim ?? a.n))
+    .i32s(...copy.axes.map((a) => a.srcStride))
+    .u32s(...copy.axes.map((a, d) => a.dstStride ?? contiguous[d]!))
+    .u32s(...copy.axes.map((a) => a.idxStride ?? 0));
+  const out = copy.gather ? 2 : 1;
+  const code = template
+    .replaceAll('{{ELEM}}', elem)
+    .replace('{{INDEX_DECL}}', copy.gather ? '@group(0) @binding(1) var<storage, read> idx: array<i32>;' : '')
+    .replace('{{OUT_BINDING}}', String(out))
+    .replace('{{PARAMS}}', paramsDecl(out + 1, params.length))
+    .replace('{{RANK}}', String(rank))
+    .replace('{{BOUND}}', BOUNDS[copy.bound ?? 'none'])
+    // An index outside [-dim, dim) is undefined in ONNX; clamping keeps the read inside the source.
+    .replace('{{INDEX_USE}}', copy.gather ? 'var g = idx[j];\n  if (g < 0) { g += p_i(4u); }\n  s += clamp(g, 0, p_i(4u) - 1) * p_i(5u);' : '');
+  return [{
+    code,
+    workgroups: dispatch1d(count, 256),
+    bindings: [{ input: copy.src }, ...(copy.gather ? [{ input: copy.gather.input }] : []), { output: copy.dst }],
+    uniforms: params.pack(),
+  }];
+}
