@@ -1,0 +1,83 @@
+import { ShapeError } from '../../core/errors.js';
+import { stridesOf, type DType } from '../../core/tensor.js';
+import type { GpuProgram } from '../op.js';
+import { lanesFor, ROW_PRELUDE, ROW_WG, segmentReduceFn } from '../shared/segment-reduce.js';
+import { dispatch1d, paramsDecl, Params, wgslType } from '../wgsl.js';
+import type { Reducer } from './reducers.js';
+import reduceWgsl from './reduce.wgsl';
+
+/** Coalesced groups the kernel's parameter block has room for, per kind (kept / reduced). */
+const MAX_GROUPS = 8;
+const HEADER_WORDS = 8;
+
+interface Groups {
+  readonly dims: number[];
+  readonly strides: number[];
+}
+
+/**
+ * Splits `dims` into kept and reduced groups: size-1 axes are dropped (they change no offset) and
+ * neighbouring axes of the same kind merge into one (their offsets are one linear run). The order
+ * of kept groups is the output's element order, with or without keepdims.
+ */
+export function coalesce(dims: readonly number[], reduced: ReadonlySet<number>): { kept: Groups; red: Groups } {
+  const strides = stridesOf(dims);
+  const kept: Groups = { dims: [], strides: [] };
+  const red: Groups = { dims: [], strides: [] };
+  let last: Groups | undefined;
+  dims.forEach((d, axis) => {
+    if (d === 1) return;
+    const g = reduced.has(axis) ? red : kept;
+    if (g === last) {
+      // Merging with the previous axis: the group now spans both, with the inner axis's stride.
+      g.dims[g.dims.length - 1]! *= d;
+      g.strides[g.strides.length - 1] = strides[axis]!;
+    } else {
+      g.dims.push(d);
+      g.strides.push(strides[axis]!);
+    }
+    last = g;
+  });
+  return { kept, red };
+}
+
+/**
+ * One dispatch of reduce.wgsl folding `x` over `axes` with `reducer`; output element order is the
+ * kept axes in order. Bindings: input `input`, output 0.
+ */
+export function reduceProgram(
+  x: { readonly dtype: DType; readonly dims: readonly number[] },
+  axes: readonly number[],
+  reducer: Reducer,
+  input = 0,
+): GpuProgram {
+  const { kept, red } = coalesce(x.dims, new Set(axes));
+  if (kept.dims.length > MAX_GROUPS || red.dims.length > MAX_GROUPS) {
+    throw new ShapeError(`reduction over dims [${x.dims.join(', ')}] alternates kept and reduced axes more than ${MAX_GROUPS} times`);
+  }
+  const rows = kept.dims.reduce((a, b) => a * b, 1);
+  const rowLength = red.dims.reduce((a, b) => a * b, 1);
+  const lanes = lanesFor(rowLength);
+  const padded = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_GROUPS - v.length).fill(0)];
+  const params = new Params()
+    .u32s(rows, rowLength, lanes, kept.dims.length, red.dims.length, 0, 0, 0)
+    .u32s(...padded(kept.dims), ...padded(kept.strides), ...padded(red.dims), ...padded(red.strides));
+
+  const T = wgslType(x.dtype) === 'f32' ? 'f32' : 'i32';
+  const code = `alias T = ${T};
+${reducer.wgsl(T)}
+${paramsDecl(2, params.length)}
+const PARAM_KEPT_DIMS: u32 = ${HEADER_WORDS}u;
+const PARAM_KEPT_STRIDES: u32 = ${HEADER_WORDS + MAX_GROUPS}u;
+const PARAM_RED_DIMS: u32 = ${HEADER_WORDS + 2 * MAX_GROUPS}u;
+const PARAM_RED_STRIDES: u32 = ${HEADER_WORDS + 3 * MAX_GROUPS}u;
+${ROW_PRELUDE}
+${segmentReduceFn('segment_merge', 'Acc', (a, b) => `acc_merge(${a}, ${b})`)}
+${reduceWgsl}`;
+  return {
+    code,
+    workgroups: rows === 0 ? [0, 1, 1] : dispatch1d(rows * lanes, ROW_WG),
+    bindings: [{ input }, { output: 0 }],
+    uniforms: params.pack(),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The reductions as one table: each entry says, in TypeScript (the reference) and in WGSL (spliced
+ * into reduce.wgsl), how a row of values folds into one. Keeping both side by side means the two
+ * definitions cannot drift apart unnoticed.
+ *
+ * The WGSL side defines, for element type `T`: `alias Acc` (the running state), `alias O` (the
+ * output element), `acc_init()`, `acc_step(a, x, r)` (fold element `x` at row position `r`),
+ * `acc_merge(a, b)` (combine two partial states, in any order) and `acc_final(a, n)` (`n` = row
+ * length).
+ */
+
+export interface Reducer {
+  /** Folds one row (the reference); `int` selects wrapping int32 arithmetic. */
+  readonly ref: (row: readonly number[], int: boolean) => number;
+  readonly wgsl: (T: 'f32' | 'i32') => string;
+  /** Reductions only defined on floats (their result is not an integer). */
+  readonly floatOnly?: boolean;
+  /** The output is an index (int64), not a value. */
+  readonly index?: boolean;
+}
+
+/**
+ * The most negative / positive value of T: the identity of max / min. Infinity cannot be a WGSL
+ * constant expression (const evaluation rejects it), so it is read from a private variable.
+ */
+const INF = `var<private> f32_inf_bits: u32 = 0x7f800000u;
+fn f32_inf() -> f32 { return bitcast<f32>(f32_inf_bits); }
+`;
+const lowest = (T: string): string => (T === 'f32' ? '-f32_inf()' : 'i32(-2147483648)');
+const highest = (T: string): string => (T === 'f32' ? 'f32_inf()' : 'i32(2147483647)');
+
+interface Fold {
+  readonly init: (T: string) => string;
+  /** The contribution of one element. */
+  readonly map?: (x: string) => string;
+  readonly combine: (a: string, b: string) => string;
+  readonly final?: (a: string, T: string) => string;
+}
+
+/** A reduction that maps each element, then folds with an associative, commutative `combine`. */
+function foldWgsl(f: Fold): (T: string) => string {
+  return (T) => `${INF}alias Acc = ${T};
+alias O = ${T};
+fn acc_init() -> Acc { return ${f.init(T)}; }
+fn acc_step(a: Acc, x: T, r: u32) -> Acc { return ${f.combine('a', f.map ? f.map('x') : 'x')}; }
+fn acc_merge(a: Acc, b: Acc) -> Acc { return ${f.combine('a', 'b')}; }
+fn acc_final(a: Acc, n: u32) -> O { return ${f.final ? f.final('a', T) : 'a'}; }
+`;
+}
+
+const add = (a: string, b: string): string => `${a} + ${b}`;
+const zero = (T: string): string => `${T}(0)`;
+
+const sum = (row: readonly number[], int: boolean, map: (x: number) => number = (x) => x): number => {
+  let s = 0;
+  for (const x of row) s = int ? (s + map(x)) | 0 : s + map(x);
+  return s;
+};
+const square = (x: number): number => x * x;
+
+export const REDUCERS: Readonly<Record<string, Reducer>> = {
+  ReduceSum: { ref: (row, int) => sum(row, int), wgsl: foldWgsl({ init: zero, combine: add }) },
+  ReduceMean: {
+    ref: (row, int) => (int ? Math.trunc(sum(row, int) / row.length) : sum(row, int) / row.length),
+    wgsl: foldWgsl({ init: zero, combine: add, final: (a, T) => `${a} / ${T}(n)` }),
+  },
+  ReduceMax: {
+    ref: (row) => row.reduce((m, x) => Math.max(m, x), -Infinity),
+    wgsl: foldWgsl({ init: lowest, combine: (a, b) => `max(${a}, ${b})` }),
+  },
+  ReduceMin: {
+    ref: (row) => row.reduce((m, x) => Math.min(m, x), Infinity),
+    wgsl: foldWgsl({ init: highest, combine: (a, b) => `min(${a}, ${b})` }),
+  },
+  ReduceProd: {
+    ref: (row, int) => row.reduce((p, x) => (int ? Math.imul(p, x) : p * x), 1),
+    wgsl: foldWgsl({ init: (T) => `${T}(1)`, combine: (a, b) => `${a} * ${b}` }),
+  },
+  ReduceL1: { ref: (row, int) => sum(row, int, Math.abs), wgsl: foldWgsl({ init: zero, map: (x) => `abs(${x})`, combine: add }) },
+  ReduceL2: {
+    floatOnly: true,
+    ref: (row) => Math.sqrt(sum(row, false, square)),
+    wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add, final: (a) => `sqrt(${a})` }),
+  },
+  ReduceSumSquare: { ref: (row, int) => sum(row, int, square), wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add }) },
+  ReduceLogSum: {
+    floatOnly: true,
+    ref: (row) => Math.log(sum(row, false)),
+    wgsl: foldWgsl({ init: zero, combine: add, final: (a) => `log(${a})` }),
+  },
+  ReduceLogSumExp: {
+    floatOnly: true,
+    ref: (row) => {
+      const m = row.reduce((a, x) => Math.max(a, x), -Infinity);
+      if (!Number.isFinite(m)) return m;
+      return m + Math.log(sum(row, false, (x) => Math.exp(x - m)));
+    },
+    // Online log-sum-exp: the state is (running max m, Σ exp(x − m)), rescaled when m grows, so no
+    // exp ever overflows and one pass suffices.
+    wgsl: () => `${INF}alias Acc = vec2<f32>;
+alias O = f32;
+fn acc_init() -> Acc { return vec2<f32>(-f32_inf(), 0.0); }
+fn acc_merge(a: Acc, b: Acc) -> Acc {
+  if (b.y == 0.0) { return a; }
+  if (a.y == 0.0) { return b; }
+  let m = max(a.x, b.x);
+  return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
+}
+fn acc_step(a: Acc, x: T, r: u32) -> Acc { return acc_merge(a, vec2<f32>(x, 1.0)); }
+fn acc_final(a: Acc, n: u32) -> O { return a.x + log(a.y); }
+`,
+  },
+};
+
+/**
+ * ArgMax / ArgMin: the state is (best value, its index; −1 before any element). Merging compares
+ * values and breaks ties on the index explicitly, so the result does not depend on the order in
+ * which lanes fold and merge.
+ */
+export function argReducer(kind: 'max' | 'min', selectLast: boolean): Reducer {
+  const better = kind === 'max' ? '>' : '<';
+  const pick = selectLast ? 'max' : 'min';
+  return {
+    index: true,
+    ref: (row) => {
+      let best = 0;
+      row.forEach((x, i) => {
+        const b = row[best]!;
+        if (kind === 'max' ? x > b : x < b) best = i;
+        else if (x === b && selectLast) best = i;
+      });
+      return best;
+    },
+    wgsl: (T) => `struct Acc { v: ${T}, i: i32 }
+alias O = i32;
+fn acc_init() -> Acc { return Acc(${T}(0), -1); }
+fn acc_merge(a: Acc, b: Acc) -> Acc {
+  if (a.i < 0) { return b; }
+  if (b.i < 0) { return a; }
+  if (a.v ${better} b.v) { return a; }
+  if (b.v ${better} a.v) { return b; }
+  return Acc(a.v, ${pick}(a.i, b.i));
+}
+fn acc_step(a: Acc, x: T, r: u32) -> Acc { return acc_merge(a, Acc(x, i32(r))); }
+fn acc_final(a: Acc, n: u32) -> O { return max(a.i, 0); }
+`,
+  };
+}
