@@ -107,6 +107,13 @@ export function planModel(model: Model, options: PlanOptions = {}): ExecutionPla
     const v = known.get(name);
     if (v?.value) constants.set(name, v.value);
   }
+  // Fusion passes may fold parameters into new tensors, known only as the fused node's inputs.
+  for (const p of live) {
+    p.node.inputs.forEach((name, i) => {
+      const v = p.inputs[i]?.value;
+      if (name && v) constants.set(name, v);
+    });
+  }
   return { opset: model.opset, inputs, outputs, nodes: live, constants };
 }
 

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../../core/tensor.js';
-import { checkOp, randomTensor, runOp } from '../testing/harness.js';
-import { checkChain } from './test-models.js';
+import { planModel } from '../../core/runtime/plan.js';
+import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
+import { chainModel, checkChain, runModel } from './test-models.js';
 
 const dim = fc.integer({ min: 1, max: 37 });
 const TOL = { atol: 1e-4, rtol: 1e-4 };
@@ -22,7 +23,7 @@ describe('MatMul matches the reference on WebGPU', () => {
         const a = vec === 1 ? [k] : [...bd, m, k];
         const b = vec === 2 ? [k] : [...bBatch, k, n];
         await checkOp('MatMul', [randomTensor('float32', a, seed), randomTensor('float32', b, seed + 1)], {}, TOL);
-      }), { numRuns: 12 });
+      }), { numRuns: 8 });
   });
 
   it('medium: [2, 130, 300] × [300, 190]', async () => {
@@ -49,7 +50,7 @@ describe('Gemm matches the reference on WebGPU', () => {
       const cDims = { none: undefined, mn: [m, n], n: [n], '1n': [1, n], m1: [m, 1], scalar: [] }[cs];
       const c = cDims ? randomTensor('float32', cDims, seed + 2) : undefined;
       await checkOp('Gemm', c ? [a, b, c] : [a, b], { transA: tA ? 1 : 0, transB: tB ? 1 : 0, alpha: 0.5, beta: 1.5 }, { ...TOL, constInputs: [1, 2] });
-    }), { numRuns: 16 });
+    }), { numRuns: 12 });
   });
 
   it('fuses a following activation (Clip, LeakyRelu, Gelu)', async () => {
@@ -60,5 +61,29 @@ describe('Gemm matches the reference on WebGPU', () => {
     for (const act of [clip, { opType: 'LeakyRelu', attrs: { alpha: 0.2 } }, { opType: 'Gelu' }]) {
       await checkChain(x, [{ opType: 'Gemm', weights: [w, bias], attrs: { transB: 1 } }, act], TOL);
     }
+  });
+});
+
+describe('MatMul → Add(constant bias) folds into one node', () => {
+  it('bias on either side of the Add, then an activation, matches and plans to one node', async () => {
+    const x = randomTensor('float32', [2, 3, 11], 8);
+    const w = randomTensor('float32', [11, 13], 9);
+    for (const bias of [randomTensor('float32', [13], 10), randomTensor('float32', [1, 1, 13], 11)]) {
+      const steps = [{ opType: 'MatMul', weights: [w] }, { opType: 'Add', weights: [bias] }, { opType: 'Relu' }];
+      expect(planModel(chainModel(x, steps)).nodes).toHaveLength(1);
+      await checkChain(x, steps, TOL);
+    }
+    const swapped = chainModel(x, [{ opType: 'MatMul', weights: [w] }, { opType: 'Add', weights: [randomTensor('float32', [13], 12)] }]);
+    const add = swapped.graph.nodes[1]!;
+    const model = { ...swapped, graph: { ...swapped.graph, nodes: [swapped.graph.nodes[0]!, { ...add, inputs: [...add.inputs].reverse() }] } };
+    expect(planModel(model).nodes).toHaveLength(1);
+    expectClose(await runModel(model, x, 'webgpu'), await runModel(model, x, 'reference'), TOL);
+  });
+
+  it('a bias that broadcasts over more than the last axis is left to Add', async () => {
+    const x = randomTensor('float32', [3, 5], 13);
+    const steps = [{ opType: 'MatMul', weights: [randomTensor('float32', [5, 4], 14)] }, { opType: 'Add', weights: [randomTensor('float32', [3, 4], 15)] }];
+    expect(planModel(chainModel(x, steps)).nodes).toHaveLength(2);
+    await checkChain(x, steps, TOL);
   });
 });
