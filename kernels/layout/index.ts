@@ -2,6 +2,7 @@ import type { OpDef } from '../op.js';
 import { concatSplitOps } from './concat-split.js';
 import { gatherOps } from './gather.js';
 import { rearrangeOps } from './rearrange.js';
+import { resizeOps } from './resize.js';
 import { shapeOps } from './shape-ops.js';
 import { viewOps } from './views.js';
 
@@ -16,4 +17,5 @@ export const layoutOps: Record<string, OpDef> = {
   ...rearrangeOps,
   ...concatSplitOps,
   ...gatherOps,
+  ...resizeOps,
 };
