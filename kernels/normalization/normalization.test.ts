@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+
+const RUNS = { numRuns: 10 };
+
+/** Dims of rank 1–4 with odd sizes and an axis in [−rank, rank). */
+const dimsAndAxis = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }).chain((dims) =>
+  fc.tuple(fc.constant(dims), fc.integer({ min: -dims.length, max: dims.length - 1 })),
+);
+
+describe('Softmax / LogSoftmax', () => {
+  for (const op of ['Softmax', 'LogSoftmax']) {
+    it(`${op}: random shapes and axes, opset 11 (2-D coercion) and 13 (single axis)`, async () => {
+      await fc.assert(fc.asyncProperty(dimsAndAxis, fc.constantFrom(11, 13), fc.boolean(), fc.nat(), async ([dims, axis], opset, defaultAxis, seed) => {
+        const x = randomTensor('float32', dims, seed, [-8, 8]);
+        await checkOp(op, [x], defaultAxis ? {} : { axis }, { opset });
+      }), RUNS);
+    });
+  }
+
+  it('opset 11 and 13 differ for a non-last axis', async () => {
+    const x = randomTensor('float32', [2, 3, 4], 5);
+    const [v11] = await runOp('webgpu', 'Softmax', [x], { axis: 1 }, { opset: 11 });
+    const [v13] = await runOp('webgpu', 'Softmax', [x], { axis: 1 }, { opset: 13 });
+    // Opset 11 normalises over 3·4 elements, opset 13 over the 3 of axis 1.
+    const sum = (data: ArrayLike<number>, idx: number[]): number => idx.reduce((s, i) => s + data[i]!, 0);
+    expect(sum(v11!.data, Array.from({ length: 12 }, (_, i) => i))).toBeCloseTo(1, 5);
+    expect(sum(v13!.data, [0, 4, 8])).toBeCloseTo(1, 5);
+  });
+
+  it('long rows (whole workgroup), strided long rows, and large logits (max subtraction)', async () => {
+    for (const op of ['Softmax', 'LogSoftmax']) {
+      await checkOp(op, [randomTensor('float32', [3, 1500], 1, [-10, 10])], { axis: -1 }, { opset: 13 });
+      await checkOp(op, [randomTensor('float32', [2, 1200, 3], 2, [-10, 10])], { axis: 1 }, { opset: 13 });
+      await checkOp(op, [randomTensor('float32', [4, 3, 333], 3, [-10, 10])], { axis: 1 }, { opset: 11 });
+      await checkOp(op, [randomTensor('float32', [5, 77], 4, [-500, 500])], {}, { opset: 13 });
+    }
+  });
+
+  it('rejects an out-of-range axis', async () => {
+    await expect(runOp('webgpu', 'Softmax', [randomTensor('float32', [2, 3], 1)], { axis: 2 })).rejects.toThrow(ShapeError);
+  });
+});
+
+describe('LayerNormalization', () => {
+  it('random shapes and axes, full or trailing-suffix scale/bias, optional bias, Mean and InvStdDev outputs', async () => {
+    await fc.assert(fc.asyncProperty(dimsAndAxis, fc.nat(), fc.boolean(), fc.boolean(), fc.nat(), async ([dims, axis], keep, withBias, stats, seed) => {
+      const a = axis < 0 ? axis + dims.length : axis;
+      const normalized = dims.slice(a);
+      // A trailing suffix of the normalised dims, sometimes with a leading 1.
+      const suffix = normalized.slice(keep % normalized.length);
+      const pdims = keep % 3 === 0 ? [1, ...suffix] : suffix;
+      const x = randomTensor('float32', dims, seed, [-4, 4]);
+      const scale = randomTensor('float32', pdims, seed + 1, [0.5, 2]);
+      const bias = withBias ? randomTensor('float32', pdims, seed + 2) : undefined;
+      await checkOp('LayerNormalization', bias ? [x, scale, bias] : [x, scale], { axis, epsilon: 1e-3 }, { outputs: stats ? 3 : 1, rtol: 2e-4, atol: 2e-4 });
+    }), RUNS);
+  });
+
+  it('long rows use the whole workgroup; a large mean does not cancel (two-pass variance)', async () => {
+    const x = randomTensor('float32', [3, 2000], 1, [999, 1001]);
+    await checkOp('LayerNormalization', [x, randomTensor('float32', [2000], 2), randomTensor('float32', [2000], 3)], {}, { outputs: 3, atol: 2e-3, rtol: 1e-3 });
+    await checkOp('LayerNormalization', [randomTensor('float32', [2, 30, 40], 4), randomTensor('float32', [30, 40], 5)], { axis: 1 }, { atol: 1e-3 });
+  });
+
+  it('rejects scale dims that are not trailing normalised dims', async () => {
+    const x = randomTensor('float32', [2, 3, 4], 1);
+    await expect(runOp('webgpu', 'LayerNormalization', [x, randomTensor('float32', [3], 2)], { axis: 1 })).rejects.toThrow(/broadcast/);
+  });
+});
+
+describe('InstanceNormalization', () => {
+  it('random [N, C, spatial…] shapes', async () => {
+    const shape = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 2 }));
+    await fc.assert(fc.asyncProperty(shape, fc.nat(), async ([n, c, spatial], seed) => {
+      const x = randomTensor('float32', [n, c, ...spatial], seed, [-3, 5]);
+      await checkOp('InstanceNormalization', [x, randomTensor('float32', [c], seed + 1), randomTensor('float32', [c], seed + 2)], { epsilon: 1e-4 }, { atol: 2e-4, rtol: 2e-4 });
+    }), RUNS);
+  });
+
+  it('large spatial extents use the whole workgroup', async () => {
+    const x = randomTensor('float32', [1, 3, 40, 41], 1);
+    await checkOp('InstanceNormalization', [x, randomTensor('float32', [3], 2), randomTensor('float32', [3], 3)], {}, { atol: 1e-3 });
+  });
+});
+
+describe('BatchNormalization (inference)', () => {
+  it('random [N, C, spatial…] shapes with parameters known at load', async () => {
+    const shape = fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 6 }), fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 2 }));
+    await fc.assert(fc.asyncProperty(shape, fc.nat(), async ([n, c, spatial], seed) => {
+      const x = randomTensor('float32', [n, c, ...spatial], seed, [-3, 3]);
+      const params = [randomTensor('float32', [c], seed + 1), randomTensor('float32', [c], seed + 2), randomTensor('float32', [c], seed + 3), randomTensor('float32', [c], seed + 4, [0.1, 2])];
+      await checkOp('BatchNormalization', [x, ...params], { epsilon: 1e-3 }, { constInputs: [1, 2, 3, 4], opset: seed % 2 ? 9 : 15 });
+    }), RUNS);
+  });
+
+  it('rejects training mode with a clear error', async () => {
+    const c = [randomTensor('float32', [2], 1), randomTensor('float32', [2], 2), randomTensor('float32', [2], 3), randomTensor('float32', [2], 4, [0.1, 1])];
+    await expect(runOp('webgpu', 'BatchNormalization', [randomTensor('float32', [1, 2, 3], 0), ...c], { training_mode: 1 }, { constInputs: [1, 2, 3, 4], opset: 15 }))
+      .rejects.toThrow(UnsupportedOpError);
+  });
+});
