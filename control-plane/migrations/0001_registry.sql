@@ -7,7 +7,10 @@ CREATE TABLE api_keys (
   key_hash TEXT NOT NULL UNIQUE,       -- sha256 of the full key; the plaintext is never stored
   created_at TEXT NOT NULL,
   created_by TEXT NOT NULL,
-  revoked_at TEXT
+  revoked_at TEXT,
+  -- Per-key token bucket for client routes; NULL means the RATE_LIMIT_* defaults.
+  rate_per_sec REAL,
+  rate_burst INTEGER
 );
 
 CREATE TABLE models (

@@ -8,6 +8,8 @@ export interface ApiKey {
   readonly id: string;
   readonly name: string;
   readonly scope: Scope;
+  readonly rate_per_sec: number | null;
+  readonly rate_burst: number | null;
 }
 
 /**
@@ -26,7 +28,7 @@ async function lookup(env: AppEnv, plaintext: string): Promise<ApiKey | null> {
   const now = Date.now();
   const hit = cache.get(hash);
   if (hit && hit.expires > now) return hit.key;
-  const row = await env.DB.prepare('SELECT id, name, scope FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL')
+  const row = await env.DB.prepare('SELECT id, name, scope, rate_per_sec, rate_burst FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL')
     .bind(hash)
     .first<ApiKey>();
   const ttl = numberSetting(env.AUTH_CACHE_MS, 5000);

@@ -33,10 +33,11 @@ export class RateLimiter extends DurableObject {
 
 /** Must run after `requireScope`, which establishes the key being limited. */
 export const rateLimit: MiddlewareHandler<AppBindings> = async (c, next) => {
-  const rate = numberSetting(c.env.RATE_LIMIT_PER_SEC, 50);
+  const { key } = c.var;
+  const rate = key.rate_per_sec ?? numberSetting(c.env.RATE_LIMIT_PER_SEC, 50);
   if (rate > 0) {
-    const burst = Math.max(1, numberSetting(c.env.RATE_LIMIT_BURST, rate * 2));
-    const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(c.var.key.id));
+    const burst = Math.max(1, key.rate_burst ?? numberSetting(c.env.RATE_LIMIT_BURST, rate * 2));
+    const stub = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key.id));
     const result = await stub.take(rate, burst);
     if (!result.allowed) {
       c.header('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))));

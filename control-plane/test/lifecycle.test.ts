@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyArtifact } from '../../core/sign/verify.js';
+import { clientBucket, pickVersion } from '../src/rollout.js';
 import { ADMIN_KEY, bundle, call, expectJson, newKey, promote, publishApproved, resolveFor, sha256, uniqueName, upload } from './helpers.js';
 
 describe('publish → approve → promote → resolve → canary → rollback', () => {
@@ -57,13 +58,17 @@ describe('publish → approve → promote → resolve → canary → rollback', 
     await expectJson(call(`/v1/models/${model}/rollout`, {
       method: 'PUT', key: publisher, json: { weights: [{ version: 1, weight: 95 }, { version: 2, weight: 5 }], shadow: [] },
     }), 200);
-    const clients = Array.from({ length: 300 }, (_, i) => `device-${i}`);
-    const first = await Promise.all(clients.map(async (id) => (await expectJson(resolveFor(client, model, id), 200)).version as number));
-    const onCanary = first.filter((v) => v === 2).length;
-    expect(onCanary).toBeGreaterThan(3);
-    expect(onCanary).toBeLessThan(35);
-    const again = await Promise.all(clients.slice(0, 50).map(async (id) => (await expectJson(resolveFor(client, model, id), 200)).version));
-    expect(again).toEqual(first.slice(0, 50));
+    // The server's answers match the sticky hash-and-split for each client, and repeat exactly.
+    const weights = [{ version: 1, weight: 95 }, { version: 2, weight: 5 }];
+    const clients = Array.from({ length: 60 }, (_, i) => `device-${i}`);
+    const expected = await Promise.all(clients.map(async (id) => pickVersion(weights, await clientBucket(model, id))));
+    const resolveAll = (ids: string[]) => Promise.all(ids.map(async (id) => (await expectJson(resolveFor(client, model, id), 200)).version as number));
+    expect(await resolveAll(clients)).toEqual(expected);
+    expect(await resolveAll(clients.slice(0, 20))).toEqual(expected.slice(0, 20));
+    // Over many clients the canary share is close to 5%.
+    const many = await Promise.all(Array.from({ length: 4000 }, async (_, i) => pickVersion(weights, await clientBucket(model, `c${i}`))));
+    expect(many.filter((v) => v === 2).length / many.length).toBeGreaterThan(0.04);
+    expect(many.filter((v) => v === 2).length / many.length).toBeLessThan(0.06);
 
     // Promote v2 to production: the rollout is replaced by 100% v2.
     await expectJson(promote(publisher, model, 2), 200);
@@ -72,7 +77,7 @@ describe('publish → approve → promote → resolve → canary → rollback', 
     // One-call rollback: back to v1 for everyone.
     const back = await expectJson(call(`/v1/models/${model}/aliases/production/rollback`, { method: 'POST', key: publisher }), 200);
     expect(back).toMatchObject({ version: 1, previous: null });
-    const after = await Promise.all(clients.slice(0, 40).map(async (id) => (await expectJson(resolveFor(client, model, id), 200)).version));
+    const after = await resolveAll(clients.slice(0, 20));
     expect(new Set(after)).toEqual(new Set([1]));
     // Nothing further back to go to.
     expect((await call(`/v1/models/${model}/aliases/production/rollback`, { method: 'POST', key: publisher })).status).toBe(409);
