@@ -126,8 +126,9 @@ const short = (s: string): string => (s.length > 140 ? `${s.slice(0, 137)}...` :
 
 function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
   if (key.startsWith('tessera')) return `backend ${r.detail.backend}, ${r.detail.dispatchesPerRun} dispatches/run`;
-  if (key.startsWith('ort-wasm')) return `${r.detail.numThreads} thread(s), crossOriginIsolated=${r.detail.crossOriginIsolated}`;
-  return '';
+  const build = String(r.detail.wasm);
+  if (key.startsWith('ort-wasm')) return `${build}, ${r.detail.numThreads} thread(s), crossOriginIsolated=${r.detail.crossOriginIsolated}`;
+  return build;
 }
 
 function markdown(meta: { adapter: string; browserVersion: string; warmup: number; runs: number; smoke: boolean }, models: readonly ModelResult[]): string {
@@ -136,9 +137,10 @@ function markdown(meta: { adapter: string; browserVersion: string; warmup: numbe
     '',
     `Chromium ${meta.browserVersion}, WebGPU adapter: ${meta.adapter}. ${meta.warmup} warm-up run(s), up to ${meta.runs} steady runs per engine.`,
     'First = session creation (incl. load, compile, ORT wasm instantiation) + first run, in a fresh page. Steady = wall time per run (upload inputs, run, read outputs back).',
+    "The note names the ORT wasm build each page loaded, which tells which of ORT-web's WebGPU EPs ran.",
     `max|Δ| is against ${ENGINES.find((e) => e.key === REFERENCE_ENGINE)!.label}.`,
     '',
-    '| model | engine | first (ms) | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |',
+    '| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |',
     '|---|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const m of models) {
@@ -146,7 +148,7 @@ function markdown(meta: { adapter: string; browserVersion: string; warmup: numbe
       const label = ENGINES.find((e) => e.key === key)?.label ?? 'TensorFlow.js';
       if (r.status === 'ok') {
         const diff = r.maxAbsDiffVsReference === undefined ? '' : r.maxAbsDiffVsReference.toExponential(1);
-        lines.push(`| ${m.id} | ${label} | ${ms(r.firstMs)} | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
+        lines.push(`| ${m.id} | ${label} | ${ms(r.firstMs)} (${ms(r.createMs)} + ${ms(r.firstRunMs)}) | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
       } else {
         const what = r.status === 'error' ? `error (${r.stage}): ${short(r.error)}` : r.reason;
         lines.push(`| ${m.id} | ${label} | ${cell(what)} | | | | | |`);

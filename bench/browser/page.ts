@@ -60,7 +60,9 @@ async function loadOrt(engine: 'ort-webgpu' | 'ort-wasm', bytes: Uint8Array, num
     },
     detail() {
       // ORT writes the thread count it resolved back into env.wasm.numThreads when it initializes.
-      return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency };
+      // Which ORT wasm build the EP picked (plain, asyncify, jsep, jspi) says which WebGPU EP ran.
+      const wasm = performance.getEntriesByType('resource').map((r) => r.name.slice(r.name.lastIndexOf('/') + 1)).filter((n) => n.endsWith('.wasm'));
+      return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, wasm: wasm.join(' ') };
     },
     dispose: () => session.release(),
   };
