@@ -32,7 +32,8 @@ const Transpose: OpDef = {
   reference([x], ctx) {
     const perm = permOf(x!.dims.length, ctx);
     const strides = stridesOf(x!.dims);
-    return [remap(x!, perm.map((p) => x!.dims[p]!), (c) => dot(c, perm.map((p) => strides[p]!)))];
+    const permuted = perm.map((p) => strides[p]!);
+    return [remap(x!, perm.map((p) => x!.dims[p]!), (c) => dot(c, permuted))];
   },
   webgpu({ inputs: [x], outputs: [out], node, opset }) {
     const perm = permOf(x!.dims.length, { node, opset });

@@ -47,6 +47,6 @@ export async function loadReport(opType: string, inputs: readonly Tensor[], attr
 }
 
 /** Load must fail with a ShapeError (or other TesseraError) whose message matches. */
-export async function expectLoadError(opType: string, inputs: readonly Tensor[], attrs: Attrs, options: RunOpOptions, message: RegExp): Promise<void> {
+export async function expectLoadError(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs, options: RunOpOptions, message: RegExp): Promise<void> {
   await expect(runOp('reference', opType, inputs, attrs, options)).rejects.toThrow(message);
 }
