@@ -116,6 +116,15 @@ export async function openHarness(): Promise<Harness> {
           if (m.type() === 'error') consoleErrors.push(m.text());
         });
         page.on('pageerror', (e) => consoleErrors.push(e.message));
+        // Nothing an engine does may leave loopback (ORT must not reach for a CDN): such requests fail, and say so.
+        const offLoopback: string[] = [];
+        await page.route(
+          (u) => u.protocol.startsWith('http') && u.origin !== base,
+          (route) => {
+            offLoopback.push(route.request().url());
+            return route.abort('blockedbyclient');
+          },
+        );
         let timer: NodeJS.Timeout | undefined;
         try {
           await page.goto(`${base}/`);
@@ -125,6 +134,7 @@ export async function openHarness(): Promise<Harness> {
             timer = setTimeout(() => resolve({ ok: false, stage: 'harness', error: `timed out after ${timeoutMs} ms` }), timeoutMs);
           });
           const result = await Promise.race([run, timeout]);
+          if (offLoopback.length) return { ok: false, stage: 'harness', error: `requests off loopback were blocked: ${offLoopback.join(', ')}` };
           // ORT logs the real cause of many failures to the console and throws a bare code.
           if (!result.ok && consoleErrors.length) return { ...result, error: `${result.error} (console: ${consoleErrors.slice(-3).join(' | ')})` };
           return result;
