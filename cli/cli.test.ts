@@ -1,0 +1,212 @@
+/**
+ * The `tessera` bin as a user runs it: `node bin/tessera.mjs …` on the built bundle (rebuilt first
+ * when any source is newer than dist/cli.mjs), on a small model written for the test. Outputs are
+ * checked against the reference backend run in-process.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../core/session.js';
+import type { Tensor } from '../core/tensor.js';
+import { randomTensor } from '../kernels/testing/harness.js';
+import { compareTensors } from '../tests/support/compare.js';
+import { buildModel, denseReluModel } from '../tests/support/onnx-builder.js';
+import { readNpy, writeNpy } from './npy.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'tessera.mjs');
+const BUNDLE = join(ROOT, 'dist', 'cli.mjs');
+
+function newestMtime(path: string): number {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((f) => newestMtime(join(path, f))));
+}
+
+function buildIfStale(): void {
+  const sources = Math.max(...['cli', 'core', 'kernels', 'scripts/build.mjs'].map((p) => newestMtime(join(ROOT, p))));
+  if (existsSync(BUNDLE) && statSync(BUNDLE).mtimeMs >= sources) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/build.mjs failed:\n${r.stderr}`);
+}
+
+interface Result {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let dir: string;
+const file = (name: string): string => join(dir, name);
+
+function tessera(...args: string[]): Result {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const x = randomTensor('float32', [2, 4], 11);
+
+async function referenceOutput(input: Tensor): Promise<Tensor> {
+  const session = await Session.load(denseReluModel(), { backend: 'reference', inputDims: { x: input.dims } });
+  try {
+    return (await session.run({ x: input })).y!;
+  } finally {
+    session.dispose();
+  }
+}
+
+function expectAgree(actual: Tensor, expected: Tensor): void {
+  const c = compareTensors(actual, expected);
+  expect(c.ok, c.problem).toBe(true);
+}
+
+const readJsonOutput = (path: string): Tensor => {
+  const y = (JSON.parse(readFileSync(path, 'utf8')) as Record<string, { dims: number[]; type: string; data: number[] }>).y!;
+  expect(y.type).toBe('float32');
+  return { dtype: 'float32', dims: y.dims, data: Float32Array.from(y.data) };
+};
+
+beforeAll(() => {
+  buildIfStale();
+  dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+  writeFileSync(file('dense.onnx'), denseReluModel());
+  writeFileSync(file('x.json'), JSON.stringify({ x: { dims: x.dims, type: 'float32', data: Array.from(x.data) } }));
+  writeFileSync(file('x.npy'), writeNpy(x));
+});
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tessera inspect', () => {
+  it('lists operators with counts and support, inputs and outputs, parameters', () => {
+    const r = tessera('inspect', 'dense.onnx');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/parameters: 15\b/);
+    expect(r.stdout).toMatch(/x {2}float32 \[batch, 4\]/);
+    expect(r.stdout).toMatch(/y {2}float32 \[batch, 3\]/);
+    for (const op of ['MatMul', 'Add', 'Relu']) expect(r.stdout).toMatch(new RegExp(`${op} +1 +webgpu \\+ reference`));
+    expect(r.stdout).toMatch(/all 3 operator kinds supported/);
+    expect(r.stdout).toMatch(/^plan: plans at load/m);
+  });
+
+  it('names the unsupported operators (--json)', () => {
+    writeFileSync(file('lstm.onnx'), buildModel({
+      inputs: [{ name: 'x', dtype: 'float32', dims: [5, 1, 4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [5, 1, 1, 3] }],
+      initializers: { W: randomTensor('float32', [1, 12, 4], 1), R: randomTensor('float32', [1, 12, 3], 2) },
+      nodes: [{ op: 'LSTM', inputs: ['x', 'W', 'R'], outputs: ['y'], attrs: { hidden_size: 3 } }],
+    }));
+    const r = tessera('inspect', 'lstm.onnx', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout) as { unsupported: string[]; params: number; plan: { ok: boolean; detail: string } };
+    expect(info.unsupported).toEqual(['LSTM']);
+    expect(info.params).toBe(12 * 4 + 12 * 3);
+    expect(info.plan.ok).toBe(false);
+    expect(info.plan.detail).toMatch(/LSTM at node "LSTM_0"/);
+  });
+});
+
+describe('tessera run', () => {
+  it('JSON in, JSON out, on WebGPU, with timings and the session report', async () => {
+    const r = tessera('run', 'dense.onnx', '--inputs', 'x.json', '--backend', 'webgpu', '--out', 'y.json', '--repeat', '3');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/backend: webgpu/);
+    expect(r.stdout).toMatch(/load: [\d.]+ ms {3}first run: [\d.]+ ms {3}steady: [\d.]+ ms \(median of 2\)/);
+    expect(r.stdout).toMatch(/report: [1-9]\d* dispatches\/run/);
+    expectAgree(readJsonOutput(file('y.json')), await referenceOutput(x));
+  });
+
+  it('.npy in, .npy out; WebGPU and reference agree', async () => {
+    const outputs: Tensor[] = [];
+    for (const backend of ['webgpu', 'reference']) {
+      const r = tessera('run', 'dense.onnx', '--inputs', 'x.npy', '--backend', backend, '--out', `y-${backend}.npy`);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`backend: ${backend}`));
+      outputs.push(readNpy(readFileSync(file(`y-${backend}.npy`))));
+    }
+    expect(outputs[0]!.dims).toEqual([2, 3]);
+    expectAgree(outputs[0]!, outputs[1]!);
+    expectAgree(outputs[1]!, await referenceOutput(x));
+  });
+
+  it('binds symbolic dims with --dims and prints outputs without --out', async () => {
+    const x3 = randomTensor('float32', [3, 4], 12);
+    writeFileSync(file('x3.npy'), writeNpy(x3));
+    const r = tessera('run', 'dense.onnx', '--inputs', 'x=x3.npy', '--dims', 'x=3,4', '--backend', 'webgpu');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/y {2}float32 \[3, 3\] {2}min /);
+    const wrong = tessera('run', 'dense.onnx', '--inputs', 'x=x3.npy', '--dims', 'x=5,4', '--backend', 'reference');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--dims x=5,4 disagrees with the inputs file, which holds \[3, 4\]/);
+  });
+});
+
+describe('errors', () => {
+  it('a bad model file: a clear message and a non-zero exit, no stack trace', () => {
+    writeFileSync(file('bad.onnx'), new TextEncoder().encode('definitely not protobuf'));
+    const r = tessera('run', 'bad.onnx', '--inputs', 'x.json');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tessera: ModelFormatError \[MODEL_FORMAT\]: not a valid ONNX file/m);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    const missing = tessera('inspect', 'nowhere.onnx');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/cannot read model file "nowhere\.onnx": ENOENT/);
+  });
+
+  it('usage errors exit with 2 and show the usage', () => {
+    for (const args of [['frobnicate'], ['run', 'dense.onnx'], ['run', 'dense.onnx', '--inputs', 'x.json', '--backend', 'tpu'], ['inspect', 'dense.onnx', '--colour']]) {
+      const r = tessera(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/Usage:/);
+    }
+  });
+
+  it('an unreadable .npy is refused with the reason', () => {
+    writeFileSync(file('f8.npy'), Buffer.from('k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4Pw==', 'base64'));
+    const r = tessera('run', 'dense.onnx', '--inputs', 'f8.npy');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/dtype '<f8' is not supported/);
+  });
+});
+
+describe('npy', () => {
+  // Written by numpy 2.4: np.save of float32 [[1.5, -2], [3, 4.25]]; format 2.0 of int64 [7, -8, 9].
+  const NUMPY_F4 = 'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDIsIDIpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAMA/AAAAwAAAQEAAAIhA';
+  const NUMPY_I8_V2 = 'k05VTVBZAgB0AAAAeydkZXNjcic6ICc8aTgnLCAnZm9ydHJhbl9vcmRlcic6IEZhbHNlLCAnc2hhcGUnOiAoMywpLCB9ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoHAAAAAAAAAPj/////////CQAAAAAAAAA=';
+
+  it('reads what numpy writes', () => {
+    const f = readNpy(Buffer.from(NUMPY_F4, 'base64'));
+    expect([f.dtype, f.dims, Array.from(f.data)]).toEqual(['float32', [2, 2], [1.5, -2, 3, 4.25]]);
+    const i = readNpy(Buffer.from(NUMPY_I8_V2, 'base64'));
+    expect([i.dtype, i.dims, Array.from(i.data)]).toEqual(['int64', [3], [7, -8, 9]]);
+  });
+
+  it('writes what numpy writes, and round-trips every dtype', () => {
+    const f = readNpy(Buffer.from(NUMPY_F4, 'base64'));
+    expect(Buffer.from(writeNpy(f)).toString('base64')).toBe(NUMPY_F4);
+    const cases: Tensor[] = [
+      { dtype: 'float32', dims: [], data: Float32Array.of(-0.125) },
+      { dtype: 'int32', dims: [2, 1, 2], data: Int32Array.of(1, -2, 2147483647, -2147483648) },
+      { dtype: 'int64', dims: [3], data: Int32Array.of(0, -1, 123456789) },
+      { dtype: 'bool', dims: [5], data: Uint8Array.of(1, 0, 0, 1, 1) },
+      { dtype: 'float32', dims: [0, 3], data: new Float32Array(0) },
+    ];
+    for (const t of cases) {
+      const bytes = writeNpy(t);
+      expect((bytes.byteLength - t.data.length * (t.dtype === 'int64' ? 8 : t.dtype === 'bool' ? 1 : 4)) % 64).toBe(0);
+      const back = readNpy(bytes);
+      expect([back.dtype, back.dims, Array.from(back.data)]).toEqual([t.dtype, t.dims, Array.from(t.data)]);
+    }
+  });
+
+  it('rejects truncated and foreign files with the reason', () => {
+    const f = Buffer.from(NUMPY_F4, 'base64');
+    expect(() => readNpy(f.subarray(0, f.byteLength - 3))).toThrow(/truncated/);
+    expect(() => readNpy(f.subarray(0, 40))).toThrow(/truncated inside its header/);
+    expect(() => readNpy(new TextEncoder().encode('{"x": 1}'))).toThrow(/not a \.npy file/);
+  });
+});
