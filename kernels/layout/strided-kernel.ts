@@ -50,10 +50,40 @@ export interface StridedCopy {
   readonly gather?: { readonly input: number; readonly dim: number; readonly stride: number };
 }
 
+/**
+ * Without an edge rule the copy is plain affine, so it can be brought to its fewest axes: starts
+ * fold into the source base, steps into the strides, size-1 axes drop, and an axis merges into the
+ * next inner one when every stride continues it (source, destination and index alike). Most
+ * Concat/Split/Slice/Gather copies and many Transposes end up rank 1–3, which means fewer div/mods
+ * per element and fewer distinct pipelines (the rank is in the shader text).
+ */
+function simplify(copy: StridedCopy): StridedCopy {
+  if ((copy.bound ?? 'none') !== 'none') return copy;
+  const contiguous = stridesOf(copy.axes.map((a) => a.n));
+  let srcBase = copy.srcBase ?? 0;
+  const affine = copy.axes.map((a, d) => {
+    srcBase += (a.start ?? 0) * a.srcStride;
+    return { n: a.n, srcStride: (a.step ?? 1) * a.srcStride, dstStride: a.dstStride ?? contiguous[d]!, idxStride: a.idxStride ?? 0 };
+  });
+  const axes: (typeof affine)[number][] = [];
+  for (let d = affine.length - 1; d >= 0; d--) {
+    const a = affine[d]!;
+    if (a.n === 1) continue;
+    const inner = axes[0];
+    if (inner && a.srcStride === inner.srcStride * inner.n && a.dstStride === inner.dstStride * inner.n && a.idxStride === inner.idxStride * inner.n) {
+      inner.n *= a.n;
+    } else {
+      axes.unshift({ ...a });
+    }
+  }
+  return { ...copy, srcBase, axes };
+}
+
 /** The program for one copy, or none when its iteration space is empty. */
-export function stridedProgram(copy: StridedCopy): GpuProgram[] {
-  const count = sizeOf(copy.axes.map((a) => a.n));
+export function stridedProgram(original: StridedCopy): GpuProgram[] {
+  const count = sizeOf(original.axes.map((a) => a.n));
   if (count === 0) return [];
+  const copy = simplify(original);
   const elem = wgslType(copy.dtype);
   const rank = copy.axes.length;
   const contiguous = stridesOf(copy.axes.map((a) => a.n));
