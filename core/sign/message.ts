@@ -12,8 +12,9 @@ export interface SignedArtifact {
   readonly digest: string;
 }
 
-export function signedMessage({ model, version, digest }: SignedArtifact): Uint8Array {
-  return new TextEncoder().encode(`${SIGNATURE_DOMAIN}\n${model}\n${version}\n${digest}`);
+export function signedMessage({ model, version, digest }: SignedArtifact): Uint8Array<ArrayBuffer> {
+  // Copied so the result is backed by a plain ArrayBuffer, as WebCrypto's BufferSource typing wants.
+  return new Uint8Array(new TextEncoder().encode(`${SIGNATURE_DOMAIN}\n${model}\n${version}\n${digest}`));
 }
 
 export function toBase64Url(bytes: Uint8Array): string {
@@ -23,7 +24,7 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 /** Returns undefined for anything that is not canonical base64url, so callers can raise their own error. */
-export function fromBase64Url(text: string): Uint8Array | undefined {
+export function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
   const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
   try {

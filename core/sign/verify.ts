@@ -29,7 +29,7 @@ export interface VerifyOptions extends SignedArtifact {
   /** base64url raw public key, or a key already imported with `importPublicKey`. */
   readonly publicKey: string | CryptoKey;
   /** When given, the bytes are hashed and must match `digest`. */
-  readonly bytes?: ArrayBuffer | Uint8Array;
+  readonly bytes?: ArrayBuffer | Uint8Array<ArrayBuffer>;
 }
 
 /** Resolves when the artifact is authentic; throws `SignatureError` otherwise. */
