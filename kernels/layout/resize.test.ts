@@ -61,9 +61,9 @@ describe('Resize: ONNX examples', () => {
     ]);
   });
 
-  it('rejects cubic, linear on integers, and scales with sizes', async () => {
-    await expectLoadError('Resize', [x22, undefined, floats([1, 1, 2, 2])], { mode: 'cubic' }, R13, /cubic/);
-    await expectLoadError('Resize', [tensor('int64', [2], [1, 2]), undefined, floats([2])], { mode: 'linear' }, R13, /float32/);
+  it('rejects unknown modes, linear on integers, and scales with sizes', async () => {
+    await expectLoadError('Resize', [x22, undefined, floats([1, 1, 2, 2])], { mode: 'lanczos' }, R13, /lanczos/);
+    await expectLoadError('Resize', [tensor('int64', [2], [1, 2]), undefined, floats([2])], { mode: 'cubic' }, R13, /float32/);
     await expectLoadError('Resize', [x22, undefined, floats([1, 1, 2, 2]), ints([1, 1, 4, 4])], {}, R13, /not both/);
   });
 });
@@ -79,10 +79,11 @@ describe('Resize: kernel matches the reference', () => {
       fc.nat(),
     ));
 
-  it('linear over every axis, every coordinate mode, scales or sizes', async () => {
-    await fc.assert(fc.asyncProperty(arb, async ([dims, scales, bySizes, ctm, seed]) => {
+  it('linear and cubic (exclude_outside, cubic_coeff_a) over every axis, every coordinate mode, scales or sizes', async () => {
+    const interpolation = fc.record({ mode: fc.constantFrom('linear', 'cubic'), exclude_outside: fc.constantFrom(0, 1), cubic_coeff_a: fc.constantFrom(-0.75, -0.5) });
+    await fc.assert(fc.asyncProperty(arb, interpolation, async ([dims, scales, bySizes, ctm, seed], interp) => {
       const x = data('float32', dims, seed);
-      const attrs = { mode: 'linear', coordinate_transformation_mode: ctm };
+      const attrs = { ...interp, coordinate_transformation_mode: ctm };
       if (bySizes) await checkOp('Resize', [x, undefined, undefined, ints(dims.map((d, i) => Math.max(1, Math.round(d * scales[i]!))))], attrs, { ...R13, opset: 19 });
       else await checkOp('Resize', [x, undefined, floats(scales)], attrs, { ...R13, opset: 19 });
     }), { numRuns: 8 });
