@@ -55,7 +55,7 @@ function rowNormReference(x: Tensor, scale: Tensor, bias: Tensor | undefined, n:
 
 /** One dispatch of layernorm.wgsl. Bindings: x, scale, [bias], y, [Mean], [InvStdDev]. */
 function rowNormPlan(n: RowNorm, hasBias: boolean, statsOutputs: readonly number[]): GpuOpPlan {
-  const lanes = lanesFor(n.D);
+  const lanes = lanesFor(n.D, n.rows);
   const bias = n.bias ?? { rowMod: 1, elemMod: 1 };
   const params = new Params().u32s(n.rows, n.D, lanes).f32s(n.epsilon).u32s(n.scale.rowMod, n.scale.elemMod, bias.rowMod, bias.elemMod);
   const buffers: { ref: BindingRef; name: string }[] = [{ ref: { input: 0 }, name: 'x' }, { ref: { input: 1 }, name: 'scale' }];

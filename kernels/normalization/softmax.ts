@@ -60,7 +60,7 @@ function softmaxOp(log: boolean): OpDef {
     webgpu({ inputs: [x], node, opset }) {
       const { outer, D, inner } = view(x!.dims, node.attrs, opset);
       const rows = outer * inner;
-      const lanes = lanesFor(D);
+      const lanes = lanesFor(D, rows);
       const params = new Params().u32s(rows, D, inner, lanes);
       const out = log ? 'return shifted - log(sum);' : 'return exp(shifted) / sum;';
       const code = `${paramsDecl(2, params.length)}

@@ -57,7 +57,7 @@ export function reduceProgram(
   }
   const rows = kept.dims.reduce((a, b) => a * b, 1);
   const rowLength = red.dims.reduce((a, b) => a * b, 1);
-  const lanes = lanesFor(rowLength);
+  const lanes = lanesFor(rowLength, rows);
   const padded = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_GROUPS - v.length).fill(0)];
   const params = new Params()
     .u32s(rows, rowLength, lanes, kept.dims.length, red.dims.length, 0, 0, 0)

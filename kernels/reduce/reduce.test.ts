@@ -111,10 +111,12 @@ describe('reduction layout', () => {
     expect(coalesce([2, 1, 3, 4], new Set([0, 3]))).toEqual({ kept: { dims: [3], strides: [4] }, red: { dims: [2, 4], strides: [12, 1] } });
   });
 
-  it('gives long rows more lanes, capped at the workgroup', () => {
-    expect(lanesFor(1)).toBe(1);
-    expect(lanesFor(16)).toBe(1);
-    expect(lanesFor(100)).toBe(8);
-    expect(lanesFor(100000)).toBe(64);
+  it('gives long rows more lanes while few rows leave the device idle, capped at the workgroup', () => {
+    expect(lanesFor(1, 1)).toBe(1);
+    expect(lanesFor(16, 1)).toBe(1);
+    expect(lanesFor(100, 1)).toBe(8);
+    expect(lanesFor(100000, 3)).toBe(64);
+    expect(lanesFor(1024, 256)).toBe(8);
+    expect(lanesFor(64, 4096)).toBe(1);
   });
 });
