@@ -21,6 +21,8 @@ import depthwiseSrc from './depthwise.wgsl';
  */
 
 const WG = 64;
+/** Output channels per conv2d.wgsl invocation. */
+const CO_BLOCK = 8;
 
 /** 2-D view of a 1-D or 2-D geometry: [H, W] style pairs, with the missing axis of size 1. */
 function as2d(g: ConvGeometry, node: Node): (a: readonly number[], fill: number) => [number, number] {
@@ -65,11 +67,11 @@ ${src}`;
   };
 }
 
-/** W [cOut][cinG][taps] → [group][cinG][taps][coutG padded to 4], bias → [group][coutG padded to 4]. */
+/** W [cOut][cinG][taps] → [group][taps][cinG][coutG padded to 8], bias → [group][coutG padded to 8]. */
 function packChannelsLast(w: Tensor, bias: Tensor | undefined, g: ConvGeometry): [Tensor, Tensor] {
   const cinG = g.cIn / g.group;
   const coutG = g.cOut / g.group;
-  const pad = Math.ceil(coutG / 4) * 4;
+  const pad = Math.ceil(coutG / CO_BLOCK) * CO_BLOCK;
   const taps = sizeOf(g.kernel);
   const pw = new Float32Array(g.group * cinG * taps * pad);
   const pb = new Float32Array(g.group * pad);
@@ -77,7 +79,9 @@ function packChannelsLast(w: Tensor, bias: Tensor | undefined, g: ConvGeometry):
     const grp = Math.floor(co / coutG);
     const c = co % coutG;
     if (bias) pb[grp * pad + c] = bias.data[co]!;
-    for (let k = 0; k < cinG * taps; k++) pw[(grp * cinG * taps + k) * pad + c] = w.data[co * cinG * taps + k]!;
+    for (let ci = 0; ci < cinG; ci++) {
+      for (let t = 0; t < taps; t++) pw[((grp * taps + t) * cinG + ci) * pad + c] = w.data[(co * cinG + ci) * taps + t]!;
+    }
   }
   return [{ dtype: 'float32', dims: [pw.length], data: pw }, { dtype: 'float32', dims: [pb.length], data: pb }];
 }
@@ -95,7 +99,7 @@ function convPlan({ inputs: [x, w, b], node }: GpuOpArgs): GpuOpPlan {
     const total = g.batch * g.cOut * pixBlocks;
     return program(depthwiseSrc, node, convParams(g, node, 0, pixBlocks, total), dispatch1d(total, WG), [w!.value!, denseBias(b?.value, g.cOut)], false);
   }
-  const coBlocks = Math.ceil(g.cOut / g.group / 4);
+  const coBlocks = Math.ceil(g.cOut / g.group / CO_BLOCK);
   const pointwise = g.kernel.every((k) => k === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
   const [gx, gy] = dispatch1d(coBlocks * pixBlocks, WG);
   return program(conv2dSrc, node, convParams(g, node, coBlocks, pixBlocks, 0), [gx, gy, g.batch * g.group], packChannelsLast(w!.value!, b?.value, g), true, `const POINTWISE: bool = ${pointwise};`);
