@@ -3,7 +3,7 @@ import { attrInt, attrTensor } from '../../core/ir/graph.js';
 import { allocData, sizeOf, tensor, type Tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { fmt, intsOf, scalarOf, valueOf, type Operand } from './common.js';
-import { stridedProgram } from './strided-kernel.js';
+import { fillProgram } from './strided-kernel.js';
 
 /**
  * Ops whose outputs depend only on dims or on small inputs known at load. The planner folds them
@@ -34,12 +34,8 @@ const Shape: OpDef = {
 const Size: OpDef = {
   shape: () => [{ dtype: 'int64', dims: [] }],
   reference: ([x]) => [tensor('int64', [], [sizeOf(x!.dims)])],
-  // The planner folds only Shape on run-time inputs; until it folds Size too, write the count with
-  // the strided kernel: one element whose source axis is empty, so it takes the fill value.
-  webgpu: ({ inputs: [x] }) => ({
-    kind: 'dispatch',
-    programs: stridedProgram({ dtype: 'int64', src: 0, dst: 0, axes: [{ n: 1, srcDim: 0, srcStride: 0 }], bound: 'fill', fill: sizeOf(x!.dims) }),
-  }),
+  // The planner folds only Shape on run-time inputs; until it folds Size too, write the count.
+  webgpu: ({ inputs: [x] }) => ({ kind: 'dispatch', programs: fillProgram('int64', 1, sizeOf(x!.dims), 0, 0) }),
 };
 
 function fillValue(ctx: OpContext): Tensor {

@@ -118,3 +118,11 @@ export function stridedProgram(original: StridedCopy): GpuProgram[] {
     uniforms: params.pack(),
   }];
 }
+
+/**
+ * Writes `value` to every element of output `dst`: the fill rule over an empty source axis. `src`
+ * is any input of the node (never read, but the kernel's layout binds one).
+ */
+export function fillProgram(dtype: DType, count: number, value: number, src: number, dst: number): GpuProgram[] {
+  return stridedProgram({ dtype, src, dst, axes: [{ n: count, srcDim: 0, srcStride: 0 }], bound: 'fill', fill: value });
+}

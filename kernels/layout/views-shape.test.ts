@@ -45,6 +45,9 @@ describe('views alias their input on WebGPU', () => {
     await checkOp('Dropout', [data('float32', [3, 4], 1)], { ratio: 0.3 }, { opset: 10 });
     await checkOp('Dropout', [data('float32', [3, 4], 1), floats([0.5], []), tensor('bool', [], [0])], {}, { opset: 13, constInputs: [1, 2] });
     await expectLoadError('Dropout', [data('float32', [3], 1), floats([0.5], []), tensor('bool', [], [1])], {}, { opset: 13, constInputs: [1, 2] }, /training mode/);
+    // Training mode with ratio 0 is the identity too; the mask output (all true) costs a copy.
+    const y = data('int64', [2, 3], 2);
+    await expectOp('Dropout', [y, floats([0], []), tensor('bool', [], [1])], {}, { opset: 13, constInputs: [1, 2], outputs: 2 }, [y, tensor('bool', [2, 3], [1, 1, 1, 1, 1, 1])]);
   });
 
   it('no view dispatches anything', async () => {

@@ -1,12 +1,14 @@
 import { ShapeError } from '../../core/errors.js';
-import { attrInt, attrInts } from '../../core/ir/graph.js';
+import { attrFloat, attrInt, attrInts } from '../../core/ir/graph.js';
 import { sizeOf, tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { fmt, intsOf, normAxes, normAxis, valueOf, view, type Operand } from './common.js';
+import { fillProgram, stridedProgram } from './strided-kernel.js';
 
 /**
  * Pure views: output 0 has input 0's data with new dims. On WebGPU they alias the input buffer (no
- * dispatch); the reference returns the same data array under the new dims.
+ * dispatch); the reference returns the same data array under the new dims. (Dropout asked for its
+ * mask is the one exception: it copies.)
  */
 
 function viewOp(dimsOf: (inputs: readonly Operand[], ctx: OpContext) => number[], constInputs?: readonly number[]): OpDef {
@@ -79,27 +81,35 @@ function unsqueezeDims(inputs: readonly Operand[], ctx: OpContext): number[] {
   return out;
 }
 
-/** Dropout at inference is the identity; training mode would need random masks. */
-function checkInference(inputs: readonly Operand[]): void {
+/** Dropout is the identity at inference, and in training mode with ratio 0; the mask is all true. */
+function checkInference(inputs: readonly Operand[], { node, opset }: OpContext): void {
   const training = valueOf(inputs[2]);
   if (inputs[2] && !training) throw new ShapeError('Dropout training_mode must be known at load');
-  if (training?.data[0]) throw new ShapeError('Dropout in training mode is not supported (inference only)');
+  const ratio = opset < 12 ? attrFloat(node.attrs, 'ratio', 0.5) : inputs[1] ? valueOf(inputs[1])?.data[0] : 0.5;
+  if (training?.data[0] && ratio !== 0) throw new ShapeError('Dropout in training mode is not supported (inference only)');
 }
 
 const Dropout: OpDef = {
-  shape(inputs, { node }) {
-    checkInference(inputs);
-    // The mask would be all ones, but an alias cannot produce a second buffer.
-    if (node.outputs[1]) throw new ShapeError('Dropout: the mask output is not supported on a run-time input');
-    return [{ dtype: inputs[0]!.dtype, dims: inputs[0]!.dims }];
+  shape(inputs, ctx) {
+    checkInference(inputs, ctx);
+    const x = inputs[0]!;
+    return [{ dtype: x.dtype, dims: x.dims }, { dtype: 'bool', dims: x.dims }];
   },
-  reference(inputs) {
-    checkInference(inputs);
+  reference(inputs, ctx) {
+    checkInference(inputs, ctx);
     const x = inputs[0]!;
     return [x, tensor('bool', x.dims, new Uint8Array(x.data.length).fill(1))];
   },
   constInputs: [2],
-  webgpu: () => ({ kind: 'alias' }),
+  webgpu({ inputs: [x], node }) {
+    if (!node.outputs[1]) return { kind: 'alias' };
+    // An alias cannot produce the mask's buffer: copy the data, fill the mask.
+    const n = sizeOf(x!.dims);
+    return {
+      kind: 'dispatch',
+      programs: [...stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes: [{ n, srcStride: 1 }] }), ...fillProgram('bool', n, 1, 0, 1)],
+    };
+  },
 };
 
 export const viewOps: Record<string, OpDef> = {
