@@ -165,6 +165,12 @@ describe('errors', () => {
     }
   });
 
+  it('registry subcommands reach cli/registry.ts', () => {
+    const r = tessera('versions');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/tessera versions NAME/);
+  });
+
   it('an unreadable .npy is refused with the reason', () => {
     writeFileSync(file('f8.npy'), Buffer.from('k05VTVBZAQB2AHsnZGVzY3InOiAnPGY4JywgJ2ZvcnRyYW5fb3JkZXInOiBGYWxzZSwgJ3NoYXBlJzogKDEsKSwgfSAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAAD4Pw==', 'base64'));
     const r = tessera('run', 'dense.onnx', '--inputs', 'f8.npy');

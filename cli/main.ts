@@ -15,8 +15,7 @@ import { sizeOf, tensor, type DType, type Tensor } from '../core/tensor.js';
 import { opRegistry } from '../kernels/registry.js';
 import { option, parseArgs, parseDims, positiveInt, UsageError, type Parsed } from './args.js';
 import { readNpy, writeNpy } from './npy.js';
-
-const REGISTRY_COMMANDS = new Set(['publish', 'promote', 'rollback', 'rollout', 'versions', 'approve']);
+import { REGISTRY_COMMANDS, runRegistryCommand } from './registry.js';
 
 const USAGE = `Usage:
   tessera inspect MODEL [--dims NAME=D1,D2,...]... [--json]
@@ -29,7 +28,8 @@ const USAGE = `Usage:
       (repeatable). --out writes .json (all outputs) or .npy (one file per output). Prints load,
       first-run and steady timings and the session report.
   tessera publish|promote|rollback|rollout|versions|approve ...
-      Model registry commands.`;
+      Model registry commands against the control plane (TESSERA_URL, TESSERA_KEY); each prints
+      its own usage when run without arguments.`;
 
 const DTYPES: readonly DType[] = ['float32', 'int32', 'int64', 'bool'];
 
@@ -274,29 +274,10 @@ const OPTIONS = {
   help: { value: false },
 } as const;
 
-interface RegistryModule {
-  runRegistryCommand(argv: string[]): Promise<number | void>;
-}
-
-/**
- * cli/registry.ts is written alongside this file; the cast keeps tsc from requiring it to exist
- * while esbuild, which strips the cast, still sees the literal path and bundles it when present.
- */
-async function registry(): Promise<RegistryModule> {
-  try {
-    return (await import('./registry.js' as string)) as RegistryModule;
-  } catch (e) {
-    throw new Error(`registry commands are not available in this build (${(e as Error).message})`);
-  }
-}
-
 export async function main(argv: readonly string[]): Promise<number> {
   const command = argv[0];
   try {
-    if (command && REGISTRY_COMMANDS.has(command)) {
-      const code = await (await registry()).runRegistryCommand([...argv]);
-      return typeof code === 'number' ? code : 0;
-    }
+    if (command && (REGISTRY_COMMANDS as readonly string[]).includes(command)) return await runRegistryCommand([...argv]);
     if (!command || command === 'help' || command === '--help' || command === '-h') {
       out(USAGE);
       return command ? 0 : 2;

@@ -68,6 +68,14 @@ const PARTIAL: Readonly<Record<string, { keep: number; reason: string }>> = {
   LayerNormalization: { keep: 1, reason: 'Mean and InvStdDev outputs are training-time extras; only Y is compared' },
 };
 
+/**
+ * In-scope tests Tessera's WebGPU backend does not pass yet, by its kernel owners' decision. They
+ * run as expected failures: when one starts passing, its test fails and asks for the entry to go.
+ */
+const KNOWN_GAPS: Readonly<Record<string, string>> = {
+  test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv has 1-D/2-D WebGPU kernels)',
+};
+
 /** Operators in OPS with no single-operator test in the installed data. */
 const NO_TESTS: Readonly<Record<string, string>> = {
   Gelu: 'Gelu entered ONNX at opset 20; libonnx-testdata 1.12 predates it (covered by kernels/elementwise tests)',
@@ -150,7 +158,8 @@ interface OpStats {
 
 const installed = existsSync(DATA);
 const cases = installed ? discover() : [];
-const stats = new Map<string, OpStats>(OPS.map((op) => [op, { run: 0, passed: 0, folded: 0, abs: 0, rel: 0, failures: [] }]));
+const scratchStats = (): OpStats => ({ run: 0, passed: 0, folded: 0, abs: 0, rel: 0, failures: [] });
+const stats = new Map<string, OpStats>(OPS.map((op) => [op, scratchStats()]));
 const notes: string[] = [];
 
 it('libonnx-testdata is installed', () => {
@@ -176,8 +185,9 @@ for (const op of OPS) {
         it.skip(`${dir} — excluded: ${reason}`, () => undefined);
         continue;
       }
-      it(dir, async () => {
-        const s = stats.get(op)!;
+      const gap = KNOWN_GAPS[dir];
+      (gap ? it.fails : it)(gap ? `${dir} — known gap, expected to fail: ${gap}` : dir, async () => {
+        const s = gap ? scratchStats() : stats.get(op)!;
         s.run++;
         try {
           const { bytes, raisedFrom } = modelBytes(dir);
@@ -188,7 +198,7 @@ for (const op of OPS) {
           const session = await Session.load(model, { backend: 'webgpu', device: (await testDevice()).device });
           try {
             const out = await session.run(feeds);
-            if (session.report().dispatchesPerRun === 0) s.folded++;
+            if (session.report().nodes.length === 0) s.folded++;
             const problems: string[] = [];
             expected.forEach(({ name, tensor }, i) => {
               const key = name || model.graph.outputs[i]!.name;
@@ -218,16 +228,19 @@ for (const op of OPS) {
 
 afterAll(() => {
   const lines = ['', `ONNX node conformance on WebGPU (libonnx-testdata, ${cases.length} single-operator tests for ${OPS.length} operators)`];
-  lines.push(`${'op'.padEnd(20)} ${'pass/run'.padStart(8)} ${'excl'.padStart(4)} ${'folded'.padStart(6)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)}`);
+  lines.push(`${'op'.padEnd(20)} ${'pass/run'.padStart(8)} ${'excl'.padStart(4)} ${'gap'.padStart(3)} ${'folded'.padStart(6)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)}`);
   for (const op of OPS) {
     const s = stats.get(op)!;
-    const excluded = (byOp.get(op) ?? []).filter((c) => EXCLUDED[c.dir]).length;
+    const count = (list: Readonly<Record<string, string>>): string => String((byOp.get(op) ?? []).filter((c) => list[c.dir]).length);
     const tail = NO_TESTS[op] ? `  (no tests: ${NO_TESTS[op]})` : s.failures.length ? `  FAIL: ${s.failures[0]}` : '';
-    lines.push(`${op.padEnd(20)} ${`${s.passed}/${s.run}`.padStart(8)} ${String(excluded).padStart(4)} ${String(s.folded).padStart(6)} ${fmt(s.abs).padStart(9)} ${fmt(s.rel).padStart(9)}${tail}`);
+    lines.push(`${op.padEnd(20)} ${`${s.passed}/${s.run}`.padStart(8)} ${count(EXCLUDED).padStart(4)} ${count(KNOWN_GAPS).padStart(3)} ${String(s.folded).padStart(6)} ${fmt(s.abs).padStart(9)} ${fmt(s.rel).padStart(9)}${tail}`);
   }
-  lines.push('', 'folded = ran entirely at load (constant inputs), so no WebGPU dispatch was exercised.');
+  lines.push('', 'folded = every node ran at load (constant inputs): no WebGPU dispatch was exercised.');
+  lines.push('max rel is over elements with |expected| >= 1.');
   lines.push('', 'Excluded tests:');
   for (const c of cases) if (EXCLUDED[c.dir]) lines.push(`  ${c.dir}: ${EXCLUDED[c.dir]}`);
+  lines.push('Known gaps (run, expected to fail):');
+  for (const c of cases) if (KNOWN_GAPS[c.dir]) lines.push(`  ${c.dir}: ${KNOWN_GAPS[c.dir]}`);
   lines.push('Partially compared:');
   for (const [op, p] of Object.entries(PARTIAL)) lines.push(`  ${op} (${(byOp.get(op) ?? []).length} tests): ${p.reason}`);
   if (notes.length) lines.push('Notes:', ...notes.map((n) => `  ${n}`));
