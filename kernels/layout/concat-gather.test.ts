@@ -78,6 +78,8 @@ describe('Gather', () => {
     const x = floats([1, 1.2, 2.3, 3.4, 4.5, 5.7], [3, 2]);
     await expectOp('Gather', [x, ints([0, 1, 1, 2], [2, 2])], { axis: 0 }, { constInputs: [1] }, [floats([1, 1.2, 2.3, 3.4, 2.3, 3.4, 4.5, 5.7], [2, 2, 2])]);
     await expectOp('Gather', [x, ints([-1], [])], { axis: 1 }, {}, [floats([1.2, 3.4, 5.7], [3])]);
+    await expectOp('Gather', [x, ints([], [0])], { axis: 0 }, {}, [floats([], [0, 2])]);
+    await expectOp('Transpose', [floats([], [0, 3])], {}, {}, [floats([], [3, 0])]);
   });
 
   it('the reference rejects an out-of-range index', async () => {

@@ -146,6 +146,10 @@ describe('Pad', () => {
     await expectOp('Pad', [x, ints([1, 0, 0, 0]), floats([9], [])], { mode: 'constant' }, c, [floats([9, 9, 1, 1.2, 2.3, 3.4, 4.5, 5.7], [4, 2])]);
   });
 
+  it('constant-pads an empty input into a full output', async () => {
+    await expectOp('Pad', [floats([], [0, 2]), ints([1, 0, 1, 0]), floats([4], [])], {}, { opset: 13, constInputs: [1, 2] }, [floats([4, 4, 4, 4], [2, 2])]);
+  });
+
   it('rejects wrong pad counts and edge padding of an empty axis', async () => {
     await expectLoadError('Pad', [floats([1, 2], [2]), ints([1])], {}, { opset: 13, constInputs: [1] }, /2 × 1/);
     await expectLoadError('Pad', [floats([], [0]), ints([1, 1])], { mode: 'edge' }, { opset: 13, constInputs: [1] }, /empty axis/);
