@@ -86,6 +86,19 @@ function packChannelsLast(w: Tensor, bias: Tensor | undefined, g: ConvGeometry):
   return [{ dtype: 'float32', dims: [pw.length], data: pw }, { dtype: 'float32', dims: [pb.length], data: pb }];
 }
 
+/** W [C][1][taps] → [C/4][taps][4] (channels padded to 4), bias → [C padded to 4]. */
+function packDepthwise(w: Tensor, bias: Tensor | undefined, g: ConvGeometry): [Tensor, Tensor] {
+  const taps = sizeOf(g.kernel);
+  const pad = Math.ceil(g.cOut / 4) * 4;
+  const pw = new Float32Array(pad * taps);
+  const pb = new Float32Array(pad);
+  for (let c = 0; c < g.cOut; c++) {
+    if (bias) pb[c] = bias.data[c]!;
+    for (let t = 0; t < taps; t++) pw[(Math.floor(c / 4) * taps + t) * 4 + (c % 4)] = w.data[c * taps + t]!;
+  }
+  return [{ dtype: 'float32', dims: [pw.length], data: pw }, { dtype: 'float32', dims: [pb.length], data: pb }];
+}
+
 function denseBias(bias: Tensor | undefined, cOut: number): Tensor {
   return bias ?? { dtype: 'float32', dims: [cOut], data: new Float32Array(cOut) };
 }
@@ -96,8 +109,9 @@ function convPlan({ inputs: [x, w, b], node }: GpuOpArgs): GpuOpPlan {
   const pixels = sizeOf(g.outSpatial);
   const pixBlocks = Math.ceil(pixels / 4);
   if (cinG === 1 && g.group > 1) {
-    const total = g.batch * g.cOut * pixBlocks;
-    return program(depthwiseSrc, node, convParams(g, node, 0, pixBlocks, total), dispatch1d(total, WG), [w!.value!, denseBias(b?.value, g.cOut)], false);
+    const cBlocks = Math.ceil(g.cOut / 4);
+    const total = g.batch * cBlocks * pixBlocks;
+    return program(depthwiseSrc, node, convParams(g, node, cBlocks, pixBlocks, total), dispatch1d(total, WG), packDepthwise(w!.value!, b?.value, g), true);
   }
   const coBlocks = Math.ceil(g.cOut / g.group / CO_BLOCK);
   const pointwise = g.kernel.every((k) => k === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
