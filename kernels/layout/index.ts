@@ -8,8 +8,8 @@ import { viewOps } from './views.js';
 
 /**
  * Layout operators: views (aliases, no dispatch), copies through one generic strided kernel
- * (Transpose, Slice, Expand, Tile, Pad, Concat, Split, Gather, GatherElements), Resize/Upsample,
- * and the shape ops the planner folds at load.
+ * (Transpose, DepthToSpace, SpaceToDepth, Slice, Expand, Tile, Pad, Concat, Split, Gather,
+ * GatherElements), Resize/Upsample from tap tables, and the shape ops the planner folds at load.
  */
 export const layoutOps: Record<string, OpDef> = {
   ...viewOps,

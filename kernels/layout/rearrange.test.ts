@@ -27,6 +27,33 @@ describe('Transpose', () => {
   });
 });
 
+describe('DepthToSpace and SpaceToDepth', () => {
+  const blockArb = fc.tuple(dimsArb(4, 4, 3), fc.integer({ min: 1, max: 3 }), dtypeArb, fc.nat());
+
+  it('move blocks between channels and space (DCR, CRD), on random shapes', async () => {
+    await fc.assert(fc.asyncProperty(blockArb, fc.constantFrom('DCR', 'CRD'), async ([[n, c, h, w], b, dtype, seed], mode) => {
+      await checkOp('DepthToSpace', [data(dtype, [n!, c! * b * b, h!, w!], seed)], { blocksize: b, mode });
+      await checkOp('SpaceToDepth', [data(dtype, [n!, c!, h! * b, w! * b], seed)], { blocksize: b });
+    }), { numRuns: 6 });
+  });
+
+  it('ONNX examples: DCR and CRD, and SpaceToDepth undoes DCR', async () => {
+    const x = floats([...Array(48).keys()], [1, 8, 2, 3]);
+    const dcr = floats([
+      0, 12, 1, 13, 2, 14, 24, 36, 25, 37, 26, 38, 3, 15, 4, 16, 5, 17, 27, 39, 28, 40, 29, 41,
+      6, 18, 7, 19, 8, 20, 30, 42, 31, 43, 32, 44, 9, 21, 10, 22, 11, 23, 33, 45, 34, 46, 35, 47,
+    ], [1, 2, 4, 6]);
+    const crd = floats([
+      0, 6, 1, 7, 2, 8, 12, 18, 13, 19, 14, 20, 3, 9, 4, 10, 5, 11, 15, 21, 16, 22, 17, 23,
+      24, 30, 25, 31, 26, 32, 36, 42, 37, 43, 38, 44, 27, 33, 28, 34, 29, 35, 39, 45, 40, 46, 41, 47,
+    ], [1, 2, 4, 6]);
+    await expectOp('DepthToSpace', [x], { blocksize: 2 }, {}, [dcr]);
+    await expectOp('DepthToSpace', [x], { blocksize: 2, mode: 'CRD' }, {}, [crd]);
+    await expectOp('SpaceToDepth', [dcr], { blocksize: 2 }, {}, [x]);
+    await expectLoadError('SpaceToDepth', [floats([1, 2, 3], [1, 1, 1, 3])], { blocksize: 2 }, {}, /does not divide/);
+  });
+});
+
 /** Random Slice arguments over a random subset of axes, with out-of-range and negative values. */
 const sliceArb = dimsArb(4, 1).chain((dims) =>
   fc.tuple(

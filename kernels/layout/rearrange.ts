@@ -1,5 +1,5 @@
 import { ShapeError } from '../../core/errors.js';
-import { attrFloat, attrInts, attrString } from '../../core/ir/graph.js';
+import { attrFloat, attrInt, attrInts, attrString } from '../../core/ir/graph.js';
 import { stridesOf, type Tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
@@ -8,45 +8,77 @@ import { stridedProgram, type Bound } from './strided-kernel.js';
 
 /**
  * Ops that copy elements to new places, each a per-axis affine map from output to input coordinates:
- * Transpose, Slice, Expand, Tile, Pad. The references transcribe the ONNX definitions coordinate by
+ * Transpose (and DepthToSpace/SpaceToDepth, transposes of 6-d views), Slice, Expand, Tile, Pad. The references transcribe the ONNX definitions coordinate by
  * coordinate; the WebGPU plans describe the same map to the generic strided kernel.
  */
 
 const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
-/* ---------------------------------------------------------------- Transpose */
+/* ---------------------------------------------------------------- Transpose, DepthToSpace, SpaceToDepth */
 
-function permOf(rank: number, { node }: OpContext): number[] {
+/**
+ * A transpose of the input seen with `viewDims` (same element count), read back with `dims`:
+ * Transpose itself, and the block moves of DepthToSpace/SpaceToDepth (6-d views).
+ */
+interface ViewTranspose {
+  readonly viewDims: readonly number[];
+  readonly perm: readonly number[];
+  readonly dims: readonly number[];
+}
+
+function viewTransposeOp(resolve: (x: { readonly dims: readonly number[] }, ctx: OpContext) => ViewTranspose): OpDef {
+  return {
+    shape: ([x], ctx) => [{ dtype: x!.dtype, dims: [...resolve(x!, ctx).dims] }],
+    reference([x], ctx) {
+      const { viewDims, perm, dims } = resolve(x!, ctx);
+      const strides = stridesOf(viewDims);
+      const permuted = perm.map((p) => strides[p]!);
+      const moved = remap(x!, perm.map((p) => viewDims[p]!), (c) => dot(c, permuted));
+      return [{ ...moved, dims: [...dims] }];
+    },
+    webgpu({ inputs: [x], node, opset }) {
+      const { viewDims, perm } = resolve(x!, { node, opset });
+      // Moving only size-1 axes keeps the memory order: a view.
+      const moved = perm.filter((p) => viewDims[p] !== 1);
+      if (moved.every((p, i) => i === 0 || p > moved[i - 1]!)) return { kind: 'alias' };
+      const strides = stridesOf(viewDims);
+      const axes = perm.map((p) => ({ n: viewDims[p]!, srcStride: strides[p]! }));
+      return { kind: 'dispatch', programs: stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes }) };
+    },
+  };
+}
+
+const Transpose = viewTransposeOp((x, { node }) => {
+  const rank = x.dims.length;
   const perm = attrInts(node.attrs, 'perm')?.slice() ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (perm.length !== rank || !sameDims([...perm].sort((a, b) => a - b), Array.from({ length: rank }, (_, i) => i))) {
     throw new ShapeError(`Transpose perm ${fmt(perm)} is not a permutation of ${rank} axes`);
   }
-  return perm;
+  return { viewDims: x.dims, perm, dims: perm.map((p) => x.dims[p]!) };
+});
+
+/** [N, C, H, W, blocksize], checking that `fits` (the op's divisibility rule) holds. */
+function blockDims(x: { readonly dims: readonly number[] }, { node }: OpContext, fits: (c: number, h: number, w: number, b: number) => boolean): [number, number, number, number, number] {
+  const b = attrInt(node.attrs, 'blocksize', 0);
+  if (x.dims.length !== 4) throw new ShapeError(`${node.opType} needs an NCHW input, got ${fmt(x.dims)}`);
+  const [n, c, h, w] = x.dims as [number, number, number, number];
+  if (!(b >= 1) || !fits(c, h, w, b)) throw new ShapeError(`${node.opType} blocksize ${b} does not divide ${fmt(x.dims)}`);
+  return [n, c, h, w, b];
 }
 
-const Transpose: OpDef = {
-  shape([x], ctx) {
-    const perm = permOf(x!.dims.length, ctx);
-    return [{ dtype: x!.dtype, dims: perm.map((p) => x!.dims[p]!) }];
-  },
-  reference([x], ctx) {
-    const perm = permOf(x!.dims.length, ctx);
-    const strides = stridesOf(x!.dims);
-    const permuted = perm.map((p) => strides[p]!);
-    return [remap(x!, perm.map((p) => x!.dims[p]!), (c) => dot(c, permuted))];
-  },
-  webgpu({ inputs: [x], outputs: [out], node, opset }) {
-    const perm = permOf(x!.dims.length, { node, opset });
-    // Moving only size-1 axes keeps the memory order: a view.
-    const moved = perm.filter((p) => x!.dims[p] !== 1);
-    if (moved.every((p, i) => i === 0 || p > moved[i - 1]!)) return { kind: 'alias' };
-    const strides = stridesOf(x!.dims);
-    return {
-      kind: 'dispatch',
-      programs: stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes: out!.dims.map((n, d) => ({ n, srcStride: strides[perm[d]!]! })) }),
-    };
-  },
-};
+/** DepthToSpace: DCR (default) takes the block from the channel's high part, CRD (opset 11+) from its low part. */
+const DepthToSpace = viewTransposeOp((x, ctx) => {
+  const [n, c, h, w, b] = blockDims(x, ctx, (c, _h, _w, b) => c % (b * b) === 0);
+  const dims = [n, c / (b * b), h * b, w * b];
+  return ctx.opset >= 11 && attrString(ctx.node.attrs, 'mode', 'DCR') === 'CRD'
+    ? { viewDims: [n, c / (b * b), b, b, h, w], perm: [0, 1, 4, 2, 5, 3], dims }
+    : { viewDims: [n, b, b, c / (b * b), h, w], perm: [0, 3, 4, 1, 5, 2], dims };
+});
+
+const SpaceToDepth = viewTransposeOp((x, ctx) => {
+  const [n, c, h, w, b] = blockDims(x, ctx, (_c, h, w, b) => h % b === 0 && w % b === 0);
+  return { viewDims: [n, c, h / b, b, w / b, b], perm: [0, 3, 5, 1, 2, 4], dims: [n, c * b * b, h / b, w / b] };
+});
 
 /* ---------------------------------------------------------------- Slice */
 
@@ -233,4 +265,4 @@ const Pad: OpDef = {
   },
 };
 
-export const rearrangeOps: Record<string, OpDef> = { Transpose, Slice, Expand, Tile, Pad };
+export const rearrangeOps: Record<string, OpDef> = { Transpose, DepthToSpace, SpaceToDepth, Slice, Expand, Tile, Pad };
