@@ -71,7 +71,7 @@ fn bias_at(i: u32) -> f32 { return ${hasBias ? 'bias[i]' : '0.0'}; }
 fn write_stats(row: u32, mean: f32, rstd: f32) { ${writes} }
 ${paramsDecl(buffers.length, params.length)}
 ${ROW_PRELUDE}
-${segmentReduceFn('segment_sum', 'f32', (a, b) => `${a} + ${b}`)}
+${segmentReduceFn('segment_sum', 'f32', (a, b) => `${a} + ${b}`, lanes)}
 ${layernormWgsl}`;
   return {
     kind: 'dispatch',

@@ -65,8 +65,8 @@ function softmaxOp(log: boolean): OpDef {
       const out = log ? 'return shifted - log(sum);' : 'return exp(shifted) / sum;';
       const code = `${paramsDecl(2, params.length)}
 ${ROW_PRELUDE}
-${segmentReduceFn('segment_max', 'f32', (a, b) => `max(${a}, ${b})`)}
-${segmentReduceFn('segment_sum', 'f32', (a, b) => `${a} + ${b}`)}
+${segmentReduceFn('segment_max', 'f32', (a, b) => `max(${a}, ${b})`, lanes)}
+${segmentReduceFn('segment_sum', 'f32', (a, b) => `${a} + ${b}`, lanes)}
 fn softmax_out(shifted: f32, sum: f32) -> f32 { ${out} }
 ${softmaxWgsl}`;
       return {

@@ -72,7 +72,7 @@ const PARAM_KEPT_STRIDES: u32 = ${HEADER_WORDS + MAX_GROUPS}u;
 const PARAM_RED_DIMS: u32 = ${HEADER_WORDS + 2 * MAX_GROUPS}u;
 const PARAM_RED_STRIDES: u32 = ${HEADER_WORDS + 3 * MAX_GROUPS}u;
 ${ROW_PRELUDE}
-${segmentReduceFn('segment_merge', 'Acc', (a, b) => `acc_merge(${a}, ${b})`)}
+${segmentReduceFn('segment_merge', 'Acc', (a, b) => `acc_merge(${a}, ${b})`, lanes)}
 ${reduceWgsl}`;
   return {
     code,
