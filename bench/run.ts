@@ -13,29 +13,49 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openHarness, type Harness } from './browser/harness.js';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './browser/launch.js';
-import type { EngineId, MeasureResult, Measured, OutputValues } from './browser/protocol.js';
+import type { Engine, MeasureResult, Measured, OutputValues } from './browser/protocol.js';
 import { BENCH_MODELS, SMOKE_MODEL_ID, prepareModel, type PreparedModel } from './models.js';
 import { ROOT } from '../scripts/fetch-models.js';
 
 interface EngineConfig {
-  readonly key: string;
+  readonly id: string;
   readonly label: string;
-  readonly engine: EngineId;
-  readonly numThreads?: number;
+  readonly engine: Engine;
 }
 
 const ENGINES: readonly EngineConfig[] = [
-  { key: 'tessera-webgpu', label: 'Tessera webgpu', engine: 'tessera-webgpu' },
-  { key: 'ort-webgpu', label: 'ORT-web webgpu', engine: 'ort-webgpu' },
-  { key: 'ort-wasm-1t', label: 'ORT-web wasm 1 thread', engine: 'ort-wasm', numThreads: 1 },
+  { id: 'tessera-webgpu', label: 'Tessera webgpu', engine: { kind: 'tessera-webgpu' } },
+  // ORT-web ships two WebGPU EPs, and which one an app gets depends on its import; both are measured.
+  { id: 'ort-webgpu', label: 'ORT-web webgpu (native EP: onnxruntime-web/webgpu)', engine: { kind: 'ort', build: 'ort.webgpu.min.mjs', ep: 'webgpu' } },
+  { id: 'ort-webgpu-jsep', label: 'ORT-web webgpu (JSEP: onnxruntime-web)', engine: { kind: 'ort', build: 'ort.min.mjs', ep: 'webgpu' } },
+  { id: 'ort-wasm-1t', label: 'ORT-web wasm 1 thread', engine: { kind: 'ort', build: 'ort.wasm.min.mjs', ep: 'wasm', numThreads: 1 } },
   // The server's COOP/COEP headers make the page cross-origin isolated, so ORT may use its own default.
-  { key: 'ort-wasm-default', label: 'ORT-web wasm default threads', engine: 'ort-wasm' },
+  { id: 'ort-wasm-default', label: 'ORT-web wasm default threads', engine: { kind: 'ort', build: 'ort.wasm.min.mjs', ep: 'wasm' } },
 ];
 
 /** The CPU engine whose outputs the others are compared with. */
 const REFERENCE_ENGINE = 'ort-wasm-1t';
 
-const TFJS_NA = 'n/a: no tfjs conversion of this model (tfjs cannot load ONNX, and no converted tfjs graph ships with it)';
+/** Tessera's time is divided by each of these engines' times. */
+const RATIO_BASES = ['ort-webgpu', 'ort-webgpu-jsep', 'ort-wasm-1t'];
+
+/** The smoke run keeps CI under a minute: Tessera, the first ORT WebGPU EP, and the reference. */
+const SMOKE_ENGINES = ['tessera-webgpu', 'ort-webgpu', REFERENCE_ENGINE];
+
+interface Options {
+  readonly engines: readonly EngineConfig[];
+  readonly warmup: number;
+  readonly runs: number;
+  readonly budgetMs: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * tfjs cannot read ONNX, and none of these packages ships a tfjs graph. The real path (onnx2tf, then
+ * tensorflowjs_converter) needs Python TensorFlow, which this toolchain does not have; a hand-made
+ * op-by-op port would measure our port, not tfjs.
+ */
+const TFJS_NA = 'n/a: no tfjs conversion of this model';
 
 type EngineResult =
   | {
@@ -57,9 +77,8 @@ interface ModelResult {
   readonly file: string;
   readonly inputs: readonly { readonly name: string; readonly dims: readonly number[] }[];
   readonly engines: Readonly<Record<string, EngineResult>>;
-  /** Tessera time / ORT-web webgpu time; absent when either failed. */
-  readonly ratioSteady?: number;
-  readonly ratioFirst?: number;
+  /** Per RATIO_BASES engine: Tessera's time / that engine's time; absent when either failed. */
+  readonly tesseraRatios: Readonly<Record<string, { readonly steady: number; readonly first: number } | undefined>>;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -92,32 +111,29 @@ function summarize(r: MeasureResult, reference: MeasureResult | undefined): Engi
   };
 }
 
-async function benchModel(h: Harness, p: PreparedModel, opts: { warmup: number; runs: number; budgetMs: number; timeoutMs: number }): Promise<ModelResult> {
+async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<ModelResult> {
   const modelUrl = h.serve(`${p.model.id}.onnx`, { path: p.path });
   const inputs = p.inputs.map((i) => ({ name: i.name, dims: i.dims, url: h.serve(`${p.model.id}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
   const raw = new Map<string, MeasureResult>();
   // The reference engine goes first so every other engine's outputs can be compared with it.
-  const order = [...ENGINES].sort((a, b) => Number(b.key === REFERENCE_ENGINE) - Number(a.key === REFERENCE_ENGINE));
+  const order = [...opts.engines].sort((a, b) => Number(b.id === REFERENCE_ENGINE) - Number(a.id === REFERENCE_ENGINE));
   for (const e of order) {
-    const r = await h.measure({ engine: e.engine, numThreads: e.numThreads, modelUrl, inputs, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs);
-    raw.set(e.key, r);
-    console.error(`  ${p.model.id} ${e.key}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
+    const r = await h.measure({ engine: e.engine, modelUrl, inputs, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs);
+    raw.set(e.id, r);
+    console.error(`  ${p.model.id} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
   }
   const reference = raw.get(REFERENCE_ENGINE);
   const engines: Record<string, EngineResult> = {};
-  for (const e of ENGINES) engines[e.key] = summarize(raw.get(e.key)!, e.key === REFERENCE_ENGINE ? undefined : reference);
+  for (const e of opts.engines) engines[e.id] = summarize(raw.get(e.id)!, e.id === REFERENCE_ENGINE ? undefined : reference);
   engines.tfjs = { status: 'n/a', reason: TFJS_NA };
   const t = engines['tessera-webgpu']!;
-  const o = engines['ort-webgpu']!;
-  const both = t.status === 'ok' && o.status === 'ok';
-  return {
-    id: p.model.id,
-    file: p.model.file,
-    inputs: p.inputs.map((i) => ({ name: i.name, dims: i.dims })),
-    engines,
-    ratioSteady: both ? t.medianMs / o.medianMs : undefined,
-    ratioFirst: both ? t.firstMs / o.firstMs : undefined,
-  };
+  const tesseraRatios = Object.fromEntries(
+    RATIO_BASES.filter((key) => key in engines).map((key) => {
+      const o = engines[key]!;
+      return [key, t.status === 'ok' && o.status === 'ok' ? { steady: t.medianMs / o.medianMs, first: t.firstMs / o.firstMs } : undefined];
+    }),
+  );
+  return { id: p.model.id, file: p.model.file, inputs: p.inputs.map((i) => ({ name: i.name, dims: i.dims })), engines, tesseraRatios };
 }
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -131,36 +147,56 @@ function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
   return build;
 }
 
-function markdown(meta: { adapter: string; browserVersion: string; warmup: number; runs: number; smoke: boolean }, models: readonly ModelResult[]): string {
+function markdown(meta: { adapter: string; browserVersion: string; warmup: number; runs: number; smoke: boolean }, opts: Options, models: readonly ModelResult[]): string {
+  const bases = RATIO_BASES.filter((key) => opts.engines.some((e) => e.id === key));
   const lines = [
     `# Tessera bench${meta.smoke ? ' (smoke)' : ''}`,
     '',
     `Chromium ${meta.browserVersion}, WebGPU adapter: ${meta.adapter}. ${meta.warmup} warm-up run(s), up to ${meta.runs} steady runs per engine.`,
     'First = session creation (incl. load, compile, ORT wasm instantiation) + first run, in a fresh page. Steady = wall time per run (upload inputs, run, read outputs back).',
     "The note names the ORT wasm build each page loaded, which tells which of ORT-web's WebGPU EPs ran.",
-    `max|Δ| is against ${ENGINES.find((e) => e.key === REFERENCE_ENGINE)!.label}.`,
+    `max|Δ| is against ${REFERENCE_ENGINE}. Engines: ${[...opts.engines.map((e) => `\`${e.id}\` = ${e.label}`), '`tfjs` = TensorFlow.js'].join('; ')}.`,
     '',
     '| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |',
     '|---|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const m of models) {
     for (const [key, r] of Object.entries(m.engines)) {
-      const label = ENGINES.find((e) => e.key === key)?.label ?? 'TensorFlow.js';
       if (r.status === 'ok') {
         const diff = r.maxAbsDiffVsReference === undefined ? '' : r.maxAbsDiffVsReference.toExponential(1);
-        lines.push(`| ${m.id} | ${label} | ${ms(r.firstMs)} (${ms(r.createMs)} + ${ms(r.firstRunMs)}) | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
+        lines.push(`| ${m.id} | ${key} | ${ms(r.firstMs)} (${ms(r.createMs)} + ${ms(r.firstRunMs)}) | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
       } else {
         const what = r.status === 'error' ? `error (${r.stage}): ${short(r.error)}` : r.reason;
-        lines.push(`| ${m.id} | ${label} | ${cell(what)} | | | | | |`);
+        lines.push(`| ${m.id} | ${key} | ${cell(what)} | | | | | |`);
       }
     }
   }
-  lines.push('', '| model | Tessera / ORT-web webgpu, steady | Tessera / ORT-web webgpu, first |', '|---|---:|---:|');
+  lines.push(
+    '',
+    'Tessera webgpu time / other engine time (below 1: Tessera is faster), steady median and first inference:',
+    '',
+    `| model | ${bases.map((k) => `steady vs ${k} | first vs ${k}`).join(' | ')} |`,
+    `|---|${bases.map(() => '---:|---:').join('|')}|`,
+  );
+  const f = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(2)}×`);
   for (const m of models) {
-    const f = (x: number | undefined): string => (x === undefined ? 'n/a (one of them failed)' : `${x.toFixed(2)}×`);
-    lines.push(`| ${m.id} | ${f(m.ratioSteady)} | ${f(m.ratioFirst)} |`);
+    lines.push(`| ${m.id} | ${bases.map((k) => `${f(m.tesseraRatios[k]?.steady)} | ${f(m.tesseraRatios[k]?.first)}`).join(' | ')} |`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The entries of `all` named in a comma-separated flag, in `all`'s order; `fallback` when the flag is absent. */
+function pick<T extends { readonly id: string }>(what: string, all: readonly T[], flag: string | undefined, fallback: readonly string[]): T[] {
+  const ids = flag?.split(',') ?? fallback;
+  const unknown = ids.filter((id) => !all.some((x) => x.id === id));
+  if (unknown.length) throw new Error(`unknown ${what}: ${unknown.join(', ')}; known: ${all.map((x) => x.id).join(', ')}`);
+  return all.filter((x) => ids.includes(x.id));
+}
+
+function count(flag: string | undefined, fallback: number): number {
+  const n = Number(flag ?? fallback);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a count, got ${flag}`);
+  return n;
 }
 
 async function main(): Promise<number> {
@@ -168,43 +204,47 @@ async function main(): Promise<number> {
     options: {
       smoke: { type: 'boolean', default: false },
       models: { type: 'string' },
+      engines: { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
-  const wanted = values.models?.split(',') ?? (smoke ? [SMOKE_MODEL_ID] : BENCH_MODELS.map((m) => m.id));
-  const unknown = wanted.filter((id) => !BENCH_MODELS.some((m) => m.id === id));
-  if (unknown.length) throw new Error(`unknown model id(s): ${unknown.join(', ')}; known: ${BENCH_MODELS.map((m) => m.id).join(', ')}`);
-  const opts = {
-    runs: Number(values.runs ?? (smoke ? 3 : 20)),
-    warmup: Number(values.warmup ?? (smoke ? 1 : 3)),
+  const models = pick('model', BENCH_MODELS, values.models, smoke ? [SMOKE_MODEL_ID] : BENCH_MODELS.map((m) => m.id));
+  const engines = pick('engine', ENGINES, values.engines, smoke ? SMOKE_ENGINES : ENGINES.map((e) => e.id));
+  if (!engines.some((e) => e.id === 'tessera-webgpu') || !engines.some((e) => e.id === REFERENCE_ENGINE)) {
+    throw new Error(`--engines must include tessera-webgpu and ${REFERENCE_ENGINE} (the subject and the reference)`);
+  }
+  const opts: Options = {
+    engines,
+    runs: count(values.runs, smoke ? 3 : 20),
+    warmup: count(values.warmup, smoke ? 1 : 3),
     // SwiftShader on two shared cores: cap each engine's steady phase rather than the run count alone.
     budgetMs: smoke ? 5_000 : 20_000,
     timeoutMs: smoke ? 40_000 : 240_000,
   };
-  const prepared = BENCH_MODELS.filter((m) => wanted.includes(m.id)).map(prepareModel);
+  const prepared = models.map(prepareModel);
 
   const harness = await openHarness();
-  const models: ModelResult[] = [];
+  const results: ModelResult[] = [];
   try {
     console.error(`Chromium ${harness.browserVersion}, adapter: ${harness.adapter}`);
-    for (const p of prepared) models.push(await benchModel(harness, p, opts));
+    for (const p of prepared) results.push(await benchModel(harness, p, opts));
   } finally {
     await harness.close();
   }
 
   const meta = { adapter: harness.adapter, browserVersion: harness.browserVersion, warmup: opts.warmup, runs: opts.runs, smoke };
-  const table = markdown(meta, models);
+  const table = markdown(meta, opts, results);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const json = { date: new Date().toISOString(), chromium: { path: CHROMIUM_PATH, flags: CHROMIUM_FLAGS }, ...meta, budgetMs: opts.budgetMs, models };
+  const json = { date: new Date().toISOString(), chromium: { path: CHROMIUM_PATH, flags: CHROMIUM_FLAGS }, ...meta, budgetMs: opts.budgetMs, engines, models: results };
   writeFileSync(join(outDir, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(outDir, 'bench.md'), table);
   console.log(table);
 
   // Every engine failing at the harness stage means the page itself is broken, not an engine.
-  const all = models.flatMap((m) => Object.values(m.engines)).filter((r) => r.status !== 'n/a');
+  const all = results.flatMap((m) => Object.values(m.engines)).filter((r) => r.status !== 'n/a');
   if (all.length && all.every((r) => r.status === 'error' && r.stage === 'harness')) {
     console.error('bench: every measurement failed in the harness');
     return 1;

@@ -5,7 +5,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { Session, type Tensor } from '../../core/index.js';
-import { PAGE_ENTRY, type EngineId, type MeasureResult, type MeasureSpec, type OutputValues } from './protocol.js';
+import { PAGE_ENTRY, type Engine, type MeasureResult, type MeasureSpec, type OutputValues } from './protocol.js';
 
 interface Feed {
   readonly name: string;
@@ -46,21 +46,19 @@ async function loadTessera(bytes: Uint8Array, feeds: readonly Feed[]): Promise<L
   };
 }
 
-async function loadOrt(engine: 'ort-webgpu' | 'ort-wasm', bytes: Uint8Array, numThreads: number | undefined): Promise<Loaded> {
+async function loadOrt(engine: Extract<Engine, { kind: 'ort' }>, bytes: Uint8Array): Promise<Loaded> {
   // A runtime URL keeps esbuild from bundling ORT: the page loads the published dist build as a user would.
-  const build = `${ORT_DIST}${engine === 'ort-webgpu' ? 'ort.webgpu.min.mjs' : 'ort.wasm.min.mjs'}`;
-  const ort = (await import(/* @vite-ignore */ build)) as typeof Ort;
+  const ort = (await import(/* @vite-ignore */ `${ORT_DIST}${engine.build}`)) as typeof Ort;
   ort.env.wasm.wasmPaths = ORT_DIST;
-  if (numThreads !== undefined) ort.env.wasm.numThreads = numThreads;
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: [engine === 'ort-webgpu' ? 'webgpu' : 'wasm'] });
+  if (engine.numThreads !== undefined) ort.env.wasm.numThreads = engine.numThreads;
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [engine.ep] });
   return {
     async run(fs) {
       const out = await session.run(Object.fromEntries(fs.map((f) => [f.name, new ort.Tensor('float32', f.data, [...f.dims])])));
       return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, values(t.dims, t.data as ArrayLike<number | bigint>)]));
     },
     detail() {
-      // ORT writes the thread count it resolved back into env.wasm.numThreads when it initializes.
-      // Which ORT wasm build the EP picked (plain, asyncify, jsep, jspi) says which WebGPU EP ran.
+      // Which wasm the build loaded says which WebGPU EP ran; ORT writes the thread count it resolved back into env.
       const wasm = performance.getEntriesByType('resource').map((r) => r.name.slice(r.name.lastIndexOf('/') + 1)).filter((n) => n.endsWith('.wasm'));
       return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, wasm: wasm.join(' ') };
     },
@@ -68,8 +66,8 @@ async function loadOrt(engine: 'ort-webgpu' | 'ort-wasm', bytes: Uint8Array, num
   };
 }
 
-function load(engine: EngineId, bytes: Uint8Array, feeds: readonly Feed[], numThreads: number | undefined): Promise<Loaded> {
-  return engine === 'tessera-webgpu' ? loadTessera(bytes, feeds) : loadOrt(engine, bytes, numThreads);
+function load(engine: Engine, bytes: Uint8Array, feeds: readonly Feed[]): Promise<Loaded> {
+  return engine.kind === 'tessera-webgpu' ? loadTessera(bytes, feeds) : loadOrt(engine, bytes);
 }
 
 async function fetchBytes(url: string): Promise<ArrayBuffer> {
@@ -93,7 +91,7 @@ async function measure(spec: MeasureSpec): Promise<MeasureResult> {
     );
     stage = 'load';
     const t0 = performance.now();
-    loaded = await load(spec.engine, bytes, feeds, spec.numThreads);
+    loaded = await load(spec.engine, bytes, feeds);
     const t1 = performance.now();
     stage = 'first run';
     let outputs = await loaded.run(feeds);

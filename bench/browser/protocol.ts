@@ -1,6 +1,13 @@
 /** What the Node side asks the bench page to do, and what it answers. Plain data: it crosses Playwright's evaluate. */
 
-export type EngineId = 'tessera-webgpu' | 'ort-webgpu' | 'ort-wasm';
+/**
+ * Tessera on WebGPU, or one onnxruntime-web build from its dist folder with one execution provider.
+ * The build matters: `onnxruntime-web/webgpu` (ort.webgpu.*) runs ORT's native WebGPU EP from its
+ * asyncify wasm, while the default `onnxruntime-web` (ort.*) runs the JS EP (JSEP).
+ */
+export type Engine =
+  | { readonly kind: 'tessera-webgpu' }
+  | { readonly kind: 'ort'; readonly build: string; readonly ep: 'webgpu' | 'wasm'; readonly numThreads?: number };
 
 export interface InputSpec {
   readonly name: string;
@@ -10,9 +17,8 @@ export interface InputSpec {
 }
 
 export interface MeasureSpec {
-  readonly engine: EngineId;
-  /** ort-wasm only: env.wasm.numThreads; absent leaves ORT's default. */
-  readonly numThreads?: number;
+  /** For ORT, an absent numThreads leaves env.wasm.numThreads at ORT's default. */
+  readonly engine: Engine;
   readonly modelUrl: string;
   readonly inputs: readonly InputSpec[];
   readonly warmup: number;
