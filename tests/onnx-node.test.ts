@@ -114,8 +114,10 @@ function modelBytes(dir: string): { bytes: Uint8Array; raisedFrom?: number } {
   return { bytes: onnxProto.onnx.ModelProto.encode(proto).finish(), raisedFrom: version };
 }
 
-function readSet(dir: string, prefix: 'input' | 'output'): { name: string; tensor: Tensor }[] {
-  const set = join(DATA, dir, 'test_data_set_0');
+const dataSets = (dir: string): string[] => readdirSync(join(DATA, dir)).filter((f) => f.startsWith('test_data_set_')).sort();
+
+function readSet(dir: string, dataSet: string, prefix: 'input' | 'output'): { name: string; tensor: Tensor }[] {
+  const set = join(DATA, dir, dataSet);
   return readdirSync(set)
     .filter((f) => f.startsWith(`${prefix}_`))
     .sort((a, b) => Number(a.slice(prefix.length + 1, -3)) - Number(b.slice(prefix.length + 1, -3)))
@@ -193,28 +195,33 @@ for (const op of OPS) {
           const { bytes, raisedFrom } = modelBytes(dir);
           if (raisedFrom !== undefined) notes.push(`${dir}: opset ${raisedFrom} re-declared as ${MIN_OPSET} (operator unchanged since)`);
           const partial = PARTIAL[op];
-          const { model, feeds } = bindTestData(loadOnnx(bytes), op, readSet(dir, 'input'), partial?.keep);
-          const expected = readSet(dir, 'output').slice(0, partial?.keep);
-          const session = await Session.load(model, { backend: 'webgpu', device: (await testDevice()).device });
-          try {
-            const out = await session.run(feeds);
-            if (session.report().nodes.length === 0) s.folded++;
-            const problems: string[] = [];
-            expected.forEach(({ name, tensor }, i) => {
-              const key = name || model.graph.outputs[i]!.name;
-              const actual = out[key];
-              if (!actual) {
-                problems.push(`output "${key}" missing`);
-                return;
-              }
-              const c = compareTensors(actual, tensor);
-              s.abs = Math.max(s.abs, c.abs);
-              s.rel = Math.max(s.rel, c.rel);
-              if (!c.ok) problems.push(`output "${key}": ${c.problem} (max abs ${fmt(c.abs)}, max rel ${fmt(c.rel)})`);
-            });
-            expect(problems, `${dir} differs from ONNX's expected output (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
-          } finally {
-            session.dispose();
+          const sets = dataSets(dir);
+          expect(sets.length, `${dir} has no test_data_set_*`).toBeGreaterThan(0);
+          // Each data set gets its own session: the inputs baked in as initializers may differ.
+          for (const set of sets) {
+            const { model, feeds } = bindTestData(loadOnnx(bytes), op, readSet(dir, set, 'input'), partial?.keep);
+            const expected = readSet(dir, set, 'output').slice(0, partial?.keep);
+            const session = await Session.load(model, { backend: 'webgpu', device: (await testDevice()).device });
+            try {
+              const out = await session.run(feeds);
+              if (session.report().nodes.length === 0) s.folded++;
+              const problems: string[] = [];
+              expected.forEach(({ name, tensor }, i) => {
+                const key = name || model.graph.outputs[i]!.name;
+                const actual = out[key];
+                if (!actual) {
+                  problems.push(`output "${key}" missing`);
+                  return;
+                }
+                const c = compareTensors(actual, tensor);
+                s.abs = Math.max(s.abs, c.abs);
+                s.rel = Math.max(s.rel, c.rel);
+                if (!c.ok) problems.push(`output "${key}": ${c.problem} (max abs ${fmt(c.abs)}, max rel ${fmt(c.rel)})`);
+              });
+              expect(problems, `${dir}/${set} differs from ONNX's expected output (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
+            } finally {
+              session.dispose();
+            }
           }
           s.passed++;
         } catch (e) {
