@@ -3,7 +3,7 @@
  * headless Chromium on one SwiftShader adapter, in one run. Absolute times from a software adapter
  * mean little; the ratios within one run are the point.
  *
- *   tsx bench/run.ts [--smoke] [--models id,id] [--runs N] [--warmup N]
+ *   tsx bench/run.ts [--smoke] [--models id,id] [--engines id,id] [--runs N] [--warmup N]
  *
  * Exits non-zero only when the harness itself fails (no browser, no adapter, page bundle does not
  * build, a model cannot be fetched). An engine that cannot run a model is a result, and is recorded.
