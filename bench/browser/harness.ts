@@ -129,7 +129,10 @@ export async function openHarness(): Promise<Harness> {
         try {
           await page.goto(`${base}/`);
           await page.waitForFunction((entry) => entry in globalThis, PAGE_ENTRY);
-          const run = page.evaluate(([entry, s]) => (globalThis as unknown as Record<string, (x: MeasureSpec) => Promise<MeasureResult>>)[entry]!(s), [PAGE_ENTRY, spec] as const);
+          // Caught here, not below: after a timeout the page is closed under a still-pending evaluate.
+          const run = page
+            .evaluate(([entry, s]) => (globalThis as unknown as Record<string, (x: MeasureSpec) => Promise<MeasureResult>>)[entry]!(s), [PAGE_ENTRY, spec] as const)
+            .catch((e: unknown): MeasureResult => ({ ok: false, stage: 'harness', error: `page failed: ${message(e)}` }));
           const timeout = new Promise<MeasureResult>((resolve) => {
             timer = setTimeout(() => resolve({ ok: false, stage: 'harness', error: `timed out after ${timeoutMs} ms` }), timeoutMs);
           });
