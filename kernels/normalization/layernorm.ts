@@ -2,8 +2,8 @@ import { ShapeError } from '../../core/errors.js';
 import { attrFloat, attrInt, type Attrs, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { BindingRef, GpuOpPlan, OpDef } from '../op.js';
-import { lanesFor, ROW_PRELUDE, ROW_WG, segmentReduceFn } from '../shared/segment-reduce.js';
-import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
+import { paramsDecl, Params } from '../wgsl.js';
 import layernormWgsl from './layernorm.wgsl';
 
 /**
@@ -77,7 +77,7 @@ ${layernormWgsl}`;
     kind: 'dispatch',
     programs: [{
       code,
-      workgroups: n.rows === 0 ? [0, 1, 1] : dispatch1d(n.rows * lanes, ROW_WG),
+      workgroups: rowWorkgroups(n.rows, lanes),
       bindings: buffers.map((b) => b.ref),
       uniforms: params.pack(),
     }],

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import { checkOp, randomTensor, runOp } from '../testing/harness.js';
 
-const RUNS = { numRuns: 10 };
+const RUNS = { numRuns: 20 };
 
 /** Dims of rank 1–4 with odd sizes and an axis in [−rank, rank). */
 const dimsAndAxis = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }).chain((dims) =>

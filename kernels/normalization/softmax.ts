@@ -2,8 +2,8 @@ import { ShapeError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import { allocData, sizeOf, type Tensor } from '../../core/tensor.js';
 import type { OpDef } from '../op.js';
-import { lanesFor, ROW_PRELUDE, ROW_WG, segmentReduceFn } from '../shared/segment-reduce.js';
-import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
+import { paramsDecl, Params } from '../wgsl.js';
 import softmaxWgsl from './softmax.wgsl';
 
 /**
@@ -71,7 +71,7 @@ fn softmax_out(shifted: f32, sum: f32) -> f32 { ${out} }
 ${softmaxWgsl}`;
       return {
         kind: 'dispatch',
-        programs: [{ code, workgroups: rows === 0 ? [0, 1, 1] : dispatch1d(rows * lanes, ROW_WG), bindings: [{ input: 0 }, { output: 0 }], uniforms: params.pack() }],
+        programs: [{ code, workgroups: rowWorkgroups(rows, lanes), bindings: [{ input: 0 }, { output: 0 }], uniforms: params.pack() }],
       };
     },
   };

@@ -142,7 +142,7 @@ function poolOp(kind: PoolKind): OpDef {
         kind: 'dispatch',
         programs: [{
           code: `alias T = f32;\n${paramsDecl(2, params.length)}\n${kind.wgsl}\n${poolWgsl}`,
-          workgroups: total === 0 ? [0, 1, 1] : dispatch1d(total, 256),
+          workgroups: dispatch1d(total, 256),
           bindings: [{ input: 0 }, { output: 0 }],
           uniforms: params.pack(),
         }],

@@ -1,8 +1,8 @@
 import { ShapeError } from '../../core/errors.js';
 import { stridesOf, type DType } from '../../core/tensor.js';
 import type { GpuProgram } from '../op.js';
-import { lanesFor, ROW_PRELUDE, ROW_WG, segmentReduceFn } from '../shared/segment-reduce.js';
-import { dispatch1d, paramsDecl, Params, wgslType } from '../wgsl.js';
+import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
+import { paramsDecl, Params, wgslType } from '../wgsl.js';
 import type { Reducer } from './reducers.js';
 import reduceWgsl from './reduce.wgsl';
 
@@ -76,7 +76,7 @@ ${segmentReduceFn('segment_merge', 'Acc', (a, b) => `acc_merge(${a}, ${b})`, lan
 ${reduceWgsl}`;
   return {
     code,
-    workgroups: rows === 0 ? [0, 1, 1] : dispatch1d(rows * lanes, ROW_WG),
+    workgroups: rowWorkgroups(rows, lanes),
     bindings: [{ input }, { output: 0 }],
     uniforms: params.pack(),
   };

@@ -5,10 +5,12 @@
  * A workgroup of ROW_WG invocations is cut into segments of `lanes` consecutive invocations (a power
  * of two dividing ROW_WG); each segment owns one row. Lane j of a row folds elements j, j + lanes,
  * j + 2·lanes, … (adjacent lanes read adjacent elements), then the segment combines its partials
- * with a shared-memory tree. `lanes` is a uniform, so one pipeline covers both regimes:
- * long rows (lanes = ROW_WG: the whole workgroup on one row) and short rows (lanes = 1: one
- * invocation per row, no tree steps at all), and every size between.
+ * with a shared-memory tree. `lanes` is a uniform, so one pipeline covers every multi-lane case
+ * up to long rows (lanes = ROW_WG: the whole workgroup on one row); short rows (lanes = 1: one
+ * invocation per row) get a second variant with no workgroup memory and no barriers.
  */
+
+import { dispatch1d } from '../wgsl.js';
 
 /** Invocations per workgroup of the row kernels: 64 fills a wave on every desktop GPU and keeps
  * barrier cost low on CPU-emulated adapters, where a workgroup's invocations run on one core. */
@@ -19,12 +21,15 @@ const ELEMENTS_PER_LANE = 16;
 
 /**
  * Invocations in flight that the lane choice aims for. Lanes beyond what filling the device needs
- * only add barriers, and barriers are what CPU-emulated adapters pay for most: on SwiftShader
- * (2 cores) 4096 rows × 64 elements took 92 ms with 1 lane per row and 2 s with 64, while 8 rows
- * × 4096 ran fastest with 16–64 lanes. 2048 keeps many-row cases at one lane there and still
+ * only add barriers, and barriers are what CPU-emulated adapters pay for most. Measured on
+ * SwiftShader (2 cores, loaded machine), softmax / reduce-sum per dispatch:
+ *   4096 rows × 64:   1 lane 27 / 42 ms, 4 lanes 161 / 86 ms, 64 lanes 1336 / 1872 ms
+ *   256 rows × 1024:  1 lane 28 / 21 ms, 4 lanes 38 / 31 ms, 64 lanes 198 / 190 ms
+ *   8 rows × 4096:    2–5 ms whatever the lanes
+ * 1024 keeps many-row cases at one lane there, at a modest cost for mid-sized cases, and still
  * gives few long rows whole workgroups, which is what discrete GPUs need.
  */
-const TARGET_INVOCATIONS = 2048;
+const TARGET_INVOCATIONS = 1024;
 
 /**
  * Lanes per row (a power of two ≤ ROW_WG): as many as the device needs to be busy
@@ -76,3 +81,8 @@ fn row_of(lid: u32, wid: vec3u, nwg: vec3u, lanes: u32) -> u32 {
   return ((wid.x + wid.y * nwg.x) * ROW_WG + lid) / lanes;
 }
 `;
+
+/** The grid for `rows` rows of `lanes` invocations each (row kernels never straddle workgroups). */
+export function rowWorkgroups(rows: number, lanes: number): [number, number, number] {
+  return dispatch1d(rows * lanes, ROW_WG);
+}
