@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedOpError } from '../core/errors.js';
+import { loadOnnx } from '../core/onnx/load-onnx.js';
 import { Session } from '../core/session.js';
 import type { Tensor } from '../core/tensor.js';
 import { testDevice } from '../kernels/testing/harness.js';
@@ -209,6 +210,41 @@ describe('reference backend cross-check', () => {
     } finally {
       gpu.session.dispose();
       ref.session.dispose();
+    }
+  });
+});
+
+describe('If with a run-time condition', () => {
+  // hey_jarvis runs a verifier head only when its first head scores >= 0.5; speech-like feeds
+  // rarely get there, so the threshold is lowered to 0 to take the other branch.
+  const c = CASES.find((m) => m.label === 'hey_jarvis_v0.1')!;
+  it('hey_jarvis: both branches agree with the reference backend on WebGPU', async () => {
+    const feeds = await c.feeds();
+    const device = (await testDevice()).device;
+    const original = loadOnnx(load(c.spec, c.file));
+    const thresholdName = original.graph.nodes.find((n) => n.opType === 'GreaterOrEqual')!.inputs[1];
+    const zero = { dtype: 'float32' as const, dims: [], data: Float32Array.of(0) };
+    const verifierModel = {
+      ...original,
+      graph: {
+        ...original.graph,
+        nodes: original.graph.nodes.map((n) => (n.outputs[0] === thresholdName ? { ...n, attrs: { value: zero } } : n)),
+      },
+    };
+    const plain = await Session.load(load(c.spec, c.file), { device });
+    const verifier = await Session.load(verifierModel, { device });
+    const verifierRef = await Session.load(verifierModel, { backend: 'reference' });
+    try {
+      const [a, b, r] = await Promise.all([plain.run(feeds), verifier.run(feeds), verifierRef.run(feeds)]);
+      const out = Object.keys(r)[0]!;
+      const cmp = compareTensors(b[out]!, r[out]!);
+      console.log(`hey_jarvis verifier branch: WebGPU ${b[out]!.data[0]} vs reference ${r[out]!.data[0]} (first head alone: ${a[out]!.data[0]})`);
+      expect(cmp.ok, cmp.problem).toBe(true);
+      expect(b[out]!.data[0]).not.toBeCloseTo(a[out]!.data[0]!, 6);
+    } finally {
+      plain.dispose();
+      verifier.dispose();
+      verifierRef.dispose();
     }
   });
 });

@@ -48,6 +48,25 @@ describe('planner', () => {
     expect([...out.get('y')!.data]).toEqual([1, -2]);
   });
 
+  it('plans both branches of an If known only at run time and selects with Where', () => {
+    const branch = (op: string): Graph => ({
+      nodes: [node(op, ['x'], [`${op}_out`])], inputs: [], outputs: [{ name: `${op}_out`, dtype: 'float32', dims: [2] }], initializers: new Map(),
+    });
+    const m = model(
+      [node('Greater', ['s', 'zero'], ['cond']), node('If', ['cond'], ['y'], { then_branch: branch('Relu'), else_branch: branch('Neg') })],
+      [{ name: 'x', dtype: 'float32', dims: [2] }, { name: 's', dtype: 'float32', dims: [] }],
+      ['y'],
+      [['zero', tensor('float32', [], [0])]],
+    );
+    const plan = planModel(m);
+    expect(plan.nodes.map((p) => p.node.opType)).toEqual(['Greater', 'Relu', 'Neg', 'Where']);
+    const run = (s: number) => [...runReference(plan, new Map([
+      ['x', tensor('float32', [2], [-1, 2])], ['s', tensor('float32', [], [s])],
+    ])).get('y')!.data];
+    expect(run(1)).toEqual([0, 2]);
+    expect(run(-1)).toEqual([1, -2]);
+  });
+
   it('lists every unsupported node, by op and node name, before doing anything else', () => {
     const m = model(
       [node('LSTM', ['x'], ['a']), { ...node('Foo', ['a'], ['y']), domain: 'com.example' }],

@@ -7,8 +7,9 @@ import { fuse } from './fuse.js';
 
 /**
  * Turns a model into an execution plan for one binding of the input dims: folds everything known
- * at load (initializers, Shape of static values, Constant, If with a known condition), infers every
- * value's static shape, fuses epilogues and drops what no output needs.
+ * at load (initializers, Shape of static values, Constant, If with a known condition; an If known
+ * only at run time becomes Where over both branches), infers every value's static shape, fuses
+ * epilogues and drops what no output needs.
  */
 
 export interface PlannedNode {
@@ -190,8 +191,10 @@ function constantValue(node: Node): Tensor {
 }
 
 /**
- * An If whose condition is known at load is replaced by the chosen branch. A condition that is
- * only known at run time would need both branches planned; no model in scope needs it yet.
+ * An If whose condition is known at load is replaced by the chosen branch. Otherwise both branches
+ * are planned and each output becomes Where(cond, then, else): one command buffer per inference
+ * admits no host-side branching, and the branches of real models (openWakeWord's verifier head)
+ * are small next to a GPU round-trip. Branches whose outputs differ in dtype or dims are refused.
  */
 function inlineIf(
   node: Node,
@@ -201,25 +204,38 @@ function inlineIf(
   unsupported: UnsupportedNode[],
 ): void {
   const cond = known.get(node.inputs[0]!);
-  if (!cond?.value) {
-    unsupported.push({ opType: 'If', domain: '', node: node.name, reason: 'condition is only known at run time; Tessera folds If when its condition is known at load' });
-    return;
-  }
-  const branch = node.attrs[cond.value.data[0] ? 'then_branch' : 'else_branch'] as Graph;
-  for (const [name, t] of branch.initializers) known.set(name, { dtype: t.dtype, dims: t.dims, value: t });
-  walk(branch.nodes, opset, known, planned, unsupported);
-  branch.outputs.forEach((o, i) => {
-    const v = known.get(o.name);
-    const target = node.outputs[i];
+  if (!cond) throw new ModelFormatError(`If "${node.name}" reads "${node.inputs[0]}", which nothing produces before it`);
+  const branchNames = cond.value ? [cond.value.data[0] ? 'then_branch' : 'else_branch'] : ['then_branch', 'else_branch'];
+  const results = branchNames.map((b) => {
+    const branch = node.attrs[b] as Graph;
+    for (const [name, t] of branch.initializers) known.set(name, { dtype: t.dtype, dims: t.dims, value: t });
+    walk(branch.nodes, opset, known, planned, unsupported);
+    return branch.outputs.map((o) => {
+      if (!known.has(o.name)) throw new ModelFormatError(`If "${node.name}": branch output "${o.name}" is produced by no node`);
+      return o.name;
+    });
+  });
+  node.outputs.forEach((target, i) => {
     if (!target) return;
-    if (!v) throw new ModelFormatError(`If "${node.name}": branch output "${o.name}" is produced by no node`);
-    if (v.value) {
-      known.set(target, v);
+    const sources = results.map((outs) => outs[i]);
+    if (sources.some((s) => s === undefined)) throw new ModelFormatError(`If "${node.name}": a branch has no output ${i}`);
+    const [a, b] = sources.map((s) => known.get(s!)!);
+    if (b && (a!.dtype !== b.dtype || a!.dims.join() !== b.dims.join())) {
+      unsupported.push({
+        opType: 'If', domain: '', node: node.name,
+        reason: `condition is only known at run time and output ${i} differs between branches ` +
+          `(${a!.dtype}[${a!.dims}] vs ${b.dtype}[${b.dims}])`,
+      });
       return;
     }
-    const identity: Node = { name: `${node.name}/out${i}`, opType: 'Identity', domain: '', inputs: [o.name], outputs: [target], attrs: {} };
-    known.set(target, { dtype: v.dtype, dims: v.dims });
-    planned.push({ node: identity, def: opRegistry.Identity!, inputs: [v], outputs: [{ dtype: v.dtype, dims: v.dims }] });
+    if (!b && a!.value) {
+      known.set(target, a!);
+      return;
+    }
+    const select: Node = b
+      ? { name: `${node.name}/select${i}`, opType: 'Where', domain: '', inputs: [node.inputs[0]!, sources[0]!, sources[1]!], outputs: [target], attrs: {} }
+      : { name: `${node.name}/out${i}`, opType: 'Identity', domain: '', inputs: [sources[0]!], outputs: [target], attrs: {} };
+    walk([select], opset, known, planned, unsupported);
   });
 }
 
