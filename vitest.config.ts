@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ['core/**/*.test.ts', 'kernels/**/*.test.ts', 'cli/**/*.test.ts', 'tests/**/*.test.ts', 'bench/**/*.test.ts'],
     // One fork per file keeps each file's Dawn device to itself; two cores, so two at a time.
+    globalSetup: ['scripts/vitest-global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 120_000,

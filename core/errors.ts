@@ -63,6 +63,20 @@ export class GpuError extends TesseraError {
   }
 }
 
+/** The model needs more memory than the backend may take (a Worker's 128 MB, a wasm module's 4 GB). */
+export class MemoryLimitError extends TesseraError {
+  constructor(message: string) {
+    super('MEMORY_LIMIT', message);
+  }
+}
+
+/** The CPU kernels' WebAssembly module could not be found, compiled or run. */
+export class CpuKernelError extends TesseraError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CPU_KERNELS', message, options);
+  }
+}
+
 /** The session was used after `dispose()`. */
 export class DisposedError extends TesseraError {
   constructor() {

@@ -4,3 +4,4 @@ export { loadOnnx, type LoadOnnxOptions, type ExternalData } from './onnx/load-o
 export { tensor, sizeOf, type Tensor, type DType, type TensorData } from './tensor.js';
 export * from './errors.js';
 export { acquireDevice, type AcquiredDevice } from './gpu/device.js';
+export type { CpuKernelSource } from './runtime/cpu/kernel-module.js';

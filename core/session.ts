@@ -5,9 +5,12 @@ import { acquireDevice, type AcquiredDevice } from './gpu/device.js';
 import { planModel, bindInputDims, type ExecutionPlan } from './runtime/plan.js';
 import { runReference } from './runtime/reference-executor.js';
 import { GpuExecutable } from './runtime/webgpu/gpu-executable.js';
+import { CpuExecutable } from './runtime/cpu/cpu-executable.js';
+import { instantiateCpuKernels, type CpuKernelSource } from './runtime/cpu/kernel-module.js';
 import { sizeOf, type DType, type Tensor } from './tensor.js';
 
-export type Backend = 'webgpu' | 'reference' | 'auto';
+export type Backend = 'webgpu' | 'cpu' | 'reference' | 'auto';
+type ResolvedBackend = Exclude<Backend, 'auto'>;
 
 export interface SessionOptions {
   readonly backend?: Backend;
@@ -17,26 +20,33 @@ export interface SessionOptions {
   readonly inputDims?: Readonly<Record<string, readonly number[]>>;
   readonly symbols?: Readonly<Record<string, number>>;
   readonly externalData?: ExternalData;
-  /** Time each node with timestamp queries on every run (one pass per node: slower). */
+  /** Time each node on every run: timestamp queries on WebGPU (one pass per node: slower), wall time on the CPU. */
   readonly profile?: boolean;
+  /** The CPU kernels' wasm: required in Cloudflare Workers (import the .wasm), found by itself elsewhere. */
+  readonly cpuKernels?: CpuKernelSource;
+  /** Most linear memory one CPU plan may take; defaults to 128 MiB less the model's weights in a Worker, else 2 GiB. */
+  readonly memoryLimitBytes?: number;
 }
 
 export interface NodeReport {
   readonly name: string;
   readonly opType: string;
-  readonly backend: 'webgpu' | 'reference';
+  readonly backend: ResolvedBackend;
+  /** Kernel launches per run: GPU dispatches, or calls into the CPU kernels. */
   readonly dispatches: number;
-  /** GPU time of the last profiled run, where the adapter has timestamp queries. */
+  /** Time of the last profiled run: GPU time where the adapter has timestamp queries, wall time on the CPU. */
   readonly ms?: number;
 }
 
 export interface SessionReport {
-  readonly backend: 'webgpu' | 'reference';
+  readonly backend: ResolvedBackend;
   readonly reason: string;
   readonly adapter?: string;
   readonly loadMs: number;
   readonly pipelines: number;
   readonly dispatchesPerRun: number;
+  /** Linear memory of the CPU kernels' instance, when the CPU backend runs. */
+  readonly cpuMemoryBytes?: number;
   readonly nodes: readonly NodeReport[];
   readonly foldedAtLoad: number;
 }
@@ -52,7 +62,11 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 interface Bucket {
   readonly plan: ExecutionPlan;
   readonly gpu?: GpuExecutable;
+  readonly cpu?: CpuExecutable;
 }
+
+const inWorkers = (): boolean => typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
+const WORKER_MEMORY = 128 * 2 ** 20;
 
 /**
  * A loaded model ready to run. Plans are made per binding of the input dims (a "shape bucket"):
@@ -70,7 +84,7 @@ export class Session {
 
   private constructor(
     private readonly model: Model,
-    private readonly backend: 'webgpu' | 'reference',
+    private readonly backend: ResolvedBackend,
     private readonly reason: string,
     private readonly gpu: AcquiredDevice | undefined,
     private readonly ownsDevice: boolean,
@@ -88,8 +102,10 @@ export class Session {
     let gpu: AcquiredDevice | undefined;
     let reason: string;
     let owns = false;
-    if (wanted === 'reference') {
-      reason = 'reference backend requested';
+    let backend: ResolvedBackend = 'webgpu';
+    if (wanted === 'reference' || wanted === 'cpu') {
+      backend = wanted;
+      reason = `${wanted} backend requested`;
     } else if (options.device) {
       const device = options.device;
       gpu = { device, adapterInfo: 'application-provided device', features: new Set([...device.features]), wgslFeatures: new Set() };
@@ -101,10 +117,11 @@ export class Session {
         reason = `WebGPU adapter: ${gpu.adapterInfo}`;
       } catch (e) {
         if (wanted === 'webgpu' || !(e instanceof NoAdapterError)) throw e;
-        reason = `no WebGPU adapter (${e.message}); using the reference backend`;
+        backend = 'cpu';
+        reason = `no WebGPU adapter (${e.message}); using the CPU kernels (WebAssembly SIMD)`;
       }
     }
-    const session = new Session(model, gpu ? 'webgpu' : 'reference', reason, gpu, owns, options, 0);
+    const session = new Session(model, backend, reason, gpu, owns, options, 0);
     try {
       const dims = Object.fromEntries(model.graph.inputs.map((i) => [i.name, bindInputDims(i, options.inputDims?.[i.name], options.symbols ?? {})]));
       session.lastBucket = await session.bucket(dims);
@@ -122,6 +139,11 @@ export class Session {
     if (!b) {
       b = (async () => {
         const plan = planModel(this.model, { inputDims: dims, symbols: this.options.symbols });
+        if (this.backend === 'cpu') {
+          // One instance per bucket: each plan lays out the instance's memory for itself.
+          const kernels = await instantiateCpuKernels(this.options.cpuKernels);
+          return { plan, cpu: CpuExecutable.create(kernels, plan, this.memoryLimit()) };
+        }
         const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
         return { plan, gpu };
       })();
@@ -129,6 +151,14 @@ export class Session {
       b.catch(() => this.buckets.delete(key));
     }
     return b;
+  }
+
+  private memoryLimit(): number {
+    if (this.options.memoryLimitBytes !== undefined) return this.options.memoryLimitBytes;
+    if (!inWorkers()) return 2 ** 31;
+    let weights = 0;
+    for (const t of this.model.graph.initializers.values()) weights += t.data.byteLength;
+    return WORKER_MEMORY - weights;
   }
 
   private validate(feeds: Readonly<Record<string, Tensor>>): Map<string, Tensor> {
@@ -157,6 +187,11 @@ export class Session {
       if (this.disposed) throw new DisposedError();
       const bucket = await this.bucket(Object.fromEntries([...checked].map(([k, t]) => [k, t.dims])));
       this.lastBucket = bucket;
+      if (bucket.cpu) {
+        const { outputs, perNodeMs } = bucket.cpu.run(checked, this.options.profile ?? false);
+        if (perNodeMs) this.lastTimings = perNodeMs;
+        return outputs;
+      }
       if (!bucket.gpu) return runReference(bucket.plan, checked);
       const { outputs, timings } = await bucket.gpu.run(checked, this.options.profile ?? false);
       if (timings) this.lastTimings = timings.perNodeMs;
@@ -169,16 +204,20 @@ export class Session {
   report(): SessionReport {
     const bucket = this.lastBucket;
     const gpu = bucket?.gpu;
+    const cpu = bucket?.cpu;
     const nodes: NodeReport[] = gpu
       ? gpu.nodes.map((n, i) => ({ name: n.name, opType: n.opType, backend: 'webgpu', dispatches: n.dispatches, ms: this.lastTimings?.[i] }))
-      : (bucket?.plan.nodes ?? []).map((p) => ({ name: p.node.name, opType: p.node.opType, backend: 'reference', dispatches: 0 }));
+      : cpu
+        ? cpu.nodes.map((n, i) => ({ name: n.name, opType: n.opType, backend: 'cpu', dispatches: n.calls, ms: this.lastTimings?.[i] }))
+        : (bucket?.plan.nodes ?? []).map((p) => ({ name: p.node.name, opType: p.node.opType, backend: 'reference', dispatches: 0 }));
     return {
       backend: this.backend,
       reason: this.reason,
       adapter: this.gpu?.adapterInfo,
       loadMs: this.loadMs,
       pipelines: gpu?.pipelineCount ?? 0,
-      dispatchesPerRun: gpu?.dispatchCount ?? 0,
+      dispatchesPerRun: gpu?.dispatchCount ?? cpu?.callCount ?? 0,
+      cpuMemoryBytes: cpu?.memoryBytes,
       nodes,
       foldedAtLoad: this.model.graph.nodes.length - (bucket?.plan.nodes.length ?? 0),
     };

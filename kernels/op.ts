@@ -2,8 +2,9 @@ import type { Node, ValueInfo } from '../core/ir/graph.js';
 import type { Tensor } from '../core/tensor.js';
 
 /**
- * One operator's three faces. `shape` and `reference` are mandatory: the planner needs the first
- * and the tests use the second as their oracle. `webgpu` plans the dispatches for static shapes.
+ * One operator's faces. `shape` and `reference` are mandatory: the planner needs the first and the
+ * tests use the second as their oracle. `webgpu` plans the dispatches for static shapes; `cpu`
+ * plans calls into the WebAssembly kernels (the C twins of the WGSL ones, built into one module).
  */
 export interface OpDef {
   /** Output types and dims; `value` is set on inputs known at load (initializers, folded constants). */
@@ -14,6 +15,8 @@ export interface OpDef {
   readonly constInputs?: readonly number[];
   /** Omitted when the op only ever runs folded at load (Shape, ConstantOfShape). */
   webgpu?(args: GpuOpArgs): GpuOpPlan;
+  /** Omitted, like `webgpu`, only for ops that always fold at load. */
+  cpu?(args: GpuOpArgs): CpuOpPlan;
 }
 
 export interface KnownValue extends ValueInfo {
@@ -55,5 +58,28 @@ export type GpuOpPlan =
       readonly programs: readonly GpuProgram[];
       /** Byte sizes of temporaries live only during this op. */
       readonly scratch?: readonly number[];
+      readonly constants?: readonly Tensor[];
+    };
+
+/**
+ * One call of an exported wasm kernel: `fn(...bindings, uniforms)`, every argument an i32 byte
+ * offset into the module's memory. Values are laid out as on the GPU (32-bit words: f32, i32 with
+ * int64 narrowed, u32 for bool, 16-byte aligned), so a C kernel can read the same uniform struct
+ * as its WGSL twin; `uniforms` is copied into memory once at load and passed last when present.
+ */
+export interface CpuCall {
+  readonly fn: string;
+  readonly bindings: readonly BindingRef[];
+  readonly uniforms?: Uint32Array;
+}
+
+export type CpuOpPlan =
+  | { readonly kind: 'alias' }
+  | {
+      readonly kind: 'call';
+      readonly calls: readonly CpuCall[];
+      /** Byte sizes of temporaries live only during this op. */
+      readonly scratch?: readonly number[];
+      /** Tensors the plan packed itself (re-laid-out weights), bound as `{ constant: i }`. */
       readonly constants?: readonly Tensor[];
     };

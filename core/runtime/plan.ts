@@ -33,6 +33,8 @@ export interface ExecutionPlan {
 }
 
 const STRUCTURAL_OPS = new Set(['If', 'Constant']);
+/** Ops whose outputs depend only on their input's dims, so they fold even on run-time inputs. */
+const DIMS_ONLY_OPS = new Set(['Shape', 'Size']);
 
 /** Every node the registry cannot run, across nested If branches, reported together. */
 export function findUnsupported(graph: Graph, out: UnsupportedNode[] = []): UnsupportedNode[] {
@@ -144,7 +146,7 @@ function walk(
     });
     const ctx = { node, opset };
     const present = ins.filter((v): v is KnownValue => v !== undefined);
-    if (present.every((v) => v.value) || (node.opType === 'Shape' && present.length > 0)) {
+    if (present.every((v) => v.value) || (DIMS_ONLY_OPS.has(node.opType) && present.length > 0)) {
       // Everything known: evaluate now, with the reference as the one source of truth.
       const outs = def.reference(ins.map((v) => (v?.value ?? (v ? placeholder(v) : undefined))), ctx);
       node.outputs.forEach((name, i) => {
@@ -175,7 +177,7 @@ function walk(
   }
 }
 
-/** Shape needs only dims; the reference gets an empty stand-in for a value not known at load. */
+/** Shape and Size need only dims; the reference gets an empty stand-in for a value not known at load. */
 function placeholder(v: ValueInfo): Tensor {
   return { dtype: v.dtype, dims: v.dims, data: new Float32Array(0) };
 }

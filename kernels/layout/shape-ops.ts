@@ -3,12 +3,12 @@ import { attrInt, attrTensor } from '../../core/ir/graph.js';
 import { allocData, sizeOf, tensor, type Tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { fmt, intsOf, scalarOf, valueOf, type Operand } from './common.js';
-import { fillProgram } from './strided-kernel.js';
 
 /**
  * Ops whose outputs depend only on dims or on small inputs known at load. The planner folds them
- * with the reference (Shape even when its input is only known at run time), so they have no WebGPU
- * kernel (Size aside, see below); `constInputs` makes the planner report clearly when their inputs are not known at load.
+ * with the reference (Shape and Size even when their input is only known at run time), so they
+ * have no kernels; `constInputs` makes the planner report clearly when their inputs are not known at
+ * load.
  */
 
 /** Shape's [start, end) window over the dims (opset 15): negative counts from the end, clamped. */
@@ -34,8 +34,6 @@ const Shape: OpDef = {
 const Size: OpDef = {
   shape: () => [{ dtype: 'int64', dims: [] }],
   reference: ([x]) => [tensor('int64', [], [sizeOf(x!.dims)])],
-  // The planner folds only Shape on run-time inputs; until it folds Size too, write the count.
-  webgpu: ({ inputs: [x] }) => ({ kind: 'dispatch', programs: fillProgram('int64', 1, sizeOf(x!.dims), 0, 0) }),
 };
 
 function fillValue(ctx: OpContext): Tensor {

@@ -22,7 +22,7 @@ export const floats = (values: readonly number[], dims: readonly number[] = [val
 
 export const RUNS = { numRuns: 10 };
 
-/** Runs on both backends and checks each against the expected values (ONNX documentation examples). */
+/** Runs on every backend and checks each against the expected values (ONNX documentation examples). */
 export async function expectOp(
   opType: string,
   inputs: readonly (Tensor | undefined)[],
@@ -30,9 +30,9 @@ export async function expectOp(
   options: RunOpOptions,
   expected: readonly Tensor[],
 ): Promise<void> {
-  for (const backend of ['webgpu', 'reference'] as const) {
+  for (const backend of ['webgpu', 'cpu', 'reference'] as const) {
     const got = await runOp(backend, opType, inputs, attrs, options);
-    expected.forEach((e, i) => expectClose(got[i]!, e, { atol: 1e-5, rtol: 1e-5 }));
+    expected.forEach((e, i) => expectClose(got[i]!, e, { atol: 1e-5, rtol: 1e-5 }, backend));
   }
 }
 

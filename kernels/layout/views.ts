@@ -6,8 +6,8 @@ import { fmt, intsOf, normAxes, normAxis, valueOf, view, type Operand } from './
 import { fillProgram, stridedProgram } from './strided-kernel.js';
 
 /**
- * Pure views: output 0 has input 0's data with new dims. On WebGPU they alias the input buffer (no
- * dispatch); the reference returns the same data array under the new dims. (Dropout asked for its
+ * Pure views: output 0 has input 0's data with new dims. On WebGPU and the CPU they alias the
+ * input's storage (no kernel); the reference returns the same data array under the new dims. (Dropout asked for its
  * mask is the one exception: it copies.)
  */
 
@@ -17,6 +17,7 @@ function viewOp(dimsOf: (inputs: readonly Operand[], ctx: OpContext) => number[]
     reference: (inputs, ctx) => [view(inputs[0]!, dimsOf(inputs, ctx))],
     constInputs,
     webgpu: () => ({ kind: 'alias' }),
+    cpu: () => ({ kind: 'alias' }),
   };
 }
 
@@ -108,6 +109,17 @@ const Dropout: OpDef = {
     return {
       kind: 'dispatch',
       programs: [...stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes: [{ n, srcStride: 1 }] }), ...fillProgram('bool', n, 1, 0, 1)],
+    };
+  },
+  cpu({ inputs: [x], node }) {
+    if (!node.outputs[1]) return { kind: 'alias' };
+    const n = sizeOf(x!.dims);
+    return {
+      kind: 'call',
+      calls: [
+        { fn: 'copy_words', bindings: [{ input: 0 }, { output: 0 }], uniforms: Uint32Array.of(n) },
+        { fn: 'fill_words', bindings: [{ output: 1 }], uniforms: Uint32Array.of(n, 1) },
+      ],
     };
   },
 };

@@ -6,7 +6,8 @@ import { sizeOf, type DType, type Tensor } from '../../core/tensor.js';
 
 /**
  * Test harness shared by every kernel test: runs one operator as a one-node model through the real
- * Session on WebGPU (or the reference backend), with chosen inputs held as load-time constants.
+ * Session on WebGPU, the CPU (wasm) kernels or the reference, with chosen inputs held as load-time
+ * constants.
  * There is no skip: without an adapter acquireDevice throws NoAdapterError saying how to get one.
  */
 
@@ -44,8 +45,12 @@ export function oneNodeModel(opType: string, inputs: readonly (Tensor | undefine
   };
 }
 
+export type TestBackend = 'webgpu' | 'cpu' | 'reference';
+/** The backends with kernels of their own, each checked against the reference. */
+export const KERNEL_BACKENDS = ['webgpu', 'cpu'] as const;
+
 export async function runOp(
-  backend: 'webgpu' | 'reference',
+  backend: TestBackend,
   opType: string,
   inputs: readonly (Tensor | undefined)[],
   attrs: Attrs = {},
@@ -63,15 +68,22 @@ export async function runOp(
   }
 }
 
-/** Runs the op on WebGPU and on the reference and checks they agree. */
+/** Runs the op on WebGPU, on the CPU and on the reference and checks each kernel agrees. */
 export async function checkOp(
   opType: string,
   inputs: readonly (Tensor | undefined)[],
   attrs: Attrs = {},
   options: RunOpOptions & { atol?: number; rtol?: number } = {},
 ): Promise<void> {
-  const [gpu, ref] = await Promise.all([runOp('webgpu', opType, inputs, attrs, options), runOp('reference', opType, inputs, attrs, options)]);
-  ref.forEach((r, i) => expectClose(gpu[i]!, r, options));
+  const [gpu, cpu, ref] = await Promise.all([
+    runOp('webgpu', opType, inputs, attrs, options),
+    runOp('cpu', opType, inputs, attrs, options),
+    runOp('reference', opType, inputs, attrs, options),
+  ]);
+  ref.forEach((r, i) => {
+    expectClose(gpu[i]!, r, options, 'webgpu');
+    expectClose(cpu[i]!, r, options, 'cpu');
+  });
 }
 
 export function maxError(actual: Tensor, expected: Tensor): { abs: number; rel: number } {
@@ -90,9 +102,9 @@ export function maxError(actual: Tensor, expected: Tensor): { abs: number; rel: 
 }
 
 /** Same dims and dtype; every element within atol + rtol·|expected| (exact for integers and bools). */
-export function expectClose(actual: Tensor, expected: Tensor, tol: { atol?: number; rtol?: number } = {}): void {
-  expect([...actual.dims]).toEqual([...expected.dims]);
-  expect(actual.dtype).toBe(expected.dtype);
+export function expectClose(actual: Tensor, expected: Tensor, tol: { atol?: number; rtol?: number } = {}, backend = ''): void {
+  expect([...actual.dims], `${backend} dims`).toEqual([...expected.dims]);
+  expect(actual.dtype, `${backend} dtype`).toBe(expected.dtype);
   const exact = expected.dtype !== 'float32';
   const atol = exact ? 0 : tol.atol ?? 1e-4;
   const rtol = exact ? 0 : tol.rtol ?? 1e-4;
@@ -110,7 +122,7 @@ export function expectClose(actual: Tensor, expected: Tensor, tol: { atol?: numb
   }
   if (worst >= 0) {
     const { abs, rel } = maxError(actual, expected);
-    expect.fail(`element ${worst}: got ${actual.data[worst]}, expected ${expected.data[worst]} (max abs err ${abs}, max rel err ${rel}, dims [${expected.dims.join(', ')}])`);
+    expect.fail(`${backend ? `${backend}: ` : ''}element ${worst}: got ${actual.data[worst]}, expected ${expected.data[worst]} (max abs err ${abs}, max rel err ${rel}, dims [${expected.dims.join(', ')}])`);
   }
 }
 

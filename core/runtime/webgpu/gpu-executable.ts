@@ -1,9 +1,9 @@
 import { GpuError, UnsupportedOpError, type UnsupportedNode } from '../../errors.js';
-import { sizeOf, type Tensor, type TensorData } from '../../tensor.js';
+import { sizeOf, type Tensor } from '../../tensor.js';
 import type { BindingRef, GpuOpPlan } from '../../../kernels/op.js';
 import type { AcquiredDevice } from '../../gpu/device.js';
 import type { ExecutionPlan } from '../plan.js';
-import { planMemory, type Lifetime } from '../memory-plan.js';
+import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
 
 /**
  * An execution plan made resident on a GPU device. Everything that can be done once is done at
@@ -32,22 +32,6 @@ interface OutputSlot {
 }
 
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-const align = (n: number, a: number): number => Math.ceil(n / a) * a;
-const bytesOf = (dims: readonly number[]): number => align(Math.max(4, sizeOf(dims) * 4), 16);
-
-/** GPU buffers hold every dtype as 32-bit words: f32, i32 (int64 narrowed), u32 for bool. */
-export function toGpuWords(t: Tensor): ArrayBufferView<ArrayBuffer> {
-  if (t.dtype === 'bool') return Uint32Array.from(t.data);
-  return t.data as ArrayBufferView<ArrayBuffer>;
-}
-
-function fromGpuWords(words: ArrayBuffer, offset: number, dtype: Tensor['dtype'], n: number): TensorData {
-  switch (dtype) {
-    case 'float32': return new Float32Array(words.slice(offset, offset + n * 4));
-    case 'bool': return Uint8Array.from(new Uint32Array(words, offset, n));
-    default: return new Int32Array(words.slice(offset, offset + n * 4));
-  }
-}
 
 export interface GpuTimings {
   readonly perNodeMs: readonly number[];
@@ -116,59 +100,16 @@ export class GpuExecutable {
     };
     const upload = (t: Tensor): GPUBuffer => {
       const b = createBuffer(bytesOf(t.dims), STORAGE());
-      const words = toGpuWords(t);
+      const words = toWords(t);
       if (words.byteLength > 0) device.queue.writeBuffer(b, 0, words);
       return b;
     };
 
     try {
-      // Value lifetimes over steps: step 0 is the upload of feeds, node k is step k + 1.
-      const root = new Map<string, string>();
-      const rootOf = (name: string): string => root.get(name) ?? name;
-      const first = new Map<string, number>();
-      const last = new Map<string, number>();
-      const bytes = new Map<string, number>();
-      const outputNames = new Set(plan.outputs.map((o) => o.name));
-      for (const input of plan.inputs) {
-        first.set(input.name, 0);
-        bytes.set(input.name, bytesOf(input.dims));
-        // Feeds are written before the pass, so their slot must not be shared with anything.
-        last.set(input.name, Infinity);
-      }
-      plan.nodes.forEach((p, k) => {
-        const step = k + 1;
-        for (const name of p.node.inputs) {
-          if (!name || plan.constants.has(name)) continue;
-          const r = rootOf(name);
-          last.set(r, Math.max(last.get(r) ?? step, step));
-        }
-        const op = opPlans[k]!;
-        if (op.kind === 'alias') {
-          // Views share their source's buffer (the planner folds views of constants at load).
-          root.set(p.node.outputs[0]!, rootOf(p.node.inputs[0]!));
-          return;
-        }
-        p.node.outputs.forEach((name, i) => {
-          if (!name) return;
-          first.set(name, step);
-          bytes.set(name, bytesOf(p.outputs[i]!.dims));
-          last.set(name, Math.max(last.get(name) ?? step, step));
-        });
-        op.scratch?.forEach((b, s) => {
-          const key = `\0scratch${k}/${s}`;
-          first.set(key, step);
-          last.set(key, step);
-          bytes.set(key, align(Math.max(4, b), 16));
-        });
-      });
-      for (const name of outputNames) if (first.has(rootOf(name))) last.set(rootOf(name), Infinity);
-
-      const names = [...first.keys()];
-      const lifetimes: Lifetime[] = names.map((n) => ({ bytes: bytes.get(n)!, first: first.get(n)!, last: last.get(n)! }));
-      const memory = planMemory(lifetimes);
-      const pool = memory.bufferBytes.map((b) => createBuffer(b, STORAGE()));
-      const bufferOf = new Map<string, GPUBuffer>();
-      names.forEach((n, i) => bufferOf.set(n, pool[memory.assignment[i]!]!));
+      const slots = planValueSlots(plan, opPlans.map((op) => ({ alias: op.kind === 'alias', scratch: op.kind === 'dispatch' ? op.scratch : undefined })));
+      const { rootOf } = slots;
+      const pool = slots.slotBytes.map((b) => createBuffer(b, STORAGE()));
+      const bufferOf = new Map<string, GPUBuffer>([...slots.slotOf].map(([n, i]) => [n, pool[i]!]));
       const constBuffers = new Map<string, GPUBuffer>();
       const valueBuffer = (name: string): GPUBuffer => {
         const r = rootOf(name);
@@ -209,7 +150,7 @@ export class GpuExecutable {
             const resolve = (ref: BindingRef): GPUBuffer => {
               if ('input' in ref) return valueBuffer(p.node.inputs[ref.input]!);
               if ('output' in ref) return valueBuffer(p.node.outputs[ref.output]!);
-              if ('scratch' in ref) return bufferOf.get(`\0scratch${k}/${ref.scratch}`)!;
+              if ('scratch' in ref) return bufferOf.get(scratchKey(k, ref.scratch))!;
               return constants[ref.constant]!;
             };
             const entries: GPUBindGroupEntry[] = prog.bindings.map((ref, binding) => ({ binding, resource: { buffer: resolve(ref) } }));
@@ -262,7 +203,7 @@ export class GpuExecutable {
   async run(feeds: ReadonlyMap<string, Tensor>, profile = false): Promise<{ outputs: Map<string, Tensor>; timings?: GpuTimings }> {
     const { device } = this;
     for (const [name, buffer] of this.inputBuffers) {
-      const words = toGpuWords(feeds.get(name)!);
+      const words = toWords(feeds.get(name)!);
       if (words.byteLength > 0) device.queue.writeBuffer(buffer, 0, words);
     }
     const timed = profile && this.querySet !== undefined;
@@ -308,7 +249,7 @@ export class GpuExecutable {
         continue;
       }
       const slot = this.outputs.find((s) => s.name === o.name)!;
-      outputs.set(o.name, { dtype: o.dtype, dims: o.dims, data: fromGpuWords(mapped, slot.stagingOffset, o.dtype, sizeOf(o.dims)) });
+      outputs.set(o.name, { dtype: o.dtype, dims: o.dims, data: fromWords(mapped, slot.stagingOffset, o.dtype, sizeOf(o.dims)) });
     }
     this.staging.unmap();
     let timings: GpuTimings | undefined;

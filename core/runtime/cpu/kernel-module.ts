@@ -1,0 +1,80 @@
+import { CpuKernelError } from '../../errors.js';
+
+/**
+ * The compiled CPU kernels (dist/tessera-cpu.wasm, built by scripts/build-wasm.mjs). Compiled once
+ * per process and instantiated per session, so each session owns its linear memory and gives it
+ * back when dropped. Cloudflare Workers forbid compiling wasm from bytes at run time: there the
+ * application imports the .wasm (wrangler turns it into a WebAssembly.Module) and passes it.
+ */
+
+export type CpuKernelSource = WebAssembly.Module | ArrayBuffer | Uint8Array<ArrayBuffer> | URL | string;
+
+export interface CpuKernels {
+  readonly memory: WebAssembly.Memory;
+  /** First byte the kernels' own data and stack do not use. */
+  readonly heapBase: number;
+  readonly fns: Readonly<Record<string, (...args: number[]) => void>>;
+}
+
+const WASM_FILE = 'tessera-cpu.wasm';
+let defaultModule: Promise<WebAssembly.Module> | undefined;
+
+async function readDefault(): Promise<Uint8Array<ArrayBuffer>> {
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) {
+    const url = new URL(`./${WASM_FILE}`, import.meta.url);
+    const res = await fetch(url);
+    if (!res.ok) throw new CpuKernelError(`fetching the CPU kernels from ${url.href} failed: HTTP ${res.status}; pass \`cpuKernels\` to Session.load`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  // Source and bundle sit at different depths below the package root, which holds dist/.
+  const [{ readFileSync, existsSync }, { dirname, join }, { fileURLToPath }] = await Promise.all([
+    import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
+    import(/* @vite-ignore */ 'node:path' as string) as Promise<typeof import('node:path')>,
+    import(/* @vite-ignore */ 'node:url' as string) as Promise<typeof import('node:url')>,
+  ]);
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    for (const candidate of [join(dir, WASM_FILE), join(dir, 'dist', WASM_FILE)]) {
+      if (existsSync(candidate)) return new Uint8Array(readFileSync(candidate));
+    }
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  throw new CpuKernelError(`${WASM_FILE} not found next to Tessera or in its dist/: run \`npm run build\` (needs clang from scripts/install-system-deps.sh)`);
+}
+
+async function compile(source: CpuKernelSource | undefined): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  try {
+    if (source === undefined) return await WebAssembly.compile(await readDefault());
+    if (typeof source === 'string' || source instanceof URL) {
+      const res = await fetch(source);
+      if (!res.ok) throw new CpuKernelError(`fetching the CPU kernels from ${String(source)} failed: HTTP ${res.status}`);
+      return await WebAssembly.compile(await res.arrayBuffer());
+    }
+    return await WebAssembly.compile(source);
+  } catch (e) {
+    if (e instanceof CpuKernelError) throw e;
+    throw new CpuKernelError(`the CPU kernels could not be compiled: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export async function instantiateCpuKernels(source?: CpuKernelSource): Promise<CpuKernels> {
+  let module: Promise<WebAssembly.Module>;
+  if (source === undefined) {
+    defaultModule ??= compile(undefined);
+    defaultModule.catch(() => { defaultModule = undefined; });
+    module = defaultModule;
+  } else {
+    module = compile(source);
+  }
+  const instance = await WebAssembly.instantiate(await module, {});
+  const { memory, __heap_base: heapBase, ...fns } = instance.exports as Record<string, unknown>;
+  return {
+    memory: memory as WebAssembly.Memory,
+    heapBase: (heapBase as WebAssembly.Global).value as number,
+    fns: fns as CpuKernels['fns'],
+  };
+}
