@@ -77,6 +77,8 @@ export class Session {
   readonly inputs: readonly IoInfo[];
   readonly outputs: readonly IoInfo[];
   private readonly buckets = new Map<string, Promise<Bucket>>();
+  /** GPU plans that hold buffers, freed at once by dispose. */
+  private readonly resident = new Set<GpuExecutable>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private lastTimings: readonly number[] | undefined;
@@ -145,6 +147,11 @@ export class Session {
           return { plan, cpu: CpuExecutable.create(kernels, plan, this.memoryLimit()) };
         }
         const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
+        if (gpu && this.disposed) {
+          gpu.dispose();
+          throw new DisposedError();
+        }
+        if (gpu) this.resident.add(gpu);
         return { plan, gpu };
       })();
       this.buckets.set(key, b);
@@ -223,11 +230,16 @@ export class Session {
     };
   }
 
-  /** Frees GPU memory; destroys the device only if the session created it. Safe to call twice. */
+  /**
+   * Frees GPU buffers now (a plan still loading frees its own when it finishes) and drops the CPU
+   * kernels' memory with the session; destroys the device only if the session created it. Safe to
+   * call twice.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const b of this.buckets.values()) b.then((x) => x.gpu?.dispose(), () => undefined);
+    for (const gpu of this.resident) gpu.dispose();
+    this.resident.clear();
     this.buckets.clear();
     if (this.ownsDevice) void this.queue.finally(() => this.gpu?.device.destroy());
   }

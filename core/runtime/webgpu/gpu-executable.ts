@@ -33,6 +33,21 @@ interface OutputSlot {
 
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
+
+function pipelineFor(device: GPUDevice, code: string): Promise<GPUComputePipeline> {
+  let byCode = pipelineCache.get(device);
+  if (!byCode) pipelineCache.set(device, (byCode = new Map()));
+  let p = byCode.get(code);
+  if (!p) {
+    p = device.createComputePipelineAsync({ layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+    byCode.set(code, p);
+    // A failed compile is reported to this load only; the next one tries again.
+    p.catch(() => byCode.delete(code));
+  }
+  return p;
+}
+
 export interface GpuTimings {
   readonly perNodeMs: readonly number[];
 }
@@ -125,18 +140,11 @@ export class GpuExecutable {
         return c;
       };
 
-      // Pipelines: one per distinct shader, all compiled concurrently before any run.
-      const modules = new Map<string, Promise<GPUComputePipeline>>();
-      for (const op of opPlans) {
-        if (op.kind !== 'dispatch') continue;
-        for (const prog of op.programs) {
-          if (modules.has(prog.code)) continue;
-          const module = device.createShaderModule({ code: prog.code });
-          modules.set(prog.code, device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
-        }
-      }
+      // Pipelines: one per distinct shader, all compiled concurrently before any run, and shared
+      // with every other plan on the device (shape buckets, other sessions) that uses the shader.
+      const codes = new Set(opPlans.flatMap((op) => (op.kind === 'dispatch' ? op.programs.map((p) => p.code) : [])));
       const pipelines = new Map<string, GPUComputePipeline>();
-      await Promise.all([...modules].map(async ([code, p]) => pipelines.set(code, await p)));
+      await Promise.all([...codes].map(async (code) => pipelines.set(code, await pipelineFor(device, code))));
 
       const perNode: Dispatch[][] = [];
       const records: NodeRecord[] = [];
