@@ -95,8 +95,8 @@ export function activationFn(act: Activation | undefined): string {
 }
 
 /**
- * erf with max abs error 1.5e-7 (Abramowitz & Stegun 7.1.26 is 1.5e-7 too but loses relative
- * accuracy near 0; this uses the odd Taylor series there).
+ * erf by Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7 in exact arithmetic, about 1e-6 once
+ * evaluated in f32), which loses relative accuracy near 0: below |x| = 0.5 the odd Taylor series.
  */
 export const ERF_FN = `fn erf_approx(x: f32) -> f32 {
   let ax = abs(x);
