@@ -4,6 +4,7 @@ import { allocData, sizeOf, stridesOf, type Tensor } from '../../core/tensor.js'
 import type { KnownValue, OpContext, OpDef } from '../op.js';
 import { fmt, intsOf, normAxis, type Operand } from './common.js';
 import { stridedProgram } from './strided-kernel.js';
+import { twinFaces } from './twin.js';
 
 /**
  * Concat and Split: one strided copy per input (Concat, scattering into its slice of the output) or
@@ -48,7 +49,7 @@ const Concat: OpDef = {
     }
     return [{ dtype: ins[0]!.dtype, dims, data }];
   },
-  webgpu({ inputs, outputs: [out], node, opset }) {
+  ...twinFaces(({ inputs, outputs: [out], node, opset }) => {
     const { axis } = concatShape(inputs, { node, opset });
     const outStrides = stridesOf(out!.dims);
     let offset = 0;
@@ -61,7 +62,7 @@ const Concat: OpDef = {
       return stridedProgram({ dtype: v.dtype, src: input, dst: 0, axes, dstBase });
     });
     return { kind: 'dispatch', programs };
-  },
+  }),
 };
 
 /** Split sizes: `split` attribute (before 13) or input (from 13), else num_outputs (18+) or an even split. */
@@ -117,7 +118,7 @@ const Split: OpDef = {
     });
   },
   constInputs: [1],
-  webgpu({ inputs, node, opset }) {
+  ...twinFaces(({ inputs, node, opset }) => {
     const x = inputs[0]!;
     const strides = stridesOf(x.dims);
     const programs = splitParts(inputs, { node, opset }).flatMap(({ axis, dims, start }, k) => {
@@ -126,7 +127,7 @@ const Split: OpDef = {
       return stridedProgram({ dtype: x.dtype, src: 0, dst: k, axes });
     });
     return { kind: 'dispatch', programs };
-  },
+  }),
 };
 
 export const concatSplitOps: Record<string, OpDef> = { Concat, Split };

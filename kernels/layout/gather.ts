@@ -4,9 +4,10 @@ import { stridesOf, type Tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { dot, fmt, normAxis, remap, type Operand } from './common.js';
 import { stridedProgram } from './strided-kernel.js';
+import { twinFaces } from './twin.js';
 
 /**
- * Gather and GatherElements: the strided kernel with an index tensor. Indices are data here (they
+ * Gather and GatherElements: the strided kernel (WGSL and C) with an index tensor. Indices are data here (they
  * may be computed at run time); negative ones count from the end of the axis. ONNX leaves indices
  * outside [-dim, dim) undefined: the reference rejects them, the kernel clamps to stay in bounds.
  */
@@ -46,7 +47,7 @@ const Gather: OpDef = {
       return dot([...c.slice(0, axis), j, ...c.slice(axis + q)], strides);
     })];
   },
-  webgpu({ inputs, outputs: [out], node, opset }) {
+  ...twinFaces(({ inputs, outputs: [out], node, opset }) => {
     const [data, indices] = inputs;
     const { axis } = gatherDims(inputs, { node, opset });
     const q = indices!.dims.length;
@@ -59,7 +60,7 @@ const Gather: OpDef = {
     });
     const gather = { input: 1, dim: data!.dims[axis]!, stride: strides[axis]! };
     return { kind: 'dispatch', programs: stridedProgram({ dtype: data!.dtype, src: 0, dst: 0, axes, gather }) };
-  },
+  }),
 };
 
 function elementsAxis(inputs: readonly Operand[], ctx: OpContext): number {
@@ -87,7 +88,7 @@ const GatherElements: OpDef = {
       return dot(c.map((ci, d) => (d === axis ? j : ci)), strides);
     })];
   },
-  webgpu({ inputs, outputs: [out], node, opset }) {
+  ...twinFaces(({ inputs, outputs: [out], node, opset }) => {
     const [data, indices] = inputs;
     const axis = elementsAxis(inputs, { node, opset });
     const strides = stridesOf(data!.dims);
@@ -95,7 +96,7 @@ const GatherElements: OpDef = {
     const axes = out!.dims.map((n, d) => ({ n, srcStride: d === axis ? 0 : strides[d]!, idxStride: idxStrides[d]! }));
     const gather = { input: 1, dim: data!.dims[axis]!, stride: strides[axis]! };
     return { kind: 'dispatch', programs: stridedProgram({ dtype: data!.dtype, src: 0, dst: 0, axes, gather }) };
-  },
+  }),
 };
 
 export const gatherOps: Record<string, OpDef> = { Gather, GatherElements };

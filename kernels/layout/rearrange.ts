@@ -5,11 +5,12 @@ import type { OpContext, OpDef } from '../op.js';
 import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
 import { dot, fmt, intsOf, normAxes, remap, valueOf, type Operand } from './common.js';
 import { stridedProgram, type Bound } from './strided-kernel.js';
+import { twinFaces } from './twin.js';
 
 /**
  * Ops that copy elements to new places, each a per-axis affine map from output to input coordinates:
  * Transpose (and DepthToSpace/SpaceToDepth, transposes of 6-d views), Slice, Expand, Tile, Pad. The references transcribe the ONNX definitions coordinate by
- * coordinate; the WebGPU plans describe the same map to the generic strided kernel.
+ * coordinate; one plan per op describes the same map to the generic strided kernel (WGSL and C).
  */
 
 const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -36,7 +37,7 @@ function viewTransposeOp(resolve: (x: { readonly dims: readonly number[] }, ctx:
       const moved = remap(x!, perm.map((p) => viewDims[p]!), (c) => dot(c, permuted));
       return [{ ...moved, dims: [...dims] }];
     },
-    webgpu({ inputs: [x], node, opset }) {
+    ...twinFaces(({ inputs: [x], node, opset }) => {
       const { viewDims, perm } = resolve(x!, { node, opset });
       // Moving only size-1 axes keeps the memory order: a view.
       const moved = perm.filter((p) => viewDims[p] !== 1);
@@ -44,7 +45,7 @@ function viewTransposeOp(resolve: (x: { readonly dims: readonly number[] }, ctx:
       const strides = stridesOf(viewDims);
       const axes = perm.map((p) => ({ n: viewDims[p]!, srcStride: strides[p]! }));
       return { kind: 'dispatch', programs: stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes }) };
-    },
+    }),
   };
 }
 
@@ -123,12 +124,12 @@ const Slice: OpDef = {
     return [remap(x, axes.map((a) => a.count), (c) => dot(c.map((ci, d) => axes[d]!.start + ci * axes[d]!.step), strides))];
   },
   constInputs: [1, 2, 3, 4],
-  webgpu({ inputs, node, opset }) {
+  ...twinFaces(({ inputs, node, opset }) => {
     const x = inputs[0]!;
     const strides = stridesOf(x.dims);
     const axes = sliceAxes(inputs, { node, opset }).map((a, d) => ({ n: a.count, start: a.start, step: a.step, srcStride: strides[d]! }));
     return { kind: 'dispatch', programs: stridedProgram({ dtype: x.dtype, src: 0, dst: 0, axes }) };
-  },
+  }),
 };
 
 /* ---------------------------------------------------------------- Expand */
@@ -146,11 +147,11 @@ const Expand: OpDef = {
     return [remap(x, dims, (c) => dot(c, strides))];
   },
   constInputs: [1],
-  webgpu({ inputs: [x], outputs: [out] }) {
+  ...twinFaces(({ inputs: [x], outputs: [out] }) => {
     if (sameDims(x!.dims, out!.dims)) return { kind: 'alias' };
     const strides = broadcastStrides(x!.dims, out!.dims);
     return { kind: 'dispatch', programs: stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes: out!.dims.map((n, d) => ({ n, srcStride: strides[d]! })) }) };
-  },
+  }),
 };
 
 /* ---------------------------------------------------------------- Tile */
@@ -172,11 +173,11 @@ const Tile: OpDef = {
     return [remap(x, dims, (c) => dot(c.map((ci, d) => ci % x.dims[d]!), strides))];
   },
   constInputs: [1],
-  webgpu({ inputs: [x], outputs: [out] }) {
+  ...twinFaces(({ inputs: [x], outputs: [out] }) => {
     const strides = stridesOf(x!.dims);
     const axes = out!.dims.map((n, d) => ({ n, srcDim: x!.dims[d]!, srcStride: strides[d]! }));
     return { kind: 'dispatch', programs: stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes, bound: 'wrap' }) };
-  },
+  }),
 };
 
 /* ---------------------------------------------------------------- Pad */
@@ -256,13 +257,13 @@ const Pad: OpDef = {
     }, spec.value)];
   },
   constInputs: [1, 2, 3],
-  webgpu({ inputs, outputs: [out], node, opset }) {
+  ...twinFaces(({ inputs, outputs: [out], node, opset }) => {
     const x = inputs[0]!;
     const spec = padSpec(inputs, { node, opset });
     const strides = stridesOf(x.dims);
     const axes = out!.dims.map((n, d) => ({ n, start: -spec.begin[d]!, srcDim: x.dims[d]!, srcStride: strides[d]! }));
     return { kind: 'dispatch', programs: stridedProgram({ dtype: x.dtype, src: 0, dst: 0, axes, bound: PAD_BOUND[spec.mode], fill: spec.value }) };
-  },
+  }),
 };
 
 export const rearrangeOps: Record<string, OpDef> = { Transpose, DepthToSpace, SpaceToDepth, Slice, Expand, Tile, Pad };

@@ -5,12 +5,14 @@ import type { OpContext, OpDef } from '../op.js';
 import { dispatch1d, Params, paramsDecl, wgslType } from '../wgsl.js';
 import { floatsOf, fmt, intsOf, normAxes, type Operand } from './common.js';
 import template from './resize.wgsl';
+import { twinFaces } from './twin.js';
 
 /**
  * Resize (opset 10's two-input form; 11+ with roi/scales/sizes; 18's axes and aspect policy) and
  * Upsample (opset 7/9): nearest, N-linear and N-cubic. Everything about coordinates is resolved at
  * load into per-axis tap tables (K source indices and weights per output coordinate), which the
- * reference and the kernel (resize.wgsl) both read, so the two can only differ in summation order.
+ * reference and the kernels (resize.wgsl and its C twin resize.c) all read, so they can only differ
+ * in summation order.
  *
  * Arithmetic is in float32 (Math.fround) as onnxruntime does it, so that rounding ties in nearest
  * mode fall the same way. Lengths in the coordinate formulas are the unrounded input × scale, as
@@ -237,7 +239,7 @@ function resizeOp(constInputs: readonly number[]): OpDef {
     shape: (inputs, ctx) => [{ dtype: inputs[0]!.dtype, dims: resizePlan(inputs, ctx).dims }],
     reference: (inputs, ctx) => [resizeReference(inputs[0]!, resizePlan(inputs, ctx))],
     constInputs,
-    webgpu({ inputs, node, opset }) {
+    ...twinFaces(({ inputs, node, opset }) => {
       const x = inputs[0]!;
       const plan = resizePlan(inputs, { node, opset });
       const count = sizeOf(plan.dims);
@@ -265,14 +267,15 @@ function resizeOp(constInputs: readonly number[]): OpDef {
       const fill = new Params();
       if (elem === 'f32') fill.f32s(plan.extrapolation);
       else fill.i32s(plan.extrapolation);
-      const params = new Params().u32s(count, lerpAxes, k, fill.pack()[0]!).u32s(...plan.dims).i32s(...stridesOf(x.dims)).u32s(...offsets);
+      // Word 4, the rank, is for the C twin (the WGSL has it in its text); 5–7 pad the header to a vec4.
+      const params = new Params().u32s(count, lerpAxes, k, fill.pack()[0]!, rank, 0, 0, 0).u32s(...plan.dims).i32s(...stridesOf(x.dims)).u32s(...offsets);
       const code = template.replaceAll('{{ELEM}}', elem).replace('{{RANK}}', String(rank)).replace('{{PARAMS}}', paramsDecl(4, params.length));
       return {
         kind: 'dispatch',
-        programs: [{ code, workgroups: dispatch1d(count, 256), bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }], uniforms: params.pack() }],
+        programs: [{ code, workgroups: dispatch1d(count, 256), bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }], uniforms: params.pack(), cpuFn: 'resize' }],
         constants: [tensor('int32', [idx.length], idx), tensor('float32', [weights.length], weights)],
       };
-    },
+    }),
   };
 }
 

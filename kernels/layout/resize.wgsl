@@ -9,8 +9,9 @@
 // tap only; the trailing L axes are interpolated over their K^L corners, skipping zero weights.
 // With L = 0 the element is copied exactly, whatever its type (nearest on int and bool data).
 //
-// Uniform words: 0 count, 1 L, 2 K, 3 extrapolation value (bits of the element type), then 3
-// arrays of R words from 4: output dims, source strides, first table entry of the axis.
+// Uniform words: 0 count, 1 L, 2 K, 3 extrapolation value (bits of the element type), 4 R (for the
+// C twin, resize.c, which reads this same block; here R is in the text), then 3 arrays of R words
+// from 8: output dims, source strides, first table entry of the axis.
 
 @group(0) @binding(0) var<storage, read> src: array<{{ELEM}}>;
 @group(0) @binding(1) var<storage, read> taps: array<i32>;
@@ -30,15 +31,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   var rem = i;
   for (var d = i32(R) - 1; d >= 0; d--) {
     let a = u32(d);
-    let n = p_u(4u + a);
-    tap0[a] = (p_u(4u + 2u * R + a) + rem % n) * K;
+    let n = p_u(8u + a);
+    tap0[a] = (p_u(8u + 2u * R + a) + rem % n) * K;
     rem = rem / n;
   }
   var base = 0i;
   var outside = false;
   for (var a = 0u; a < R; a++) {
     outside = outside || taps[tap0[a]] < 0;
-    if (a < R - L) { base += taps[tap0[a]] * p_i(4u + R + a); }
+    if (a < R - L) { base += taps[tap0[a]] * p_i(8u + R + a); }
   }
   if (outside) {
     dst[i] = bitcast<{{ELEM}}>(p_u(3u));
@@ -59,7 +60,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       let e = tap0[a] + q % K;
       q = q / K;
       w *= weights[e];
-      s += taps[e] * p_i(4u + R + a);
+      s += taps[e] * p_i(8u + R + a);
     }
     if (w != 0.0) { acc += w * f32(src[s]); }
   }

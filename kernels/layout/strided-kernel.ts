@@ -1,24 +1,25 @@
 import { sizeOf, stridesOf, type DType } from '../../core/tensor.js';
-import type { GpuProgram } from '../op.js';
 import { dispatch1d, Params, paramsDecl, wgslType } from '../wgsl.js';
 import template from './strided.wgsl';
+import type { LayoutProgram } from './twin.js';
 
 /**
- * Builds dispatches of the generic strided-copy kernel (strided.wgsl). Each op describes its copy
- * as an iteration space with per-axis affine source coordinates; see the kernel header for the
- * arithmetic.
+ * Builds dispatches of the generic strided-copy kernel (strided.wgsl, and its C twin strided.c).
+ * Each op describes its copy as an iteration space with per-axis affine source coordinates; see the
+ * kernel header for the arithmetic.
  */
 
 /** How a source coordinate outside [0, src_dim) is brought back (or marked outside). */
 export type Bound = 'none' | 'wrap' | 'clamp' | 'reflect' | 'fill';
 
-const BOUNDS: Record<Bound, string> = {
-  none: 'return k;',
-  wrap: 'let r = k % n;\n  return select(r, r + n, r < 0);',
-  clamp: 'return clamp(k, 0, n - 1);',
+/** Each rule's WGSL body, and its number in uniform word 7 for the C twin (EdgeRule in strided.c). */
+const BOUNDS: Record<Bound, { readonly wgsl: string; readonly code: number }> = {
+  none: { code: 0, wgsl: 'return k;' },
+  wrap: { code: 1, wgsl: 'let r = k % n;\n  return select(r, r + n, r < 0);' },
+  clamp: { code: 2, wgsl: 'return clamp(k, 0, n - 1);' },
   // Mirror without repeating the edge, period 2(n-1); repeats for pads wider than the axis.
-  reflect: 'if (n == 1) { return 0; }\n  let m = 2 * (n - 1);\n  var r = k % m;\n  if (r < 0) { r += m; }\n  return select(r, m - r, r >= n);',
-  fill: 'return select(k, -1, k < 0 || k >= n);',
+  reflect: { code: 3, wgsl: 'if (n == 1) { return 0; }\n  let m = 2 * (n - 1);\n  var r = k % m;\n  if (r < 0) { r += m; }\n  return select(r, m - r, r >= n);' },
+  fill: { code: 4, wgsl: 'return select(k, -1, k < 0 || k >= n);' },
 };
 
 export interface StridedAxis {
@@ -80,7 +81,7 @@ function simplify(copy: StridedCopy): StridedCopy {
 }
 
 /** The program for one copy, or none when its iteration space is empty. */
-export function stridedProgram(original: StridedCopy): GpuProgram[] {
+export function stridedProgram(original: StridedCopy): LayoutProgram[] {
   const count = sizeOf(original.axes.map((a) => a.n));
   if (count === 0) return [];
   const copy = simplify(original);
@@ -93,7 +94,7 @@ export function stridedProgram(original: StridedCopy): GpuProgram[] {
   const params = new Params()
     .u32s(count)
     .i32s(copy.srcBase ?? 0)
-    .u32s(copy.dstBase ?? 0, fillBits.pack()[0]!, copy.gather?.dim ?? 0, copy.gather?.stride ?? 0, 0, 0)
+    .u32s(copy.dstBase ?? 0, fillBits.pack()[0]!, copy.gather?.dim ?? 0, copy.gather?.stride ?? 0, rank, BOUNDS[copy.bound ?? 'none'].code)
     .u32s(...copy.axes.map((a) => a.n))
     .i32s(...copy.axes.map((a) => a.start ?? 0))
     .i32s(...copy.axes.map((a) => a.step ?? 1))
@@ -108,7 +109,7 @@ export function stridedProgram(original: StridedCopy): GpuProgram[] {
     .replace('{{OUT_BINDING}}', String(out))
     .replace('{{PARAMS}}', paramsDecl(out + 1, params.length))
     .replace('{{RANK}}', String(rank))
-    .replace('{{BOUND}}', BOUNDS[copy.bound ?? 'none'])
+    .replace('{{BOUND}}', BOUNDS[copy.bound ?? 'none'].wgsl)
     // An index outside [-dim, dim) is undefined in ONNX; clamping keeps the read inside the source.
     .replace('{{INDEX_USE}}', copy.gather ? 'var g = idx[j];\n  if (g < 0) { g += p_i(4u); }\n  s += clamp(g, 0, p_i(4u) - 1) * p_i(5u);' : '');
   return [{
@@ -116,6 +117,7 @@ export function stridedProgram(original: StridedCopy): GpuProgram[] {
     workgroups: dispatch1d(count, 256),
     bindings: [{ input: copy.src }, ...(copy.gather ? [{ input: copy.gather.input }] : []), { output: copy.dst }],
     uniforms: params.pack(),
+    cpuFn: copy.gather ? 'strided_gather' : 'strided_copy',
   }];
 }
 
@@ -123,6 +125,6 @@ export function stridedProgram(original: StridedCopy): GpuProgram[] {
  * Writes `value` to every element of output `dst`: the fill rule over an empty source axis. `src`
  * is any input of the node (never read, but the kernel's layout binds one).
  */
-export function fillProgram(dtype: DType, count: number, value: number, src: number, dst: number): GpuProgram[] {
+export function fillProgram(dtype: DType, count: number, value: number, src: number, dst: number): LayoutProgram[] {
   return stridedProgram({ dtype, src, dst, axes: [{ n: count, srcDim: 0, srcStride: 0 }], bound: 'fill', fill: value });
 }

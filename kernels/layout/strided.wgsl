@@ -14,7 +14,8 @@
 //
 // Uniform words: 0 count, 1 src_base, 2 dst_base, 3 fill (bits of the element type),
 // 4 gather_dim, 5 gather_stride, then 7 arrays of R words from 8: n, start, step, src_dim,
-// src_stride, dst_stride, idx_stride.
+// src_stride, dst_stride, idx_stride. Words 6 and 7 (R and the edge rule) are for the C twin,
+// strided.c, which reads this same block; here both are in the text.
 
 @group(0) @binding(0) var<storage, read> src: array<{{ELEM}}>;
 {{INDEX_DECL}}

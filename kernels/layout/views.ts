@@ -4,6 +4,7 @@ import { sizeOf, tensor } from '../../core/tensor.js';
 import type { OpContext, OpDef } from '../op.js';
 import { fmt, intsOf, normAxes, normAxis, valueOf, view, type Operand } from './common.js';
 import { fillProgram, stridedProgram } from './strided-kernel.js';
+import { twinFaces } from './twin.js';
 
 /**
  * Pure views: output 0 has input 0's data with new dims. On WebGPU and the CPU they alias the
@@ -102,7 +103,7 @@ const Dropout: OpDef = {
     return [x, tensor('bool', x.dims, new Uint8Array(x.data.length).fill(1))];
   },
   constInputs: [2],
-  webgpu({ inputs: [x], node }) {
+  ...twinFaces(({ inputs: [x], node }) => {
     if (!node.outputs[1]) return { kind: 'alias' };
     // An alias cannot produce the mask's buffer: copy the data, fill the mask.
     const n = sizeOf(x!.dims);
@@ -110,18 +111,7 @@ const Dropout: OpDef = {
       kind: 'dispatch',
       programs: [...stridedProgram({ dtype: x!.dtype, src: 0, dst: 0, axes: [{ n, srcStride: 1 }] }), ...fillProgram('bool', n, 1, 0, 1)],
     };
-  },
-  cpu({ inputs: [x], node }) {
-    if (!node.outputs[1]) return { kind: 'alias' };
-    const n = sizeOf(x!.dims);
-    return {
-      kind: 'call',
-      calls: [
-        { fn: 'copy_words', bindings: [{ input: 0 }, { output: 0 }], uniforms: Uint32Array.of(n) },
-        { fn: 'fill_words', bindings: [{ output: 1 }], uniforms: Uint32Array.of(n, 1) },
-      ],
-    };
-  },
+  }),
 };
 
 export const viewOps: Record<string, OpDef> = {
