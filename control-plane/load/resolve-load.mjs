@@ -40,7 +40,7 @@ ensureSigningKey();
 applyMigrations(state);
 const admin = await seedAdminKey(state);
 // Rate limit off for this run: we measure resolve itself, not the 429 path.
-const server = startDev({ port: PORT, state, quiet: true, vars: { RATE_LIMIT_PER_SEC: '0' } });
+const server = startDev({ port: PORT, state, quiet: true, logLevel: 'warn', vars: { RATE_LIMIT_PER_SEC: '0' } });
 try {
   await waitForHealthy(base, 90_000);
   const v1 = await publish(admin, 1);
