@@ -1,21 +1,24 @@
 /**
- * The real models of scripts/fetch-models.ts, run by Tessera on WebGPU and by onnxruntime-web
- * (wasm, one thread) as the oracle, on realistic inputs: a speech-like waveform for the
+ * The real models of scripts/fetch-models.ts, run by Tessera on each backend with kernels of its
+ * own (WebGPU, and the CPU's WebAssembly kernels) and by onnxruntime-web (wasm, one thread) as the
+ * oracle, on realistic inputs: a speech-like waveform for the
  * melspectrogram, its (openWakeWord-scaled) mel frames for the embedding model, the oracle's
  * embeddings of those frames for the wake-word heads, a synthetic face for BlazeFace and a synthetic
  * text line for the PP-OCR direction classifier. Inputs for a downstream model come from the oracle,
- * so each model is judged on its own. Prints errors, dispatches per inference and timings.
+ * so each model is judged on its own. Prints errors, kernel launches per inference and timings, one
+ * table per backend; a model that disagrees is failed with the first node that went wrong.
  */
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnsupportedOpError } from '../core/errors.js';
 import { loadOnnx } from '../core/onnx/load-onnx.js';
-import { Session } from '../core/session.js';
+import { Session, type SessionReport } from '../core/session.js';
 import type { Tensor } from '../core/tensor.js';
-import { testDevice } from '../kernels/testing/harness.js';
+import { KERNEL_BACKENDS, testDevice, type TestBackend } from '../kernels/testing/harness.js';
 import { MODEL_SOURCES, modelPath } from '../scripts/fetch-models.js';
 import { ABS_TOL, REL_TOL, compareTensors, fmt } from './support/compare.js';
+import { firstDivergentNode } from './support/localize.js';
 import { ortModel } from './support/ort.js';
 import { speechLikeWave, syntheticFace, syntheticTextLine } from './support/signals.js';
 
@@ -122,7 +125,6 @@ function describeError(e: Error): string {
   for (const n of e.nodes) byOp.set(`${n.opType} (${n.reason})`, (byOp.get(`${n.opType} (${n.reason})`) ?? 0) + 1);
   return `UnsupportedOpError: ${[...byOp].map(([k, n]) => `${n}× ${k}`).join('; ')}`;
 }
-const summary: string[] = [];
 
 beforeAll(async () => {
   await testDevice();
@@ -133,14 +135,26 @@ it('covers every model the fetch script provides', () => {
   expect(CASES.map((c) => `${c.spec}/${c.file}`).sort()).toEqual(fetched.sort());
 });
 
+/** Feeds and the oracle's outputs, made once per model and judged against every backend. */
+const oracleRuns = new Map<string, Promise<{ feeds: Record<string, Tensor>; expected: Record<string, Tensor> }>>();
+function oracleRun(c: ModelCase): Promise<{ feeds: Record<string, Tensor>; expected: Record<string, Tensor> }> {
+  let r = oracleRuns.get(c.label);
+  if (!r) {
+    r = c.feeds().then(async (feeds) => ({ feeds, expected: await oracle(c.spec, c.file, feeds) }));
+    oracleRuns.set(c.label, r);
+  }
+  return r;
+}
+
+const deviceFor = async (backend: TestBackend): Promise<GPUDevice | undefined> => (backend === 'webgpu' ? (await testDevice()).device : undefined);
+
 /**
  * Runs Tessera on the case (the feeds' dims bind the model's symbolic dims), once, and with
  * `steady` a second time for the timing of a run whose pipelines and buffers are warm.
  */
-async function runTessera(c: ModelCase, feeds: Record<string, Tensor>, backend: 'webgpu' | 'reference', steady: boolean): Promise<{ out: Record<string, Tensor>; session: Session; firstMs: number; steadyMs: number }> {
+async function runTessera(c: ModelCase, feeds: Record<string, Tensor>, backend: TestBackend, steady: boolean): Promise<{ out: Record<string, Tensor>; session: Session; firstMs: number; steadyMs: number }> {
   const inputDims = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims]));
-  const device = backend === 'webgpu' ? (await testDevice()).device : undefined;
-  const session = await Session.load(load(c.spec, c.file), { backend, device, inputDims });
+  const session = await Session.load(load(c.spec, c.file), { backend, device: await deviceFor(backend), inputDims });
   let t = now();
   const out = await session.run(feeds);
   const firstMs = now() - t;
@@ -150,101 +164,123 @@ async function runTessera(c: ModelCase, feeds: Record<string, Tensor>, backend: 
   return { out, session, firstMs, steadyMs: now() - t };
 }
 
-describe('real models: Tessera (WebGPU) vs onnxruntime-web (wasm)', () => {
-  for (const c of CASES) {
-    it(c.label, async () => {
-      const feeds = await c.feeds();
-      const expected = await oracle(c.spec, c.file, feeds);
-      const { out, session, firstMs, steadyMs } = await runTessera(c, feeds, 'webgpu', true).catch((e: Error) => {
-        summary.push(`${c.label.padEnd(20)} FAIL: ${describeError(e)}`);
-        throw e;
-      });
-      try {
-        const report = session.report();
-        const problems: string[] = [];
-        for (const [name, e] of Object.entries(expected)) {
-          const a = out[name];
-          if (!a) {
-            problems.push(`output "${name}" missing`);
-            continue;
-          }
-          const cmp = compareTensors(a, e);
-          const scale = Array.from(e.data).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-          summary.push(
-            `${c.label.padEnd(20)} ${name.slice(0, 18).padEnd(18)} [${e.dims.join(',')}]`.padEnd(56) +
-              ` max|ref| ${fmt(scale).padStart(8)}  abs ${fmt(cmp.abs).padStart(8)}  rel ${fmt(cmp.rel).padStart(8)}  ` +
-              `${report.dispatchesPerRun} dispatches/run, ${report.pipelines} pipelines, load ${report.loadMs.toFixed(0)} ms, ` +
-              `first ${firstMs.toFixed(0)} ms, steady ${steadyMs.toFixed(0)} ms${cmp.ok ? '' : '  FAIL'}`,
-          );
-          if (!cmp.ok) problems.push(`output "${name}": ${cmp.problem} (max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)})`);
-        }
-        expect(report.backend).toBe('webgpu');
-        expect(problems, `${c.label} differs from onnxruntime-web (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
-      } finally {
-        session.dispose();
-      }
-    });
-  }
+/** What one inference costs in kernel launches, in each backend's own terms. */
+function launches(r: SessionReport): string {
+  return r.backend === 'cpu'
+    ? `${r.dispatchesPerRun} calls/run, ${((r.cpuMemoryBytes ?? 0) / 2 ** 20).toFixed(1)} MiB memory`
+    : `${r.dispatchesPerRun} dispatches/run, ${r.pipelines} pipelines`;
+}
 
-  afterAll(() => {
-    console.log(['', 'Real models, Tessera WebGPU vs onnxruntime-web wasm:', ...summary].join('\n'));
+for (const backend of KERNEL_BACKENDS) {
+  describe(`real models: Tessera (${backend}) vs onnxruntime-web (wasm)`, () => {
+    const summary: string[] = [];
+    for (const c of CASES) {
+      it(c.label, async () => {
+        const { feeds, expected } = await oracleRun(c);
+        const { out, session, firstMs, steadyMs } = await runTessera(c, feeds, backend, true).catch((e: Error) => {
+          summary.push(`${c.label.padEnd(20)} FAIL: ${describeError(e)}`);
+          throw new Error(`${c.label} on ${backend}: ${describeError(e)}`);
+        });
+        try {
+          const report = session.report();
+          const problems: string[] = [];
+          for (const [name, e] of Object.entries(expected)) {
+            const a = out[name];
+            if (!a) {
+              problems.push(`output "${name}" missing`);
+              continue;
+            }
+            const cmp = compareTensors(a, e);
+            const scale = Array.from(e.data).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+            summary.push(
+              `${c.label.padEnd(20)} ${name.slice(0, 18).padEnd(18)} [${e.dims.join(',')}]`.padEnd(56) +
+                ` max|ref| ${fmt(scale).padStart(8)}  abs ${fmt(cmp.abs).padStart(8)}  rel ${fmt(cmp.rel).padStart(8)}  ` +
+                `${launches(report)}, load ${report.loadMs.toFixed(0)} ms, ` +
+                `first ${firstMs.toFixed(0)} ms, steady ${steadyMs.toFixed(0)} ms${cmp.ok ? '' : '  FAIL'}`,
+            );
+            if (!cmp.ok) problems.push(`output "${name}": ${cmp.problem} (max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)})`);
+          }
+          expect(report.backend).toBe(backend);
+          if (problems.length) {
+            const culprit = await firstDivergentNode(loadOnnx(load(c.spec, c.file)), feeds, backend, await deviceFor(backend));
+            summary.push(`${c.label.padEnd(20)} first node past tolerance: ${culprit}`);
+            problems.push(`first node past tolerance: ${culprit}`);
+          }
+          expect(problems, `${c.label} on ${backend} differs from onnxruntime-web (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
+        } finally {
+          session.dispose();
+        }
+      });
+    }
+
+    afterAll(() => {
+      console.log(['', `Real models, Tessera ${backend} vs onnxruntime-web wasm:`, ...summary].join('\n'));
+    });
   });
-});
+}
 
 describe('reference backend cross-check', () => {
   // The melspectrogram: the one model whose operators (Conv as an STFT, Pow, Log, ReduceMax) the
   // others do not cover, and cheap for the plain-TypeScript reference.
   const c = CASES.find((m) => m.label === 'melspectrogram')!;
-  it(`${c.label}: WebGPU agrees with the reference backend`, async () => {
-    const feeds = await c.feeds();
-    const gpu = await runTessera(c, feeds, 'webgpu', false);
-    const ref = await runTessera(c, feeds, 'reference', false);
-    try {
-      expect(ref.session.report().backend).toBe('reference');
-      for (const [name, r] of Object.entries(ref.out)) {
-        expect(gpu.out[name], `WebGPU output "${name}"`).toBeDefined();
-        const cmp = compareTensors(gpu.out[name]!, r);
-        console.log(`${c.label} ${name}: WebGPU vs reference max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)}; reference run ${ref.firstMs.toFixed(0)} ms, WebGPU ${gpu.firstMs.toFixed(0)} ms`);
-        expect(cmp.ok, cmp.problem).toBe(true);
+  let reference: Promise<{ out: Record<string, Tensor>; firstMs: number }> | undefined;
+  for (const backend of KERNEL_BACKENDS) {
+    it(`${c.label}: ${backend} agrees with the reference backend`, async () => {
+      const { feeds } = await oracleRun(c);
+      reference ??= runTessera(c, feeds, 'reference', false).then(({ out, session, firstMs }) => {
+        expect(session.report().backend).toBe('reference');
+        session.dispose();
+        return { out, firstMs };
+      });
+      const ref = await reference;
+      const tested = await runTessera(c, feeds, backend, false);
+      try {
+        for (const [name, r] of Object.entries(ref.out)) {
+          expect(tested.out[name], `${backend} output "${name}"`).toBeDefined();
+          const cmp = compareTensors(tested.out[name]!, r);
+          console.log(`${c.label} ${name}: ${backend} vs reference max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)}; reference run ${ref.firstMs.toFixed(0)} ms, ${backend} ${tested.firstMs.toFixed(0)} ms`);
+          expect(cmp.ok, `${backend}: ${cmp.problem}`).toBe(true);
+        }
+      } finally {
+        tested.session.dispose();
       }
-    } finally {
-      gpu.session.dispose();
-      ref.session.dispose();
-    }
-  });
+    });
+  }
 });
 
 describe('If with a run-time condition', () => {
   // hey_jarvis runs a verifier head only when its first head scores >= 0.5; speech-like feeds
   // rarely get there, so the threshold is lowered to 0 to take the other branch.
   const c = CASES.find((m) => m.label === 'hey_jarvis_v0.1')!;
-  it('hey_jarvis: both branches agree with the reference backend on WebGPU', async () => {
-    const feeds = await c.feeds();
-    const device = (await testDevice()).device;
-    const original = loadOnnx(load(c.spec, c.file));
-    const thresholdName = original.graph.nodes.find((n) => n.opType === 'GreaterOrEqual')!.inputs[1];
-    const zero = { dtype: 'float32' as const, dims: [], data: Float32Array.of(0) };
-    const verifierModel = {
-      ...original,
-      graph: {
-        ...original.graph,
-        nodes: original.graph.nodes.map((n) => (n.outputs[0] === thresholdName ? { ...n, attrs: { value: zero } } : n)),
-      },
-    };
-    const plain = await Session.load(load(c.spec, c.file), { device });
-    const verifier = await Session.load(verifierModel, { device });
-    const verifierRef = await Session.load(verifierModel, { backend: 'reference' });
-    try {
-      const [a, b, r] = await Promise.all([plain.run(feeds), verifier.run(feeds), verifierRef.run(feeds)]);
-      const out = Object.keys(r)[0]!;
-      const cmp = compareTensors(b[out]!, r[out]!);
-      console.log(`hey_jarvis verifier branch: WebGPU ${b[out]!.data[0]} vs reference ${r[out]!.data[0]} (first head alone: ${a[out]!.data[0]})`);
-      expect(cmp.ok, cmp.problem).toBe(true);
-      expect(b[out]!.data[0]).not.toBeCloseTo(a[out]!.data[0]!, 6);
-    } finally {
-      plain.dispose();
-      verifier.dispose();
-      verifierRef.dispose();
-    }
-  });
+  for (const backend of KERNEL_BACKENDS) {
+    it(`hey_jarvis: both branches agree with the reference backend on ${backend}`, async () => {
+      const { feeds } = await oracleRun(c);
+      const options = { backend, device: await deviceFor(backend) };
+      const original = loadOnnx(load(c.spec, c.file));
+      const thresholdName = original.graph.nodes.find((n) => n.opType === 'GreaterOrEqual')!.inputs[1];
+      const zero = { dtype: 'float32' as const, dims: [], data: Float32Array.of(0) };
+      const verifierModel = {
+        ...original,
+        graph: {
+          ...original.graph,
+          nodes: original.graph.nodes.map((n) => (n.outputs[0] === thresholdName ? { ...n, attrs: { value: zero } } : n)),
+        },
+      };
+      const plain = await Session.load(load(c.spec, c.file), options);
+      const verifier = await Session.load(verifierModel, options);
+      const verifierRef = await Session.load(verifierModel, { backend: 'reference' });
+      try {
+        const [a, b, r] = await Promise.all([plain.run(feeds), verifier.run(feeds), verifierRef.run(feeds)]);
+        const out = Object.keys(r)[0]!;
+        const cmp = compareTensors(b[out]!, r[out]!);
+        console.log(`hey_jarvis verifier branch: ${backend} ${b[out]!.data[0]} vs reference ${r[out]!.data[0]} (first head alone: ${a[out]!.data[0]})`);
+        expect(cmp.ok, `${backend}: ${cmp.problem}`).toBe(true);
+        expect(b[out]!.data[0]).not.toBeCloseTo(a[out]!.data[0]!, 6);
+      } finally {
+        plain.dispose();
+        verifier.dispose();
+        verifierRef.dispose();
+      }
+    });
+  }
 });
