@@ -88,7 +88,7 @@ describe('tessera inspect', () => {
     expect(r.stdout).toMatch(/parameters: 15\b/);
     expect(r.stdout).toMatch(/x {2}float32 \[batch, 4\]/);
     expect(r.stdout).toMatch(/y {2}float32 \[batch, 3\]/);
-    for (const op of ['MatMul', 'Add', 'Relu']) expect(r.stdout).toMatch(new RegExp(`${op} +1 +webgpu \\+ reference`));
+    for (const op of ['MatMul', 'Add', 'Relu']) expect(r.stdout).toMatch(new RegExp(`${op} +1 +webgpu \\+ cpu \\+ reference`));
     expect(r.stdout).toMatch(/all 3 operator kinds supported/);
     expect(r.stdout).toMatch(/^plan: plans at load/m);
   });
@@ -120,17 +120,17 @@ describe('tessera run', () => {
     expectAgree(readJsonOutput(file('y.json')), await referenceOutput(x));
   });
 
-  it('.npy in, .npy out; WebGPU and reference agree', async () => {
+  it('.npy in, .npy out; WebGPU, CPU and reference agree', async () => {
     const outputs: Tensor[] = [];
-    for (const backend of ['webgpu', 'reference']) {
+    for (const backend of ['webgpu', 'cpu', 'reference']) {
       const r = tessera('run', 'dense.onnx', '--inputs', 'x.npy', '--backend', backend, '--out', `y-${backend}.npy`);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`backend: ${backend}`));
       outputs.push(readNpy(readFileSync(file(`y-${backend}.npy`))));
     }
     expect(outputs[0]!.dims).toEqual([2, 3]);
-    expectAgree(outputs[0]!, outputs[1]!);
-    expectAgree(outputs[1]!, await referenceOutput(x));
+    const expected = await referenceOutput(x);
+    for (const o of outputs) expectAgree(o, expected);
   });
 
   it('binds symbolic dims with --dims and prints outputs without --out', async () => {

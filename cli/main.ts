@@ -21,7 +21,7 @@ const USAGE = `Usage:
   tessera inspect MODEL [--dims NAME=D1,D2,...]... [--json]
       Operators with counts and whether Tessera runs them, inputs and outputs, parameter count,
       and whether the model plans at load (symbolic dims bound by --dims, else 1).
-  tessera run MODEL --inputs FILE [--backend webgpu|reference|auto] [--out FILE]
+  tessera run MODEL --inputs FILE [--backend webgpu|cpu|reference|auto] [--out FILE]
                     [--dims NAME=D1,D2,...]... [--repeat N]
       Runs the model. --inputs is a .json file {"name": {"dims": [...], "type": "float32",
       "data": [...]}} holding every input, a .npy file for a single-input model, or NAME=FILE.npy
@@ -75,13 +75,14 @@ function survey(graph: Graph, ops = new Map<string, OpUse>()): { ops: Map<string
   return { ops, params };
 }
 
-/** Where an operator runs: a WebGPU kernel, only folded at load, handled by the planner, or not at all. */
+/** Where an operator runs: kernels by backend, only folded at load, handled by the planner, or not at all. */
 function support(use: OpUse): string {
   if (use.domain !== '' && use.domain !== 'ai.onnx') return `unsupported (domain "${use.domain}")`;
   if (use.opType === 'If' || use.opType === 'Constant') return 'planner (folded at load)';
   const def = opRegistry[use.opType];
   if (!def) return 'unsupported (no kernel)';
-  return def.webgpu ? 'webgpu + reference' : 'reference only (runs folded at load)';
+  const kernels = [def.webgpu && 'webgpu', def.cpu && 'cpu'].filter(Boolean);
+  return kernels.length ? [...kernels, 'reference'].join(' + ') : 'reference only (runs folded at load)';
 }
 
 function planCheck(model: Model, dims: Record<string, number[]>): { ok: boolean; detail: string } {
@@ -217,7 +218,7 @@ async function run(p: Parsed): Promise<number> {
   const specs = p.options.get('inputs') ?? [];
   if (specs.length === 0) throw new UsageError('run needs --inputs FILE (.json or .npy)');
   const backend = (option(p, 'backend') ?? 'auto') as Backend;
-  if (!['webgpu', 'reference', 'auto'].includes(backend)) throw new UsageError(`--backend must be webgpu, reference or auto, got "${backend}"`);
+  if (!['webgpu', 'cpu', 'reference', 'auto'].includes(backend)) throw new UsageError(`--backend must be webgpu, cpu, reference or auto, got "${backend}"`);
   const repeat = positiveInt(option(p, 'repeat') ?? '1', 'repeat');
 
   const bytes = readModel(path);
@@ -248,8 +249,8 @@ async function run(p: Parsed): Promise<number> {
     const report = session.report();
     out(`backend: ${report.backend} (${report.reason})`);
     out(`load: ${ms(loadMs)}   first run: ${ms(firstMs)}   steady: ${steady.length ? `${ms(median(steady))} (median of ${steady.length})` : 'n/a (use --repeat N)'}`);
-    const gpuNodes = report.nodes.filter((n) => n.backend === 'webgpu').length;
-    out(`report: ${report.dispatchesPerRun} dispatches/run, ${report.pipelines} pipelines, ${report.nodes.length} runtime nodes (${gpuNodes} on webgpu), ${report.foldedAtLoad} folded at load`);
+    const launches = report.backend === 'cpu' ? 'kernel calls/run' : `dispatches/run, ${report.pipelines} pipelines`;
+    out(`report: ${report.dispatchesPerRun} ${launches}, ${report.nodes.length} runtime nodes on ${report.backend}, ${report.foldedAtLoad} folded at load`);
     if (option(p, 'out')) {
       for (const f of writeOutputs(option(p, 'out')!, outputs)) out(`wrote ${f}`);
     } else {
