@@ -30,13 +30,19 @@ interface NodeGpu {
 
 let nodeGpu: Promise<GPU | undefined> | undefined;
 
+/**
+ * Held in a variable so bundlers leave the import alone: wrangler (esbuild) would otherwise try to
+ * bundle the native addon into a Worker, where it can neither resolve nor run.
+ */
+const NODE_WEBGPU = 'webgpu';
+
 async function fileExists(path: string): Promise<boolean> {
   const fs = await import('node:fs');
   return fs.existsSync(path);
 }
 
 async function loadNodeGpu(): Promise<GPU | undefined> {
-  const mod = (await import('webgpu')) as unknown as NodeGpu;
+  const mod = (await import(/* @vite-ignore */ NODE_WEBGPU)) as NodeGpu;
   // Dawn's globals (GPUBufferUsage etc.) are what browser code expects to find.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;

@@ -1,0 +1,35 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CpuKernelError, InputError, MemoryLimitError, ModelFormatError, ShapeError, UnsupportedOpError } from '../../core/errors.js';
+
+/**
+ * Every failure is rendered as `{ "error": { "code", "message", "detail"? } }`, as the control plane
+ * does, so clients branch on `code`. 4xx: the request is wrong; 5xx: the model cannot be served.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    message: string,
+    readonly detail?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string, detail?: Record<string, unknown>) {
+  return { error: { code, message, ...(detail ? { detail } : {}) } };
+}
+
+/** Tessera's own errors, each to the status that says whose problem it is. */
+export function fromTessera(e: unknown): ApiError | undefined {
+  if (e instanceof InputError) return new ApiError(422, 'invalid_input', e.message);
+  // A feed whose dims bind a symbolic dim the model cannot take fails in shape inference: still the request's fault.
+  if (e instanceof ShapeError) return new ApiError(422, 'invalid_input', e.message);
+  if (e instanceof MemoryLimitError) return new ApiError(507, 'model_too_large', e.message);
+  if (e instanceof UnsupportedOpError) {
+    return new ApiError(501, 'unsupported_op', e.message, { nodes: e.nodes.map((n) => ({ opType: n.opType, node: n.node, reason: n.reason })) });
+  }
+  if (e instanceof ModelFormatError) return new ApiError(500, 'model_format', e.message);
+  if (e instanceof CpuKernelError) return new ApiError(500, 'cpu_kernels', e.message);
+  return undefined;
+}

@@ -1,0 +1,4 @@
+import cpuKernels from '../../dist/tessera-cpu.wasm';
+import { buildApp } from './app.js';
+
+export default buildApp(cpuKernels);

@@ -1,0 +1,66 @@
+import { buildModel } from '../../tests/support/onnx-builder.js';
+import { randomInput } from '../../bench/models.js';
+
+/**
+ * Models the worker test serves, written by the project's own ONNX builder so the test needs no
+ * download: a wake-word head of openWakeWord's shape (16 embedding frames × 96 → Gemm → Relu →
+ * Gemm → Sigmoid), a views-only model, and two models the worker must refuse.
+ */
+
+const FRAMES = 16;
+const FEATURES = 96;
+const HIDDEN = 64;
+
+/** Weights scaled by 1/√fan-in so the sigmoid is not saturated and a wrong kernel shows. */
+function weights(dims: readonly number[], fanIn: number, seed: number): { dtype: 'float32'; dims: readonly number[]; data: Float32Array } {
+  const { data } = randomInput('w', dims, seed);
+  const scale = 1 / Math.sqrt(fanIn);
+  return { dtype: 'float32', dims, data: data.map((v) => v * scale) };
+}
+
+export const WAKE_INPUT = 'embeddings';
+
+export function wakeWordHead(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: WAKE_INPUT, dtype: 'float32', dims: [1, FRAMES, FEATURES] }],
+    outputs: [{ name: 'score', dtype: 'float32', dims: [1, 1] }],
+    initializers: {
+      w1: weights([HIDDEN, FRAMES * FEATURES], FRAMES * FEATURES, 11),
+      b1: weights([HIDDEN], HIDDEN, 12),
+      w2: weights([1, HIDDEN], HIDDEN, 13),
+      b2: weights([1], 1, 14),
+    },
+    nodes: [
+      { op: 'Flatten', inputs: [WAKE_INPUT], outputs: ['flat'], attrs: { axis: 1 } },
+      { op: 'Gemm', inputs: ['flat', 'w1', 'b1'], outputs: ['h'], attrs: { transB: 1 } },
+      { op: 'Relu', inputs: ['h'], outputs: ['hr'] },
+      { op: 'Gemm', inputs: ['hr', 'w2', 'b2'], outputs: ['logit'], attrs: { transB: 1 } },
+      { op: 'Sigmoid', inputs: ['logit'], outputs: ['score'] },
+    ],
+  });
+}
+
+export const wakeInput = () => randomInput(WAKE_INPUT, [1, FRAMES, FEATURES], 99);
+
+/** Reshape only: runs on the CPU backend with no compiled kernel at all. */
+export function reshapeModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [3, 2] }],
+    initializers: { shape: { dtype: 'int64', dims: [2], data: Int32Array.of(3, 2) } },
+    nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['y'] }],
+  });
+}
+
+/** An operator from a domain no backend knows. */
+export function unsupportedModel(): Uint8Array {
+  return buildModel(
+    {
+      inputs: [{ name: 'x', dtype: 'float32', dims: [4] }],
+      outputs: [{ name: 'y', dtype: 'float32', dims: [4] }],
+      nodes: [{ op: 'Frobnicate', domain: 'com.example', inputs: ['x'], outputs: ['y'] }],
+    },
+    17,
+    ['com.example'],
+  );
+}

@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Session } from '../../core/session.js';
+import type { Tensor } from '../../core/tensor.js';
+import { reshapeModel, unsupportedModel, wakeInput, wakeWordHead, WAKE_INPUT } from './fixtures.js';
+
+/**
+ * The worker in workerd (`wrangler dev`, local R2), answering with the same model and input as the
+ * CPU backend in this Node process. Also measures the first request of an isolate that has not
+ * loaded the model (R2 read, parse, plan, wasm instance, run) and warm requests.
+ */
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CONFIG = join(HERE, '..', 'wrangler.toml');
+// wrangler's bin refuses Node < 22 by a version check alone; its CLI bundle runs on Node 20.
+const WRANGLER_CLI = join(dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'wrangler-dist', 'cli.js');
+/** Small enough that the oversize path is cheap to reach, big enough for the wake-word head. */
+const MAX_MODEL_BYTES = 1_000_000;
+
+type JsonTensor = { dims: number[]; type: string; data: number[] };
+
+describe('edge worker in workerd', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-edge-'));
+  const port = 20_000 + Math.floor(Math.random() * 2000);
+  const base = `http://127.0.0.1:${port}`;
+  let server: ChildProcess | undefined;
+  let startupMs = 0;
+
+  beforeAll(async () => {
+    const state = join(dir, 'state');
+    // Seeding through wrangler's platform proxy writes where `wrangler dev --persist-to` reads (its v3/ folder).
+    const { getPlatformProxy } = await import('wrangler');
+    const proxy = await getPlatformProxy<{ MODELS: { put(key: string, value: Uint8Array): Promise<unknown> } }>({
+      configPath: CONFIG,
+      persist: { path: join(state, 'v3') },
+    });
+    try {
+      await proxy.env.MODELS.put('wake', wakeWordHead());
+      await proxy.env.MODELS.put('reshape', reshapeModel());
+      await proxy.env.MODELS.put('frobnicate', unsupportedModel());
+      await proxy.env.MODELS.put('garbage', new Uint8Array(1000).fill(7));
+      await proxy.env.MODELS.put('huge', new Uint8Array(MAX_MODEL_BYTES + 1));
+    } finally {
+      await proxy.dispose();
+    }
+    const t0 = performance.now();
+    server = spawn(
+      process.execPath,
+      ['--no-warnings', WRANGLER_CLI, 'dev', '--config', CONFIG, '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
+        '--show-interactive-dev-session=false', '--var', `MAX_MODEL_BYTES:${MAX_MODEL_BYTES}`],
+      { stdio: 'ignore', env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' } },
+    );
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const up = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      if (up) break;
+      if (Date.now() > deadline) throw new Error(`wrangler dev did not answer on ${base} in 90 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    startupMs = performance.now() - t0;
+  });
+
+  afterAll(() => {
+    server?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const predict = (name: string, body: unknown) =>
+    fetch(`${base}/v1/models/${name}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  async function expectError(res: Response, status: number, code: string): Promise<string> {
+    const body = (await res.json()) as { error?: { code: string; message: string } };
+    expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
+    return body.error!.message;
+  }
+
+  it('answers a wake-word head as the CPU backend in Node does, and times cold and warm requests', async () => {
+    const input = wakeInput();
+    const body = { [WAKE_INPUT]: { dims: input.dims, type: 'float32', data: Array.from(input.data) } };
+
+    const t0 = performance.now();
+    const first = await predict('wake', body);
+    const coldMs = performance.now() - t0;
+    expect(first.status, await first.clone().text()).toBe(200);
+    const answer = ((await first.json()) as { outputs: Record<string, JsonTensor> }).outputs;
+
+    const warm: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const t = performance.now();
+      const res = await predict('wake', body);
+      warm.push(performance.now() - t);
+      expect(((await res.json()) as { outputs: Record<string, JsonTensor> }).outputs).toEqual(answer);
+    }
+    warm.sort((a, b) => a - b);
+
+    const feeds = { [WAKE_INPUT]: { dtype: 'float32', dims: input.dims, data: input.data } as Tensor };
+    const inNode = async (backend: 'cpu' | 'reference') => {
+      const session = await Session.load(wakeWordHead(), { backend });
+      try {
+        return (await session.run(feeds)).score!;
+      } finally {
+        session.dispose();
+      }
+    };
+    const [cpu, reference] = await Promise.all([inNode('cpu'), inNode('reference')]);
+    expect(answer.score!.dims).toEqual([1, 1]);
+    // The same wasm on the same plan: the same bits (float32 survives the JSON round trip exactly).
+    expect(Float32Array.from(answer.score!.data)).toEqual(cpu.data);
+    expect(Math.abs(answer.score!.data[0]! - reference.data[0]!)).toBeLessThan(1e-5);
+
+    console.log(
+      `edge worker (wrangler dev, workerd): ready after ${startupMs.toFixed(0)} ms; ` +
+        `cold request (R2 read, parse, plan, wasm instance, run) ${coldMs.toFixed(1)} ms; ` +
+        `warm median ${warm[5]!.toFixed(1)} ms, min ${warm[0]!.toFixed(1)} ms (HTTP round trip through wrangler's proxy included)`,
+    );
+  });
+
+  it('runs a views-only model and describes a model', async () => {
+    const res = await predict('reshape', { x: { dims: [2, 3], data: [[1, 2, 3], [4, 5, 6]] } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { outputs: unknown }).outputs).toEqual({ y: { dims: [3, 2], type: 'float32', data: [1, 2, 3, 4, 5, 6] } });
+    const info = (await (await fetch(`${base}/v1/models/reshape`)).json()) as { backend: string; inputs: unknown };
+    expect(info).toMatchObject({ backend: 'cpu', inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3] }] });
+  });
+
+  it('answers bad requests with typed 4xx errors', async () => {
+    const ok = { dims: [2, 3], data: [1, 2, 3, 4, 5, 6] };
+    await expectError(await predict('reshape', '{"x": '), 400, 'invalid_json');
+    await expectError(await predict('reshape', [1, 2]), 400, 'invalid_json');
+    await expectError(await predict('reshape', {}), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: ok, z: ok }), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: { dims: [3, 2], data: ok.data } }), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: { dims: [2, 3], data: [1, 2, 3] } }), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: { dims: [2, 3], data: [1, 2, 3, 4, 5, 'six'] } }), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: { ...ok, type: 'float64' } }), 422, 'invalid_input');
+    await expectError(await predict('reshape', { x: { ...ok, type: 'int32' } }), 422, 'invalid_input');
+    await expectError(await predict('nothing-here', { x: ok }), 404, 'model_not_found');
+    await expectError(await predict('.hidden', { x: ok }), 400, 'invalid_name');
+    await expectError(await fetch(`${base}/v1/nowhere`), 404, 'not_found');
+  });
+
+  it('refuses models it cannot serve, saying why', async () => {
+    const x = { x: { dims: [4], data: [1, 2, 3, 4] } };
+    const tooLarge = await expectError(await predict('huge', x), 507, 'model_too_large');
+    expect(tooLarge).toMatch(/128 MB/);
+    await expectError(await predict('garbage', x), 500, 'model_format');
+    const unsupported = await expectError(await predict('frobnicate', x), 501, 'unsupported_op');
+    expect(unsupported).toMatch(/Frobnicate/);
+  });
+});
