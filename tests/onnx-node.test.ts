@@ -1,8 +1,10 @@
 /**
  * ONNX conformance: every single-operator test of Debian's libonnx-testdata whose one node is an
- * operator in OPS, run on the WebGPU backend against the expected outputs shipped with the test.
- * Tests outside Tessera's scope are listed in EXCLUDED with the reason, and printed; nothing is
- * skipped silently. A per-operator table of max errors is printed at the end.
+ * operator in OPS, run on each backend with kernels of its own (WebGPU, and the CPU's WebAssembly
+ * kernels) against the expected outputs shipped with the test. Each test's files are read and
+ * parsed once, for both backends. Tests outside Tessera's scope are listed in EXCLUDED with the
+ * reason, and printed; nothing is skipped silently. A per-operator table of max errors is printed
+ * per backend.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +15,7 @@ import { decodeTensorProto, loadOnnx } from '../core/onnx/load-onnx.js';
 import type { Model } from '../core/ir/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { opRegistry } from '../kernels/registry.js';
-import { testDevice } from '../kernels/testing/harness.js';
+import { KERNEL_BACKENDS, testDevice } from '../kernels/testing/harness.js';
 import { ABS_TOL, REL_TOL, compareTensors, fmt } from './support/compare.js';
 
 const DATA = '/usr/share/libonnx-testdata/data/node';
@@ -68,12 +70,19 @@ const PARTIAL: Readonly<Record<string, { keep: number; reason: string }>> = {
   LayerNormalization: { keep: 1, reason: 'Mean and InvStdDev outputs are training-time extras; only Y is compared' },
 };
 
+type KernelBackend = (typeof KERNEL_BACKENDS)[number];
+
 /**
- * In-scope tests Tessera's WebGPU backend does not pass yet, by its kernel owners' decision. They
- * run as expected failures: when one starts passing, its test fails and asks for the entry to go.
+ * In-scope tests a backend does not pass yet, by its kernel owners' decision. They run as expected
+ * failures: when one starts passing, its test fails and asks for the entry to go.
  */
-const KNOWN_GAPS: Readonly<Record<string, string>> = {
-  test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv has 1-D/2-D WebGPU kernels)',
+const KNOWN_GAPS: Readonly<Record<KernelBackend, Readonly<Record<string, string>>>> = {
+  webgpu: {
+    test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv has 1-D/2-D WebGPU kernels)',
+  },
+  cpu: {
+    test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv plans 1-D/2-D CPU kernels, as on WebGPU)',
+  },
 };
 
 /** Operators in OPS with no single-operator test in the installed data. */
@@ -128,7 +137,9 @@ function readSet(dir: string, dataSet: string, prefix: 'input' | 'output'): { na
  * Tessera plans static shapes, so inputs an operator needs at load (its registry entry's
  * `constInputs`: Reshape's shape, Slice's starts, Resize's scales…), and every input of operators
  * that only ever run folded at load (no WebGPU kernel: Shape, ConstantOfShape), become
- * initializers; in real models they are initializers or fold from them. The rest stay feeds.
+ * initializers; in real models they are initializers or fold from them. The rest stay feeds. The
+ * binding is the same for every backend: an op that merely lacks a CPU kernel must fail on the
+ * CPU, not pass by being folded there.
  */
 function bindTestData(model: Model, op: string, inputs: readonly { name: string; tensor: Tensor }[], keepOutputs?: number): { model: Model; feeds: Record<string, Tensor> } {
   const def = opRegistry[op];
@@ -149,6 +160,37 @@ function bindTestData(model: Model, op: string, inputs: readonly { name: string;
   return { model: { ...model, graph }, feeds };
 }
 
+interface PreparedSet {
+  readonly set: string;
+  readonly model: Model;
+  readonly feeds: Record<string, Tensor>;
+  readonly expected: readonly { name: string; tensor: Tensor }[];
+}
+
+const notes: string[] = [];
+const prepared = new Map<string, readonly PreparedSet[]>();
+
+/**
+ * A test's data sets as models and tensors, read once and shared by every backend (the files are
+ * most of this suite's cost on the CPU). Each set is its own model: the inputs baked in as
+ * initializers may differ between sets.
+ */
+function prepare(dir: string, op: string): readonly PreparedSet[] {
+  let sets = prepared.get(dir);
+  if (!sets) {
+    const { bytes, raisedFrom } = modelBytes(dir);
+    if (raisedFrom !== undefined) notes.push(`${dir}: opset ${raisedFrom} re-declared as ${MIN_OPSET} (operator unchanged since)`);
+    const keep = PARTIAL[op]?.keep;
+    sets = dataSets(dir).map((set) => ({
+      set,
+      ...bindTestData(loadOnnx(bytes), op, readSet(dir, set, 'input'), keep),
+      expected: readSet(dir, set, 'output').slice(0, keep),
+    }));
+    prepared.set(dir, sets);
+  }
+  return sets;
+}
+
 interface OpStats {
   run: number;
   passed: number;
@@ -161,8 +203,7 @@ interface OpStats {
 const installed = existsSync(DATA);
 const cases = installed ? discover() : [];
 const scratchStats = (): OpStats => ({ run: 0, passed: 0, folded: 0, abs: 0, rel: 0, failures: [] });
-const stats = new Map<string, OpStats>(OPS.map((op) => [op, scratchStats()]));
-const notes: string[] = [];
+const stats = new Map(KERNEL_BACKENDS.map((b) => [b, new Map<string, OpStats>(OPS.map((op) => [op, scratchStats()]))]));
 
 it('libonnx-testdata is installed', () => {
   expect(installed, `${DATA} is missing: install Debian's libonnx-testdata (\`sudo apt-get install libonnx-testdata\`, or \`bash scripts/install-system-deps.sh\`)`).toBe(true);
@@ -177,77 +218,85 @@ it('every operator in scope has conformance tests, or a reason why not', () => {
 const byOp = new Map<string, Case[]>();
 for (const c of cases) byOp.set(c.op, [...(byOp.get(c.op) ?? []), c]);
 
-for (const op of OPS) {
-  const opCases = byOp.get(op) ?? [];
-  if (opCases.length === 0) continue;
-  describe(op, () => {
-    for (const { dir } of opCases) {
-      const reason = EXCLUDED[dir];
-      if (reason) {
-        it.skip(`${dir} — excluded: ${reason}`, () => undefined);
-        continue;
-      }
-      const gap = KNOWN_GAPS[dir];
-      (gap ? it.fails : it)(gap ? `${dir} — known gap, expected to fail: ${gap}` : dir, async () => {
-        const s = gap ? scratchStats() : stats.get(op)!;
-        s.run++;
-        try {
-          const { bytes, raisedFrom } = modelBytes(dir);
-          if (raisedFrom !== undefined) notes.push(`${dir}: opset ${raisedFrom} re-declared as ${MIN_OPSET} (operator unchanged since)`);
-          const partial = PARTIAL[op];
-          const sets = dataSets(dir);
-          expect(sets.length, `${dir} has no test_data_set_*`).toBeGreaterThan(0);
-          // Each data set gets its own session: the inputs baked in as initializers may differ.
-          for (const set of sets) {
-            const { model, feeds } = bindTestData(loadOnnx(bytes), op, readSet(dir, set, 'input'), partial?.keep);
-            const expected = readSet(dir, set, 'output').slice(0, partial?.keep);
-            const session = await Session.load(model, { backend: 'webgpu', device: (await testDevice()).device });
-            try {
-              const out = await session.run(feeds);
-              if (session.report().nodes.length === 0) s.folded++;
-              const problems: string[] = [];
-              expected.forEach(({ name, tensor }, i) => {
-                const key = name || model.graph.outputs[i]!.name;
-                const actual = out[key];
-                if (!actual) {
-                  problems.push(`output "${key}" missing`);
-                  return;
-                }
-                const c = compareTensors(actual, tensor);
-                s.abs = Math.max(s.abs, c.abs);
-                s.rel = Math.max(s.rel, c.rel);
-                if (!c.ok) problems.push(`output "${key}": ${c.problem} (max abs ${fmt(c.abs)}, max rel ${fmt(c.rel)})`);
-              });
-              expect(problems, `${dir}/${set} differs from ONNX's expected output (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
-            } finally {
-              session.dispose();
-            }
+async function sessionOn(backend: KernelBackend, model: Model): Promise<Session> {
+  return Session.load(model, backend === 'webgpu' ? { backend, device: (await testDevice()).device } : { backend });
+}
+
+for (const backend of KERNEL_BACKENDS) {
+  describe(`ONNX node conformance on ${backend}`, () => {
+    const gaps = KNOWN_GAPS[backend];
+    for (const op of OPS) {
+      const opCases = byOp.get(op) ?? [];
+      if (opCases.length === 0) continue;
+      describe(op, () => {
+        for (const { dir } of opCases) {
+          const reason = EXCLUDED[dir];
+          if (reason) {
+            it.skip(`${dir} — excluded: ${reason}`, () => undefined);
+            continue;
           }
-          s.passed++;
-        } catch (e) {
-          s.failures.push(`${dir}: ${(e as Error).message.split('\n').slice(0, 2).join(' ')}`);
-          throw e;
+          const gap = gaps[dir];
+          (gap ? it.fails : it)(gap ? `${dir} — known gap on ${backend}, expected to fail: ${gap}` : dir, async () => {
+            const s = gap ? scratchStats() : stats.get(backend)!.get(op)!;
+            s.run++;
+            try {
+              const sets = prepare(dir, op);
+              expect(sets.length, `${dir} has no test_data_set_*`).toBeGreaterThan(0);
+              for (const { set, model, feeds, expected } of sets) {
+                const session = await sessionOn(backend, model);
+                try {
+                  const out = await session.run(feeds);
+                  if (session.report().nodes.length === 0) s.folded++;
+                  const problems: string[] = [];
+                  expected.forEach(({ name, tensor }, i) => {
+                    const key = name || model.graph.outputs[i]!.name;
+                    const actual = out[key];
+                    if (!actual) {
+                      problems.push(`output "${key}" missing`);
+                      return;
+                    }
+                    const c = compareTensors(actual, tensor);
+                    s.abs = Math.max(s.abs, c.abs);
+                    s.rel = Math.max(s.rel, c.rel);
+                    if (!c.ok) problems.push(`output "${key}": ${c.problem} (max abs ${fmt(c.abs)}, max rel ${fmt(c.rel)})`);
+                  });
+                  expect(problems, `${op} on ${backend}: ${dir}/${set} differs from ONNX's expected output (tolerance: abs ${ABS_TOL} or rel ${REL_TOL})`).toEqual([]);
+                } finally {
+                  session.dispose();
+                }
+              }
+              s.passed++;
+            } catch (e) {
+              s.failures.push(`${dir}: ${(e as Error).message.split('\n').slice(0, 2).join(' ')}`);
+              throw e;
+            }
+          });
         }
       });
     }
+
+    afterAll(() => {
+      const opStats = stats.get(backend)!;
+      const total = [...opStats.values()].reduce((t, s) => ({ run: t.run + s.run, passed: t.passed + s.passed }), { run: 0, passed: 0 });
+      const lines = ['', `ONNX node conformance on ${backend} (libonnx-testdata, ${cases.length} single-operator tests for ${OPS.length} operators): ${total.passed}/${total.run} passed`];
+      lines.push(`${'op'.padEnd(20)} ${'pass/run'.padStart(8)} ${'excl'.padStart(4)} ${'gap'.padStart(3)} ${'folded'.padStart(6)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)}`);
+      for (const op of OPS) {
+        const s = opStats.get(op)!;
+        const count = (list: Readonly<Record<string, string>>): string => String((byOp.get(op) ?? []).filter((c) => list[c.dir]).length);
+        const tail = NO_TESTS[op] ? `  (no tests: ${NO_TESTS[op]})` : s.failures.length ? `  FAIL (${s.failures.length}): ${s.failures[0]}` : '';
+        lines.push(`${op.padEnd(20)} ${`${s.passed}/${s.run}`.padStart(8)} ${count(EXCLUDED).padStart(4)} ${count(gaps).padStart(3)} ${String(s.folded).padStart(6)} ${fmt(s.abs).padStart(9)} ${fmt(s.rel).padStart(9)}${tail}`);
+      }
+      lines.push(`folded = every node ran at load (constant inputs): no ${backend} kernel was exercised. max rel is over elements with |expected| >= 1.`);
+      lines.push(`Known gaps on ${backend} (run, expected to fail):`);
+      for (const c of cases) if (gaps[c.dir]) lines.push(`  ${c.dir}: ${gaps[c.dir]}`);
+      console.log(lines.join('\n'));
+    });
   });
 }
 
 afterAll(() => {
-  const lines = ['', `ONNX node conformance on WebGPU (libonnx-testdata, ${cases.length} single-operator tests for ${OPS.length} operators)`];
-  lines.push(`${'op'.padEnd(20)} ${'pass/run'.padStart(8)} ${'excl'.padStart(4)} ${'gap'.padStart(3)} ${'folded'.padStart(6)} ${'max abs'.padStart(9)} ${'max rel'.padStart(9)}`);
-  for (const op of OPS) {
-    const s = stats.get(op)!;
-    const count = (list: Readonly<Record<string, string>>): string => String((byOp.get(op) ?? []).filter((c) => list[c.dir]).length);
-    const tail = NO_TESTS[op] ? `  (no tests: ${NO_TESTS[op]})` : s.failures.length ? `  FAIL: ${s.failures[0]}` : '';
-    lines.push(`${op.padEnd(20)} ${`${s.passed}/${s.run}`.padStart(8)} ${count(EXCLUDED).padStart(4)} ${count(KNOWN_GAPS).padStart(3)} ${String(s.folded).padStart(6)} ${fmt(s.abs).padStart(9)} ${fmt(s.rel).padStart(9)}${tail}`);
-  }
-  lines.push('', 'folded = every node ran at load (constant inputs): no WebGPU dispatch was exercised.');
-  lines.push('max rel is over elements with |expected| >= 1.');
-  lines.push('', 'Excluded tests:');
+  const lines = ['', 'Excluded tests (every backend):'];
   for (const c of cases) if (EXCLUDED[c.dir]) lines.push(`  ${c.dir}: ${EXCLUDED[c.dir]}`);
-  lines.push('Known gaps (run, expected to fail):');
-  for (const c of cases) if (KNOWN_GAPS[c.dir]) lines.push(`  ${c.dir}: ${KNOWN_GAPS[c.dir]}`);
   lines.push('Partially compared:');
   for (const [op, p] of Object.entries(PARTIAL)) lines.push(`  ${op} (${(byOp.get(op) ?? []).length} tests): ${p.reason}`);
   if (notes.length) lines.push('Notes:', ...notes.map((n) => `  ${n}`));
