@@ -4,6 +4,7 @@ import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { GpuOpArgs, GpuOpPlan, OpDef } from '../op.js';
 import { activateAll, nodeActivationFn } from '../matmul/epilogue.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import { convCpuPlan, convTransposeCpuPlan } from './cpu.js';
 import { checkBias, convGeometry, convTransposeGeometry, type ConvGeometry } from './geometry.js';
 import { convReference, convTransposeReference } from './reference.js';
 import conv2dSrc from './conv2d.wgsl';
@@ -133,6 +134,7 @@ const Conv: OpDef = {
     return [{ dtype: 'float32', dims: [g.batch, g.cOut, ...g.outSpatial], data }];
   },
   webgpu: convPlan,
+  cpu: convCpuPlan,
 };
 
 const ConvTranspose: OpDef = {
@@ -153,6 +155,7 @@ const ConvTranspose: OpDef = {
     const total = g.batch * g.cOut * sizeOf(g.outSpatial);
     return program(convTransposeSrc, node, convParams(g, node, 0, 0, total), dispatch1d(total, WG), [w!.value!, denseBias(b?.value, g.cOut)], false);
   },
+  cpu: convTransposeCpuPlan,
 };
 
 export const convOps: Record<string, OpDef> = { Conv, ConvTranspose };

@@ -3,6 +3,7 @@ import { attrFloat, attrInt, type Attrs } from '../../core/ir/graph.js';
 import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { KnownValue, OpDef } from '../op.js';
 import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
+import { cpuGemmPlan, packPanels, panelSize } from './cpu.js';
 import { activateAll, nodeActivationFn } from './epilogue.js';
 import { gemmProgram, type BatchDim } from './gemm.js';
 
@@ -99,6 +100,26 @@ const MatMul: OpDef = {
       })],
     };
   },
+  cpu({ inputs: [a, b, bias], node }) {
+    const g = matmulGeometry(a!.dims, b!.dims);
+    const { n, k } = g;
+    const sa = broadcastStrides(g.aBatch, g.batch);
+    const sb = broadcastStrides(g.bBatch, g.batch);
+    // One B for every batch and A not broadcast: the batch folds into M, one taller GEMM.
+    const fold = sb.every((s) => s === 0) && sizeOf(g.aBatch) === sizeOf(g.batch);
+    const m = fold ? g.m * sizeOf(g.batch) : g.m;
+    const bStride = b!.value ? panelSize(k, n) : k * n;
+    const batch = fold ? [] : g.batch.map((dim, d) => ({
+      dim, a: sa[d]! * g.m * k, b: sb[d]! * bStride, out: sizeOf(g.batch.slice(d + 1)) * g.m * n, c: 0,
+    }));
+    return cpuGemmPlan({
+      m, n, k, batch, node,
+      a: { ref: { input: 0 }, sm: k, sk: 1 },
+      b: b!.value ? { ref: { constant: 0 }, packed: true } : { ref: { input: 1 }, packed: false, sk: n, sn: 1 },
+      c: bias ? { ref: { input: 2 }, sm: 0, sn: 1, beta: 1 } : undefined,
+      constants: b!.value ? [packPanels(b!.value.data, sizeOf(g.bBatch), k * n, k, n, n, 1)] : undefined,
+    });
+  },
 };
 
 interface GemmGeometry {
@@ -163,6 +184,18 @@ const Gemm: OpDef = {
         activation: nodeActivationFn(node),
       })],
     };
+  },
+  cpu({ inputs: [a, b, c], node }) {
+    const { m, n, k, transA, transB, c: sc } = gemmGeometry(a!, b!, c, node.attrs);
+    const [sbk, sbn] = transB ? [1, k] : [n, 1];
+    return cpuGemmPlan({
+      m, n, k, batch: [], node,
+      a: { ref: { input: 0 }, sm: transA ? 1 : k, sk: transA ? m : 1 },
+      b: b!.value ? { ref: { constant: 0 }, packed: true } : { ref: { input: 1 }, packed: false, sk: sbk, sn: sbn },
+      c: c && sc ? { ref: { input: 2 }, sm: sc[0]!, sn: sc[1]!, beta: attrFloat(node.attrs, 'beta', 1) } : undefined,
+      alpha: attrFloat(node.attrs, 'alpha', 1),
+      constants: b!.value ? [packPanels(b!.value.data, 1, 0, k, n, sbk, sbn)] : undefined,
+    });
   },
 };
 

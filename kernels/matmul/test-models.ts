@@ -1,12 +1,13 @@
 import type { Attrs, Model, Node } from '../../core/ir/graph.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
-import { expectClose, testDevice } from '../testing/harness.js';
+import { opRegistry } from '../registry.js';
+import { expectClose, testDevice, type TestBackend } from '../testing/harness.js';
 
 /**
  * A tiny model builder for the matmul/conv tests: a chain of nodes where each node's first input
  * is the previous node's output, so fused pairs (MatMul→Relu, Conv→BatchNormalization→Relu) can be
- * run through the real planner and compared on both backends.
+ * run through the real planner and compared on every backend.
  */
 
 export interface ChainStep {
@@ -37,7 +38,7 @@ export function chainModel(input: Tensor, steps: readonly ChainStep[], opset = 1
   };
 }
 
-export async function runModel(model: Model, input: Tensor, backend: 'webgpu' | 'reference'): Promise<Tensor> {
+export async function runModel(model: Model, input: Tensor, backend: TestBackend): Promise<Tensor> {
   const device = backend === 'webgpu' ? (await testDevice()).device : undefined;
   const session = await Session.load(model, { backend, device });
   try {
@@ -48,10 +49,17 @@ export async function runModel(model: Model, input: Tensor, backend: 'webgpu' | 
   }
 }
 
-/** Runs a chain on WebGPU and on the reference backend and checks they agree. */
+/**
+ * Runs a chain on WebGPU and on the reference backend and checks they agree; on the CPU too once
+ * every op of the chain has a CPU kernel (other families gain theirs independently).
+ */
 export async function checkChain(input: Tensor, steps: readonly ChainStep[], tol: { atol?: number; rtol?: number } = {}): Promise<Tensor> {
   const model = chainModel(input, steps);
-  const [gpu, ref] = await Promise.all([runModel(model, input, 'webgpu'), runModel(model, input, 'reference')]);
-  expectClose(gpu, ref, tol);
+  const onCpu = steps.every((s) => opRegistry[s.opType]?.cpu);
+  const [gpu, cpu, ref] = await Promise.all([
+    runModel(model, input, 'webgpu'), onCpu ? runModel(model, input, 'cpu') : undefined, runModel(model, input, 'reference'),
+  ]);
+  expectClose(gpu, ref, tol, 'webgpu');
+  if (cpu) expectClose(cpu, ref, tol, 'cpu');
   return ref;
 }

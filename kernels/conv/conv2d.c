@@ -1,0 +1,94 @@
+/*
+ * Grouped 2-D convolution (1-D runs as H = 1) with fused bias and activation, the C twin of
+ * conv2d.wgsl for every conv that is not depthwise:
+ *   out[n][co][oh][ow] = act(bias[co] + sum over ci in co's group, kh, kw of
+ *                            x[n][ci][oh*sh - ph + kh*dh][ow*sw - pw + kw*dw] * W[co][ci][kh][kw])
+ *
+ * Each (image, group) is one GEMM: out[co][pixel] = Wg[co][k] x X[k][pixel], k = (ci, kh, kw),
+ * M = cout/group, N = Ho*Wo, K = cin/group * KH * KW, so the output comes out in NCHW directly
+ * and the pixel axis is the vector axis.
+ * Layout: x and out NCHW; W packed at load to [group][M/4][K][4] (kernels/conv/cpu.ts), the A
+ * layout gemm_core broadcasts from; bias dense [cout] (zeros when absent).
+ *
+ * Pointwise (1x1, stride 1, no pads): X is the input itself, [cin][H*W] with contiguous rows, and
+ * gemm_core reads it in place: no im2col. Otherwise im2col, but only `nc` output pixels at a time,
+ * written straight into the 8-column panel layout the core reads, so the block (K x nc floats,
+ * sized by cpu.ts to stay in L2) is still cached when multiplied, and scratch stays small. A direct
+ * kernel would skip the copy, but the copy costs K*N moves against M*K*N multiply-adds (M ≥ 24 in
+ * the target models) and lets every conv shape share the one tuned micro-kernel. Panels inside
+ * one output row with all taps in bounds are copied with vector loads (stride 1 and 2); only
+ * border panels take the bounds-checked scalar path.
+ */
+#include "conv-params.h"
+
+/* Columns [n0, n0 + cols) of one group's im2col matrix, as panels [cols/8][K][8]. */
+static void im2col_panels(float* dst, const float* x, const ConvU* u, int n0, int cols) {
+  const int h = (int)u->h, w = (int)u->w, wo = (int)u->wo, kh = (int)u->kh, kw = (int)u->kw;
+  const int sh = u->sh, sw = u->sw, dh = u->dh, dw = u->dw;
+  const int k = (int)u->cin_g * kh * kw;
+  for (int p = 0; p * 8 < cols; p++) {
+    const int j0 = n0 + p * 8, nv = min_i(8, cols - p * 8);
+    int ih0[8], iw0[8];
+    for (int j = 0; j < 8; j++) {
+      const int pix = j0 + min_i(j, nv - 1);
+      ih0[j] = pix / wo * sh - u->ph;
+      iw0[j] = pix % wo * sw - u->pw;
+    }
+    const int one_row = nv == 8 && j0 % wo + 7 < wo;
+    float* d = dst + p * 8 * k;
+    for (int ci = 0; ci < (int)u->cin_g; ci++) {
+      const float* plane = x + ci * h * w;
+      for (int i = 0; i < kh; i++) {
+        for (int j = 0; j < kw; j++, d += 8) {
+          const int ih = ih0[0] + i * dh, iw = iw0[0] + j * dw;
+          if (one_row && ih >= 0 && ih < h && iw >= 0 && iw0[7] + j * dw < w) {
+            const float* s = plane + ih * w + iw;
+            if (sw == 1) {
+              wasm_v128_store(d, wasm_v128_load(s));
+              wasm_v128_store(d + 4, wasm_v128_load(s + 4));
+            } else if (sw == 2) {
+              /* s[0..14] even lanes; the last load starts at 11 so nothing past s[14] is read. */
+              wasm_v128_store(d, wasm_i32x4_shuffle(wasm_v128_load(s), wasm_v128_load(s + 4), 0, 2, 4, 6));
+              wasm_v128_store(d + 4, wasm_i32x4_shuffle(wasm_v128_load(s + 8), wasm_v128_load(s + 11), 0, 2, 5, 7));
+            } else {
+              for (int q = 0; q < 8; q++) d[q] = s[q * sw];
+            }
+            continue;
+          }
+          for (int q = 0; q < 8; q++) {
+            const int y = ih0[q] + i * dh, xx = iw0[q] + j * dw;
+            d[q] = q < nv && y >= 0 && y < h && xx >= 0 && xx < w ? plane[y * w + xx] : 0.0f;
+          }
+        }
+      }
+    }
+  }
+}
+
+KERNEL(conv2d_f32)
+void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, float* scratch, const ConvU* u) {
+  const int m = (int)u->cout_g, k = (int)(u->cin_g * u->kh * u->kw), pixels = (int)(u->ho * u->wo);
+  const int in_plane = (int)(u->h * u->w);
+  const int m4 = (m + 3) / 4 * 4;
+  for (uint32_t n = 0; n < u->batch; n++) {
+    for (uint32_t grp = 0; grp < u->group; grp++) {
+      const float* xg = x + (n * u->cin + grp * u->cin_g) * in_plane;
+      GemmArgs g = {
+        .m = m, .n = pixels, .k = k, .a = wp + grp * m4 * k, .sam = 1, .sak = 4, .a_tile = 4 * k,
+        .out = out + (n * u->cout + grp * u->cout_g) * pixels, .ldo = pixels,
+        .c = bias + grp * u->cout_g, .scm = 1, .scn = 0, .alpha = 1.0f, .beta = 1.0f, .act = u->act,
+      };
+      if (u->pointwise) {
+        gemm_rowmajor_b(g, xg, in_plane, scratch);
+        continue;
+      }
+      float* o = g.out;
+      for (int n0 = 0; n0 < pixels; n0 += (int)u->nc) {
+        const int cols = min_i((int)u->nc, pixels - n0);
+        im2col_panels(scratch, xg, u, n0, cols);
+        g.b = scratch, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols;
+        gemm_core(&g);
+      }
+    }
+  }
+}

@@ -1,0 +1,235 @@
+/*
+ * The one f32 GEMM core behind MatMul, Gemm and every non-depthwise Conv on the CPU:
+ *   out[m][n] = act(alpha * sum_k A(m,k) * B(k,n) + beta * C(m,n))
+ *
+ * Layout. A is read one scalar at a time (broadcast to a vector), so any strides work:
+ *   A(m,k) = a[(m/4)*a_tile + (m%4)*sam + k*sak]
+ * which covers row-major A (a_tile = 4*sam), transposed A, and conv weights pre-packed at load as
+ * [M/4][K][4] (sam 1, sak 4, a_tile 4K: the four broadcasts of one k share a cache line).
+ * B is read as 8-column panels: columns [8p, 8p+8) of row k are the 8 floats at
+ * b + p*b_panel + k*ldb. Packed panels ([N/8][K][8], zero-padded) have ldb 8 and b_panel 8K; a
+ * row-major B whose rows are contiguous (a 1x1 conv's input, MatMul's right operand at run time) is
+ * read in place with ldb = row stride and b_panel 8, so a pointwise conv needs no im2col. Callers
+ * guarantee every panel they pass is 8 readable floats wide (the N tail is packed to scratch).
+ * C (bias) is read through strides (scm, scn), 0 along broadcast axes. out is row-major (ldo).
+ *
+ * Blocking. The micro-kernel keeps a 4x8 tile of out in 8 f32x4 accumulators; per k it loads two B
+ * vectors and four A broadcasts for 16 mul/add, so it is bound by the SIMD ALU, not by loads, and
+ * uses ~12 of the 16 v128 registers V8 has on x64 (a 6x8 tile needs 16 with the mul temporaries
+ * and spills). One- and two-row tiles (M tails, M = 1 Gemm heads) split K into 4 / 2 interleaved
+ * partial sums so the add latency does not serialise 2 accumulators. K is cut into KC blocks so
+ * one B panel (KC x 8 floats, 8 KiB) stays in L1 while every A tile of an MC block streams past
+ * it; M into MC blocks so those A rows (MC x KC, 128 KiB) stay in L2. Partial sums of earlier K
+ * blocks go through out; the epilogue (alpha, C, activation) runs on the last block, in registers.
+ */
+#ifndef TESSERA_GEMM_CORE_H
+#define TESSERA_GEMM_CORE_H
+
+#include "tessera.h"
+
+#define GEMM_KC 256
+#define GEMM_MC 128
+#define INLINE static inline __attribute__((always_inline))
+
+/* Fused activation codes; kernels/matmul/cpu.ts packs them (ACTIVATION_CODES). */
+enum { ACT_NONE, ACT_RELU, ACT_LEAKY_RELU, ACT_CLIP, ACT_SIGMOID, ACT_HARD_SIGMOID, ACT_HARD_SWISH, ACT_TANH, ACT_GELU };
+
+typedef struct {
+  uint32_t kind;
+  float alpha, beta;
+} Act;
+
+/* Scalar forms, for the lanes the vector form cannot do in SIMD (transcendental activations). */
+INLINE float act_scalar(float x, const Act* a) {
+  switch (a->kind) {
+    case ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case ACT_TANH: return tanhf(x);
+    case ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    default: return x;
+  }
+}
+
+/* pmax/pmin (one instruction each in V8) keep NaN where the reference's Math.max/min would. */
+INLINE v128_t act_vec(v128_t x, const Act* a) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  switch (a->kind) {
+    case ACT_NONE: return x;
+    case ACT_RELU: return wasm_f32x4_pmax(x, zero);
+    case ACT_LEAKY_RELU: return wasm_v128_bitselect(x, wasm_f32x4_mul(x, wasm_f32x4_splat(a->alpha)), wasm_f32x4_ge(x, zero));
+    case ACT_CLIP: return wasm_f32x4_pmin(wasm_f32x4_pmax(x, wasm_f32x4_splat(a->alpha)), wasm_f32x4_splat(a->beta));
+    case ACT_HARD_SIGMOID: {
+      v128_t y = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(a->alpha)), wasm_f32x4_splat(a->beta));
+      return wasm_f32x4_pmin(wasm_f32x4_pmax(y, zero), wasm_f32x4_splat(1.0f));
+    }
+    case ACT_HARD_SWISH: {
+      v128_t y = wasm_f32x4_add(wasm_f32x4_div(x, wasm_f32x4_splat(6.0f)), wasm_f32x4_splat(0.5f));
+      return wasm_f32x4_mul(x, wasm_f32x4_pmin(wasm_f32x4_pmax(y, zero), wasm_f32x4_splat(1.0f)));
+    }
+    default: {
+      float v[4];
+      wasm_v128_store(v, x);
+      return wasm_f32x4_make(act_scalar(v[0], a), act_scalar(v[1], a), act_scalar(v[2], a), act_scalar(v[3], a));
+    }
+  }
+}
+
+/* Up to 4 floats at stride s (0 = broadcast); lanes past `count` read as 0 and are never stored. */
+INLINE v128_t load_lanes(const float* p, int s, int count) {
+  if (s == 0) return wasm_v128_load32_splat(p);
+  if (s == 1 && count >= 4) return wasm_v128_load(p);
+  float v[4] = {0, 0, 0, 0};
+  for (int i = 0; i < count && i < 4; i++) v[i] = p[i * s];
+  return wasm_v128_load(v);
+}
+
+INLINE void store_lanes(float* p, v128_t x, int count) {
+  if (count >= 4) {
+    wasm_v128_store(p, x);
+    return;
+  }
+  float v[4];
+  wasm_v128_store(v, x);
+  for (int i = 0; i < count; i++) p[i] = v[i];
+}
+
+typedef struct {
+  int m, n, k;
+  const float* a;
+  int sam, sak, a_tile;
+  const float* b;
+  int ldb, b_panel;
+  float* out;
+  int ldo;
+  const float* c; /* NULL: no C */
+  int scm, scn;
+  float alpha, beta;
+  Act act;
+} GemmArgs;
+
+/*
+ * One MR x 8 tile of out over k in [k0, k0 + kc). S interleaved partial sums (K split mod S) give
+ * short tiles enough independent add chains; they are summed before the epilogue.
+ */
+INLINE void gemm_tile(const GemmArgs* g, const int MR, const int S, int m0, int p, int k0, int kc, int first, int last) {
+  v128_t acc[4][4][2];
+  for (int s = 0; s < S; s++)
+    for (int i = 0; i < MR; i++) acc[s][i][0] = acc[s][i][1] = wasm_f32x4_splat(0.0f);
+  const float* ap = g->a + (m0 / 4) * g->a_tile + (m0 % 4) * g->sam + k0 * g->sak;
+  const float* bp = g->b + p * g->b_panel + k0 * g->ldb;
+  const int sam = g->sam, sak = g->sak, ldb = g->ldb;
+  int k = 0;
+  for (; k + S <= kc; k += S) {
+    for (int s = 0; s < S; s++) {
+      const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+      for (int i = 0; i < MR; i++) {
+        const v128_t av = wasm_v128_load32_splat(ap + i * sam);
+        acc[s][i][0] = wasm_f32x4_add(acc[s][i][0], wasm_f32x4_mul(av, b0));
+        acc[s][i][1] = wasm_f32x4_add(acc[s][i][1], wasm_f32x4_mul(av, b1));
+      }
+      ap += sak;
+      bp += ldb;
+    }
+  }
+  for (; k < kc; k++) {
+    const v128_t b0 = wasm_v128_load(bp), b1 = wasm_v128_load(bp + 4);
+    for (int i = 0; i < MR; i++) {
+      const v128_t av = wasm_v128_load32_splat(ap + i * sam);
+      acc[0][i][0] = wasm_f32x4_add(acc[0][i][0], wasm_f32x4_mul(av, b0));
+      acc[0][i][1] = wasm_f32x4_add(acc[0][i][1], wasm_f32x4_mul(av, b1));
+    }
+    ap += sak;
+    bp += ldb;
+  }
+  for (int s = 1; s < S; s++)
+    for (int i = 0; i < MR; i++) {
+      acc[0][i][0] = wasm_f32x4_add(acc[0][i][0], acc[s][i][0]);
+      acc[0][i][1] = wasm_f32x4_add(acc[0][i][1], acc[s][i][1]);
+    }
+
+  const int n0 = p * 8;
+  const int nv = min_i(8, g->n - n0);
+  for (int i = 0; i < MR; i++) {
+    float* o = g->out + (m0 + i) * g->ldo + n0;
+    for (int h = 0; h < 2; h++) {
+      const int cnt = nv - 4 * h;
+      if (cnt <= 0) break;
+      v128_t v = acc[0][i][h];
+      if (!first) v = wasm_f32x4_add(v, load_lanes(o + 4 * h, 1, cnt));
+      if (last) {
+        if (g->alpha != 1.0f) v = wasm_f32x4_mul(v, wasm_f32x4_splat(g->alpha));
+        if (g->c) {
+          const v128_t cv = load_lanes(g->c + (m0 + i) * g->scm + (n0 + 4 * h) * g->scn, g->scn, cnt);
+          v = wasm_f32x4_add(v, g->beta == 1.0f ? cv : wasm_f32x4_mul(cv, wasm_f32x4_splat(g->beta)));
+        }
+        v = act_vec(v, &g->act);
+      }
+      store_lanes(o + 4 * h, v, cnt);
+    }
+  }
+}
+
+/* Computes the whole of out (g->m x g->n) from the panels g describes. */
+static inline void gemm_core(const GemmArgs* g) {
+  const int panels = (g->n + 7) / 8;
+  if (g->m <= 0 || panels <= 0) return;
+  for (int k0 = 0; k0 < g->k || k0 == 0; k0 += GEMM_KC) {
+    const int kc = min_i(GEMM_KC, g->k - k0);
+    const int first = k0 == 0, last = k0 + kc >= g->k;
+    for (int mb = 0; mb < g->m; mb += GEMM_MC) {
+      const int me = min_i(g->m, mb + GEMM_MC);
+      for (int p = 0; p < panels; p++) {
+        int m0 = mb;
+        for (; m0 + 4 <= me; m0 += 4) gemm_tile(g, 4, 1, m0, p, k0, kc, first, last);
+        switch (me - m0) {
+          case 3: gemm_tile(g, 3, 1, m0, p, k0, kc, first, last); break;
+          case 2: gemm_tile(g, 2, 2, m0, p, k0, kc, first, last); break;
+          case 1: gemm_tile(g, 1, 4, m0, p, k0, kc, first, last); break;
+          default: break;
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Packs columns [n0, n0 + cols) of a strided K x N source into ceil(cols/8) panels of K x 8 at
+ * dst, zero-padding the last, so the core can read them with ldb 8 and b_panel 8K.
+ */
+static inline void pack_b_panels(float* dst, const float* src, int sk, int sn, int k, int n0, int cols) {
+  for (int p = 0; p * 8 < cols; p++) {
+    const int nv = min_i(8, cols - p * 8);
+    const float* s = src + (n0 + p * 8) * sn;
+    float* d = dst + p * 8 * k;
+    if (sn == 1 && nv == 8) {
+      for (int kk = 0; kk < k; kk++, s += sk, d += 8) {
+        wasm_v128_store(d, wasm_v128_load(s));
+        wasm_v128_store(d + 4, wasm_v128_load(s + 4));
+      }
+      continue;
+    }
+    for (int kk = 0; kk < k; kk++, s += sk, d += 8) {
+      int j = 0;
+      for (; j < nv; j++) d[j] = s[j * sn];
+      for (; j < 8; j++) d[j] = 0.0f;
+    }
+  }
+}
+
+/*
+ * out = A x B for a row-major B (row stride ldb, contiguous rows) read in place: whole panels
+ * straight from B, the N % 8 tail packed into `scratch` (K x 8 floats) so no read runs past a row.
+ */
+static inline void gemm_rowmajor_b(GemmArgs g, const float* b, int ldb, float* scratch) {
+  const int n = g.n, n8 = n / 8 * 8;
+  float* out = g.out;
+  const float* c = g.c;
+  g.b = b, g.ldb = ldb, g.b_panel = 8, g.n = n8;
+  gemm_core(&g);
+  if (n8 == n) return;
+  pack_b_panels(scratch, b, ldb, 1, g.k, n8, n - n8);
+  g.b = scratch, g.ldb = 8, g.b_panel = 8 * g.k, g.n = n - n8, g.out = out + n8;
+  g.c = c ? c + n8 * g.scn : NULL;
+  gemm_core(&g);
+}
+
+#endif
