@@ -2,7 +2,7 @@ import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import { attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { OpDef } from '../op.js';
-import { reduceProgram } from '../reduce/reduce-program.js';
+import { reduceCall, reduceProgram } from '../reduce/reduce-program.js';
 import { REDUCERS } from '../reduce/reducers.js';
 import { windowAttrs, windowGeometry, type WindowAttrs, type WindowGeometry } from '../shared/pool-geometry.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
@@ -169,6 +169,7 @@ function globalPoolOp(opType: string, reducer: 'ReduceMax' | 'ReduceMean'): OpDe
       return [{ dtype: 'float32', dims, data: y }];
     },
     webgpu: ({ inputs: [x] }) => ({ kind: 'dispatch', programs: [reduceProgram(x!, spatialAxes(x!), REDUCERS[reducer]!)] }),
+    cpu: ({ inputs: [x] }) => ({ kind: 'call', calls: [reduceCall(x!, spatialAxes(x!), REDUCERS[reducer]!)] }),
   };
 }
 

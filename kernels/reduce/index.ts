@@ -3,7 +3,7 @@ import { attrInt, attrInts, type Attrs } from '../../core/ir/graph.js';
 import type { ValueInfo } from '../../core/ir/graph.js';
 import { allocData, sizeOf, stridesOf, type Tensor } from '../../core/tensor.js';
 import type { OpDef } from '../op.js';
-import { reduceProgram } from './reduce-program.js';
+import { reduceCall, reduceProgram } from './reduce-program.js';
 import { argReducer, REDUCERS, type Reducer } from './reducers.js';
 
 /**
@@ -88,6 +88,10 @@ function reduceOp(opType: string, spec: (x: ValueInfo, axesInput: { readonly dat
     webgpu({ inputs: [x, axes], node }) {
       const s = checked(x!, axes?.value, node.attrs);
       return { kind: 'dispatch', programs: [reduceProgram(x!, s.axes, s.reducer)] };
+    },
+    cpu({ inputs: [x, axes], node }) {
+      const s = checked(x!, axes?.value, node.attrs);
+      return { kind: 'call', calls: [reduceCall(x!, s.axes, s.reducer)] };
     },
   };
 }

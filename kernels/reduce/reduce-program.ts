@@ -1,6 +1,6 @@
 import { ShapeError } from '../../core/errors.js';
 import { stridesOf, type DType } from '../../core/tensor.js';
-import type { GpuProgram } from '../op.js';
+import type { CpuCall, GpuProgram } from '../op.js';
 import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
 import { paramsDecl, Params, wgslType } from '../wgsl.js';
 import type { Reducer } from './reducers.js';
@@ -41,6 +41,30 @@ export function coalesce(dims: readonly number[], reduced: ReadonlySet<number>):
   return { kept, red };
 }
 
+interface ReduceLayout {
+  readonly rows: number;
+  readonly rowLength: number;
+  readonly lanes: number;
+  /** The parameter block of reduce.wgsl and reduce.c, with `header` in words 5–7. */
+  readonly params: Params;
+}
+
+/** Coalesces `dims` for a reduction over `axes` and packs the parameter block both kernels read. */
+function reduceLayout(dims: readonly number[], axes: readonly number[], header: readonly [number, number, number] = [0, 0, 0]): ReduceLayout {
+  const { kept, red } = coalesce(dims, new Set(axes));
+  if (kept.dims.length > MAX_GROUPS || red.dims.length > MAX_GROUPS) {
+    throw new ShapeError(`reduction over dims [${dims.join(', ')}] alternates kept and reduced axes more than ${MAX_GROUPS} times`);
+  }
+  const rows = kept.dims.reduce((a, b) => a * b, 1);
+  const rowLength = red.dims.reduce((a, b) => a * b, 1);
+  const lanes = lanesFor(rowLength, rows);
+  const padded = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_GROUPS - v.length).fill(0)];
+  const params = new Params()
+    .u32s(rows, rowLength, lanes, kept.dims.length, red.dims.length, ...header)
+    .u32s(...padded(kept.dims), ...padded(kept.strides), ...padded(red.dims), ...padded(red.strides));
+  return { rows, rowLength, lanes, params };
+}
+
 /**
  * One dispatch of reduce.wgsl folding `x` over `axes` with `reducer`; output element order is the
  * kept axes in order. Bindings: input `input`, output 0.
@@ -51,18 +75,7 @@ export function reduceProgram(
   reducer: Reducer,
   input = 0,
 ): GpuProgram {
-  const { kept, red } = coalesce(x.dims, new Set(axes));
-  if (kept.dims.length > MAX_GROUPS || red.dims.length > MAX_GROUPS) {
-    throw new ShapeError(`reduction over dims [${x.dims.join(', ')}] alternates kept and reduced axes more than ${MAX_GROUPS} times`);
-  }
-  const rows = kept.dims.reduce((a, b) => a * b, 1);
-  const rowLength = red.dims.reduce((a, b) => a * b, 1);
-  const lanes = lanesFor(rowLength, rows);
-  const padded = (v: readonly number[]): number[] => [...v, ...new Array<number>(MAX_GROUPS - v.length).fill(0)];
-  const params = new Params()
-    .u32s(rows, rowLength, lanes, kept.dims.length, red.dims.length, 0, 0, 0)
-    .u32s(...padded(kept.dims), ...padded(kept.strides), ...padded(red.dims), ...padded(red.strides));
-
+  const { rows, lanes, params } = reduceLayout(x.dims, axes);
   const T = wgslType(x.dtype) === 'f32' ? 'f32' : 'i32';
   const code = `alias T = ${T};
 ${reducer.wgsl(T)}
@@ -80,4 +93,16 @@ ${reduceWgsl}`;
     bindings: [{ input }, { output: 0 }],
     uniforms: params.pack(),
   };
+}
+
+/** The CPU twin of reduceProgram: one call of reduce.c, the reducer's codes in the header. */
+export function reduceCall(
+  x: { readonly dtype: DType; readonly dims: readonly number[] },
+  axes: readonly number[],
+  reducer: Reducer,
+  input = 0,
+): CpuCall {
+  const { fn, op, op2 } = reducer.cpu;
+  const { params } = reduceLayout(x.dims, axes, [op, op2, x.dtype === 'float32' ? 0 : 1]);
+  return { fn, bindings: [{ input }, { output: 0 }], uniforms: params.pack() };
 }

@@ -14,8 +14,8 @@
 // Prepended by reduce-program.ts: T, Acc, O, acc_* (reducers.ts), params (p_u), ROW_WG, row_of,
 // segment_merge, and the PARAM_* offsets below.
 //
-// Params: [0] rows, [1] row length, [2] lanes, [3] kept groups, [4] reduced groups,
-//         [PARAM_KEPT_DIMS…], [PARAM_KEPT_STRIDES…], [PARAM_RED_DIMS…], [PARAM_RED_STRIDES…].
+// Params: [0] rows, [1] row length, [2] lanes, [3] kept groups, [4] reduced groups, [5–7] read
+//         only by the C twin reduce.c, [PARAM_KEPT_DIMS…], [PARAM_KEPT_STRIDES…], [PARAM_RED_DIMS…], [PARAM_RED_STRIDES…].
 
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<storage, read_write> y: array<O>;

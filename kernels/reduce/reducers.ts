@@ -1,6 +1,6 @@
 /**
- * The reductions as one table: each entry says, in TypeScript (the reference) and in WGSL (spliced
- * into reduce.wgsl), how a row of values folds into one. Keeping both side by side means the two
+ * The reductions as one table: each entry says, in TypeScript (the reference), in WGSL (spliced
+ * into reduce.wgsl) and as reduce.c's walk and final codes, how a row of values folds into one. Keeping both side by side means the two
  * definitions cannot drift apart unnoticed.
  *
  * The WGSL side defines, for element type `T`: `alias Acc` (the running state), `alias O` (the
@@ -9,10 +9,24 @@
  * length).
  */
 
+/** Walk and final step codes of reduce.c (its W_* and F_* enums). */
+const CPU_WALK = { sum: 0, max: 1, min: 2, prod: 3, absSum: 4, squareSum: 5, expSum: 6 } as const;
+const CPU_FINAL = { none: 0, mean: 1, sqrt: 2, log: 3, logSumExp: 4 } as const;
+
+/** Which reduce.c kernel folds a row, and the two codes it reads from params words 5 and 6. */
+export interface CpuReduce {
+  readonly fn: 'reduce_fold' | 'reduce_arg';
+  readonly op: number;
+  readonly op2: number;
+}
+
+const fold = (walk: keyof typeof CPU_WALK, final: keyof typeof CPU_FINAL = 'none'): CpuReduce => ({ fn: 'reduce_fold', op: CPU_WALK[walk], op2: CPU_FINAL[final] });
+
 export interface Reducer {
   /** Folds one row (the reference); `int` selects wrapping int32 arithmetic. */
   readonly ref: (row: readonly number[], int: boolean) => number;
   readonly wgsl: (T: 'f32' | 'i32') => string;
+  readonly cpu: CpuReduce;
   /** Reductions only defined on floats (their result is not an integer). */
   readonly floatOnly?: boolean;
   /** The output is an index (int64), not a value. */
@@ -59,34 +73,40 @@ const sum = (row: readonly number[], int: boolean, map: (x: number) => number = 
 const square = (x: number): number => x * x;
 
 export const REDUCERS: Readonly<Record<string, Reducer>> = {
-  ReduceSum: { ref: (row, int) => sum(row, int), wgsl: foldWgsl({ init: zero, combine: add }) },
+  ReduceSum: { ref: (row, int) => sum(row, int), wgsl: foldWgsl({ init: zero, combine: add }), cpu: fold('sum') },
   ReduceMean: {
     ref: (row, int) => (int ? Math.trunc(sum(row, int) / row.length) : sum(row, int) / row.length),
     wgsl: foldWgsl({ init: zero, combine: add, final: (a, T) => `${a} / ${T}(n)` }),
+    cpu: fold('sum', 'mean'),
   },
   ReduceMax: {
     ref: (row) => row.reduce((m, x) => Math.max(m, x), -Infinity),
     wgsl: foldWgsl({ init: lowest, combine: (a, b) => `max(${a}, ${b})` }),
+    cpu: fold('max'),
   },
   ReduceMin: {
     ref: (row) => row.reduce((m, x) => Math.min(m, x), Infinity),
     wgsl: foldWgsl({ init: highest, combine: (a, b) => `min(${a}, ${b})` }),
+    cpu: fold('min'),
   },
   ReduceProd: {
     ref: (row, int) => row.reduce((p, x) => (int ? Math.imul(p, x) : p * x), 1),
     wgsl: foldWgsl({ init: (T) => `${T}(1)`, combine: (a, b) => `${a} * ${b}` }),
+    cpu: fold('prod'),
   },
-  ReduceL1: { ref: (row, int) => sum(row, int, Math.abs), wgsl: foldWgsl({ init: zero, map: (x) => `abs(${x})`, combine: add }) },
+  ReduceL1: { ref: (row, int) => sum(row, int, Math.abs), wgsl: foldWgsl({ init: zero, map: (x) => `abs(${x})`, combine: add }), cpu: fold('absSum') },
   ReduceL2: {
     floatOnly: true,
     ref: (row) => Math.sqrt(sum(row, false, square)),
     wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add, final: (a) => `sqrt(${a})` }),
+    cpu: fold('squareSum', 'sqrt'),
   },
-  ReduceSumSquare: { ref: (row, int) => sum(row, int, square), wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add }) },
+  ReduceSumSquare: { ref: (row, int) => sum(row, int, square), wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add }), cpu: fold('squareSum') },
   ReduceLogSum: {
     floatOnly: true,
     ref: (row) => Math.log(sum(row, false)),
     wgsl: foldWgsl({ init: zero, combine: add, final: (a) => `log(${a})` }),
+    cpu: fold('sum', 'log'),
   },
   ReduceLogSumExp: {
     floatOnly: true,
@@ -95,6 +115,8 @@ export const REDUCERS: Readonly<Record<string, Reducer>> = {
       if (!Number.isFinite(m)) return m;
       return m + Math.log(sum(row, false, (x) => Math.exp(x - m)));
     },
+    // The CPU takes two passes (the max, then Σ exp(x − max)): vector exp makes the second cheap.
+    cpu: fold('expSum', 'logSumExp'),
     // Online log-sum-exp: the state is (running max m, Σ exp(x − m)), rescaled when m grows, so no
     // exp ever overflows and one pass suffices.
     wgsl: () => `${INF}alias Acc = vec2<f32>;
@@ -122,6 +144,7 @@ export function argReducer(kind: 'max' | 'min', selectLast: boolean): Reducer {
   const pick = selectLast ? 'max' : 'min';
   return {
     index: true,
+    cpu: { fn: 'reduce_arg', op: kind === 'max' ? 1 : 0, op2: selectLast ? 1 : 0 },
     ref: (row) => {
       let best = 0;
       row.forEach((x, i) => {
