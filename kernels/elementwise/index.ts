@@ -1,10 +1,11 @@
-import { ShapeError } from '../../core/errors.js';
-import type { Attrs } from '../../core/ir/graph.js';
-import { allocData, sizeOf, type DType, type Tensor } from '../../core/tensor.js';
-import type { KnownValue, OpDef } from '../op.js';
+import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import type { Attrs, Node } from '../../core/ir/graph.js';
+import { allocData, sizeOf, tensor, type DType, type Tensor } from '../../core/tensor.js';
+import type { CpuOpPlan, KnownValue, OpDef } from '../op.js';
 import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
 import { broadcastProgram, type BoundOperand } from './broadcast-kernel.js';
-import { SCALAR_OPS, type ScalarOp } from './scalar-ops.js';
+import { elementwiseCall, foldCalls, type CpuOperand, type CpuOpName } from './cpu-kernel.js';
+import { SCALAR_OPS, type CpuCodes, type ScalarOp } from './scalar-ops.js';
 import { wgslType } from '../wgsl.js';
 
 /**
@@ -44,6 +45,13 @@ function checkArity(op: ScalarOp, count: number, opType: string): void {
   }
 }
 
+/** The CPU code for inputs of `dtype`, or an error naming the node when there is none. */
+function cpuCode(codes: CpuCodes, dtype: DType, node: Node): CpuOpName {
+  const code = dtype === 'float32' ? codes.f32 : codes.i32;
+  if (!code) throw new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason: `no CPU kernel for ${dtype} inputs` }]);
+  return code;
+}
+
 function fromTable(opType: string, op: ScalarOp): OpDef {
   return {
     shape(inputs, { node }) {
@@ -64,6 +72,26 @@ function fromTable(opType: string, op: ScalarOp): OpDef {
         programs: [broadcastProgram(ins, outputs[0]!, (args, types) => op.wgsl(args, types, node.attrs), op.helpers)],
       };
     },
+    cpu({ inputs, outputs, node }) {
+      const ins = inputs.map((v, input) => (v ? { dims: v.dims, dtype: v.dtype, binding: { input } } : undefined)).filter((v) => !!v);
+      const out = outputs[0]!.dims;
+      const codes = typeof op.cpu === 'function' ? op.cpu(node.attrs) : op.cpu;
+      const code = cpuCode(codes, ins[opType === 'Where' ? 1 : 0]!.dtype, node);
+      if (op.arity !== 'variadic') {
+        return { kind: 'call', calls: sizeOf(out) ? [elementwiseCall(code, ins, out, codes.params?.(node.attrs))] : [] };
+      }
+      const calls = foldCalls(code, ins, out);
+      if (opType !== 'Mean' || ins.length === 1 || !calls.length) return { kind: 'call', calls };
+      // Mean is the Sum divided by the count, a scalar the plan packs.
+      const acc: CpuOperand = { dims: out, binding: { output: 0 } };
+      const count: CpuOperand = { dims: [], binding: { constant: 0 } };
+      const isFloat = code === 'ADD_F32';
+      return {
+        kind: 'call',
+        calls: [...calls, elementwiseCall(isFloat ? 'DIV_F32' : 'DIV_I32', [acc, count], out)],
+        constants: [tensor(isFloat ? 'float32' : 'int32', [], [ins.length])],
+      };
+    },
   };
 }
 
@@ -74,6 +102,13 @@ function castTarget(attrs: Attrs): DType {
   const dtype = typeof to === 'number' ? ONNX_DTYPES[to] : undefined;
   if (!dtype) throw new ShapeError(`Cast to ONNX type ${String(to)} is not supported`);
   return dtype;
+}
+
+function castCode(from: DType, to: DType): CpuOpName {
+  if (from === 'float32') return to === 'float32' ? 'COPY' : to === 'bool' ? 'F32_TO_BOOL' : 'F32_TO_I32';
+  // Integer and bool words differ only in that bools are 0 or 1.
+  if (to === 'float32') return 'I32_TO_F32';
+  return to === 'bool' && from !== 'bool' ? 'I32_TO_BOOL' : 'COPY';
 }
 
 function castValue(x: number, to: DType): number {
@@ -100,6 +135,10 @@ const Cast: OpDef = {
       return `${to}(${a})`;
     };
     return { kind: 'dispatch', programs: [broadcastProgram([{ ...x!, input: 0 }], out!, ([a]) => expr(a!))] };
+  },
+  cpu({ inputs: [x], outputs: [out] }) {
+    const n = sizeOf(out!.dims);
+    return { kind: 'call', calls: n ? [elementwiseCall(castCode(x!.dtype, out!.dtype), [{ dims: [n], binding: { input: 0 } }], [n])] : [] };
   },
 };
 
@@ -139,6 +178,25 @@ const Clip: OpDef = {
       return hi ? `min(${l}, ${hi})` : l;
     };
     return { kind: 'dispatch', programs: [broadcastProgram(operands, outputs[0]!, ([a]) => expr(a!))] };
+  },
+  cpu({ inputs, outputs, opset, node }): CpuOpPlan {
+    const x = inputs[0]!;
+    const out = outputs[0]!.dims;
+    if (!sizeOf(out)) return { kind: 'call', calls: [] };
+    // Always three operands: a bound given as an input is read where it lies; an attribute or
+    // omitted one becomes a packed scalar (the dtype's extreme when omitted).
+    const isFloat = x.dtype === 'float32';
+    const [alo, ahi] = clipBounds([], node.attrs, opset);
+    const constants: Tensor[] = [];
+    const bound = (i: 1 | 2, v: number): CpuOperand => {
+      const input = opset >= 11 ? inputs[i] : undefined;
+      if (input) return { dims: input.dims, binding: { input: i } };
+      const value = isFloat || Number.isFinite(v) ? v : v > 0 ? 2147483647 : -2147483648;
+      constants.push(tensor(x.dtype, [], [value]));
+      return { dims: [], binding: { constant: constants.length - 1 } };
+    };
+    const operands = [{ dims: x.dims, binding: { input: 0 } }, bound(1, alo), bound(2, ahi)];
+    return { kind: 'call', calls: [elementwiseCall(isFloat ? 'CLIP_F32' : 'CLIP_I32', operands, out)], constants };
   },
 };
 

@@ -1,10 +1,12 @@
 import type { Attrs } from '../../core/ir/graph.js';
 import type { DType } from '../../core/tensor.js';
+import type { CpuOpName } from './cpu-kernel.js';
 
 /**
  * The elementwise operators as one table: each entry says how one element is computed, in
- * TypeScript (the reference) and in WGSL (spliced into the broadcast kernel), and what dtype comes
- * out. One table keeps the two definitions side by side, so they cannot drift apart unnoticed.
+ * TypeScript (the reference), in WGSL (spliced into the broadcast kernel) and on the CPU (an op
+ * code of elementwise.c), and what dtype comes out. One table keeps the definitions side by side,
+ * so they cannot drift apart unnoticed.
  */
 export interface ScalarOp {
   /** Number of inputs; 'variadic' for Max/Min/Sum/Mean, which take one or more. */
@@ -16,6 +18,20 @@ export interface ScalarOp {
   readonly wgsl: (args: readonly string[], types: readonly string[], attrs: Attrs) => string;
   /** WGSL helper functions the expression calls. */
   readonly helpers?: string;
+  /** Gelu picks its code by attribute, hence the function form. */
+  readonly cpu: CpuCodes | ((attrs: Attrs) => CpuCodes);
+}
+
+/**
+ * The CPU kernel's op code for float inputs and for integer or bool inputs (of the first input;
+ * Where's values); a missing one means no CPU kernel for that dtype. Variadic ops fold the binary
+ * code over their inputs.
+ */
+export interface CpuCodes {
+  readonly f32?: CpuOpName;
+  readonly i32?: CpuOpName;
+  /** The f32 parameters the code reads (alpha, beta). */
+  readonly params?: (attrs: Attrs) => readonly number[];
 }
 
 const same = (inputs: readonly DType[]): DType => inputs[0]!;
@@ -41,15 +57,20 @@ export function erf(x: number): number {
   return x >= 0 ? 1 - r : r - 1;
 }
 
-function cmp(op: string): ScalarOp {
+function cmp(op: string, cpu: 'EQUAL' | 'LESS' | 'LESS_EQUAL' | 'GREATER' | 'GREATER_EQUAL'): ScalarOp {
   const f: Record<string, (a: number, b: number) => boolean> = {
     '==': (a, b) => a === b, '<': (a, b) => a < b, '>': (a, b) => a > b, '>=': (a, b) => a >= b, '<=': (a, b) => a <= b,
   };
-  return { arity: 2, out: boolean, ref: ([a, b]) => (f[op]!(a!, b!) ? 1 : 0), wgsl: ([a, b]) => `u32(${a} ${op} ${b})` };
+  return { arity: 2, out: boolean, ref: ([a, b]) => (f[op]!(a!, b!) ? 1 : 0), wgsl: ([a, b]) => `u32(${a} ${op} ${b})`, cpu: { f32: `${cpu}_F32`, i32: `${cpu}_I32` } };
 }
 
-function unaryFloat(ref: (x: number, attrs: Attrs) => number, wgsl: (x: string, attrs: Attrs) => string, helpers?: string): ScalarOp {
-  return { arity: 1, out: same, ref: ([x], _d, attrs) => f32(ref(x!, attrs)), wgsl: ([x], _t, attrs) => wgsl(x!, attrs), helpers };
+function unaryFloat(
+  ref: (x: number, attrs: Attrs) => number,
+  wgsl: (x: string, attrs: Attrs) => string,
+  cpu: ScalarOp['cpu'],
+  helpers?: string,
+): ScalarOp {
+  return { arity: 1, out: same, ref: ([x], _d, attrs) => f32(ref(x!, attrs)), wgsl: ([x], _t, attrs) => wgsl(x!, attrs), cpu, helpers };
 }
 
 function lit(x: number): string {
@@ -76,7 +97,7 @@ export const ERF_WGSL = `fn erf_f(x: f32) -> f32 {
 
 const isInt = (d: DType): boolean => d === 'int32' || d === 'int64';
 
-function arith(op: '+' | '-' | '*' | '/'): ScalarOp {
+function arith(op: '+' | '-' | '*' | '/', cpu: 'ADD' | 'SUB' | 'MUL' | 'DIV'): ScalarOp {
   return {
     arity: 2,
     out: same,
@@ -88,6 +109,7 @@ function arith(op: '+' | '-' | '*' | '/'): ScalarOp {
       return op === '*' ? Math.imul(a!, b!) : r | 0;
     },
     wgsl: ([a, b]) => `(${a} ${op} ${b})`,
+    cpu: { f32: `${cpu}_F32`, i32: `${cpu}_I32` },
   };
 }
 
@@ -97,14 +119,15 @@ function extremum(fn: 'max' | 'min'): ScalarOp {
     out: same,
     ref: (args) => args.reduce((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math[fn](x, y))),
     wgsl: (args) => args.reduce((x, y) => `${fn}(${x}, ${y})`),
+    cpu: fn === 'max' ? { f32: 'MAX_F32', i32: 'MAX_I32' } : { f32: 'MIN_F32', i32: 'MIN_I32' },
   };
 }
 
 export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
-  Add: arith('+'),
-  Sub: arith('-'),
-  Mul: arith('*'),
-  Div: arith('/'),
+  Add: arith('+', 'ADD'),
+  Sub: arith('-', 'SUB'),
+  Mul: arith('*', 'MUL'),
+  Div: arith('/', 'DIV'),
   Pow: {
     arity: 2,
     out: same,
@@ -125,51 +148,55 @@ export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
   return select(select(r, -r, odd), r, x >= 0.0);
 }
 `,
+    cpu: { f32: 'POW_F32', i32: 'POW_I32' },
   },
   Max: extremum('max'),
   Min: extremum('min'),
-  Sum: { arity: 'variadic', out: same, ref: (args, d) => (isInt(d) ? args.reduce((x, y) => (x + y) | 0) : f32(args.reduce((x, y) => x + y))), wgsl: (args) => `(${args.join(' + ')})` },
-  Mean: { arity: 'variadic', out: same, ref: (args) => f32(args.reduce((x, y) => x + y) / args.length), wgsl: (args) => `((${args.join(' + ')}) / ${args.length}.0)` },
-  Equal: cmp('=='),
-  Less: cmp('<'),
-  LessOrEqual: cmp('<='),
-  Greater: cmp('>'),
-  GreaterOrEqual: cmp('>='),
-  And: { arity: 2, out: boolean, ref: ([a, b]) => (a && b ? 1 : 0), wgsl: ([a, b]) => `(${a} & ${b})` },
-  Or: { arity: 2, out: boolean, ref: ([a, b]) => (a || b ? 1 : 0), wgsl: ([a, b]) => `(${a} | ${b})` },
-  Xor: { arity: 2, out: boolean, ref: ([a, b]) => (!!a !== !!b ? 1 : 0), wgsl: ([a, b]) => `(${a} ^ ${b})` },
-  Not: { arity: 1, out: boolean, ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(1u - ${a})` },
+  Sum: { arity: 'variadic', out: same, ref: (args, d) => (isInt(d) ? args.reduce((x, y) => (x + y) | 0) : f32(args.reduce((x, y) => x + y))), wgsl: (args) => `(${args.join(' + ')})`, cpu: { f32: 'ADD_F32', i32: 'ADD_I32' } },
+  Mean: { arity: 'variadic', out: same, ref: (args) => f32(args.reduce((x, y) => x + y) / args.length), wgsl: (args) => `((${args.join(' + ')}) / ${args.length}.0)`, cpu: { f32: 'ADD_F32', i32: 'ADD_I32' } },
+  Equal: cmp('==', 'EQUAL'),
+  Less: cmp('<', 'LESS'),
+  LessOrEqual: cmp('<=', 'LESS_EQUAL'),
+  Greater: cmp('>', 'GREATER'),
+  GreaterOrEqual: cmp('>=', 'GREATER_EQUAL'),
+  And: { arity: 2, out: boolean, ref: ([a, b]) => (a && b ? 1 : 0), wgsl: ([a, b]) => `(${a} & ${b})`, cpu: { i32: 'AND' } },
+  Or: { arity: 2, out: boolean, ref: ([a, b]) => (a || b ? 1 : 0), wgsl: ([a, b]) => `(${a} | ${b})`, cpu: { i32: 'OR' } },
+  Xor: { arity: 2, out: boolean, ref: ([a, b]) => (!!a !== !!b ? 1 : 0), wgsl: ([a, b]) => `(${a} ^ ${b})`, cpu: { i32: 'XOR' } },
+  Not: { arity: 1, out: boolean, ref: ([a]) => (a ? 0 : 1), wgsl: ([a]) => `(1u - ${a})`, cpu: { i32: 'NOT' } },
   Where: {
     arity: 3,
     out: (inputs) => inputs[1]!,
     ref: ([c, x, y]) => (c ? x! : y!),
     wgsl: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0u)`,
+    cpu: { f32: 'WHERE', i32: 'WHERE' },
   },
-  Relu: { arity: 1, out: same, ref: ([x]) => Math.max(x!, 0), wgsl: ([x], [t]) => `max(${x}, ${t}(0))` },
-  LeakyRelu: unaryFloat((x, a) => (x >= 0 ? x : num(a, 'alpha', 0.01) * x), (x, a) => `select(${lit(num(a, 'alpha', 0.01))} * ${x}, ${x}, ${x} >= 0.0)`),
-  Sigmoid: unaryFloat(sigmoid, (x) => `(1.0 / (1.0 + exp(-${x})))`),
+  Relu: { arity: 1, out: same, ref: ([x]) => Math.max(x!, 0), wgsl: ([x], [t]) => `max(${x}, ${t}(0))`, cpu: { f32: 'RELU_F32', i32: 'RELU_I32' } },
+  LeakyRelu: unaryFloat((x, a) => (x >= 0 ? x : num(a, 'alpha', 0.01) * x), (x, a) => `select(${lit(num(a, 'alpha', 0.01))} * ${x}, ${x}, ${x} >= 0.0)`, { f32: 'LEAKY_RELU', params: (a) => [num(a, 'alpha', 0.01)] }),
+  Sigmoid: unaryFloat(sigmoid, (x) => `(1.0 / (1.0 + exp(-${x})))`, { f32: 'SIGMOID' }),
   HardSigmoid: unaryFloat(
     (x, a) => Math.max(0, Math.min(1, num(a, 'alpha', 0.2) * x + num(a, 'beta', 0.5))),
     (x, a) => `clamp(${lit(num(a, 'alpha', 0.2))} * ${x} + ${lit(num(a, 'beta', 0.5))}, 0.0, 1.0)`,
+    { f32: 'HARD_SIGMOID', params: (a) => [num(a, 'alpha', 0.2), num(a, 'beta', 0.5)] },
   ),
-  HardSwish: unaryFloat((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), (x) => `(${x} * clamp(${x} / 6.0 + 0.5, 0.0, 1.0))`),
+  HardSwish: unaryFloat((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), (x) => `(${x} * clamp(${x} / 6.0 + 0.5, 0.0, 1.0))`, { f32: 'HARD_SWISH' }),
   // tanh(x) = 1 - 2/(exp(2x)+1) overflows for large |x| in some drivers; the clamp keeps it exact in f32.
-  Tanh: unaryFloat(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`),
-  Erf: unaryFloat(erf, (x) => `erf_f(${x})`, ERF_WGSL),
+  Tanh: unaryFloat(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`, { f32: 'TANH' }),
+  Erf: unaryFloat(erf, (x) => `erf_f(${x})`, { f32: 'ERF' }, ERF_WGSL),
   Gelu: unaryFloat(
     (x, a) => (a.approximate === 'tanh' ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))) : 0.5 * x * (1 + erf(x / Math.SQRT2))),
     (x, a) => (a.approximate === 'tanh'
       ? `(0.5 * ${x} * (1.0 + tanh(clamp(0.7978845608 * (${x} + 0.044715 * ${x} * ${x} * ${x}), -15.0, 15.0))))`
       : `(0.5 * ${x} * (1.0 + erf_f(${x} * 0.7071067812)))`),
+    (a) => ({ f32: a.approximate === 'tanh' ? 'GELU_TANH' : 'GELU' }),
     ERF_WGSL,
   ),
-  Sqrt: unaryFloat(Math.sqrt, (x) => `sqrt(${x})`),
-  Exp: unaryFloat(Math.exp, (x) => `exp(${x})`),
-  Log: unaryFloat(Math.log, (x) => `log(${x})`),
-  Reciprocal: unaryFloat((x) => 1 / x, (x) => `(1.0 / ${x})`),
-  Floor: unaryFloat(Math.floor, (x) => `floor(${x})`),
-  Ceil: unaryFloat(Math.ceil, (x) => `ceil(${x})`),
-  Abs: { arity: 1, out: same, ref: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})` },
-  Neg: { arity: 1, out: same, ref: ([x], d) => (isInt(d) ? -x! | 0 : -x!), wgsl: ([x]) => `(-${x})` },
-  Sign: { arity: 1, out: same, ref: ([x]) => Math.sign(x!), wgsl: ([x]) => `sign(${x})` },
+  Sqrt: unaryFloat(Math.sqrt, (x) => `sqrt(${x})`, { f32: 'SQRT' }),
+  Exp: unaryFloat(Math.exp, (x) => `exp(${x})`, { f32: 'EXP' }),
+  Log: unaryFloat(Math.log, (x) => `log(${x})`, { f32: 'LOG' }),
+  Reciprocal: unaryFloat((x) => 1 / x, (x) => `(1.0 / ${x})`, { f32: 'RECIPROCAL' }),
+  Floor: unaryFloat(Math.floor, (x) => `floor(${x})`, { f32: 'FLOOR' }),
+  Ceil: unaryFloat(Math.ceil, (x) => `ceil(${x})`, { f32: 'CEIL' }),
+  Abs: { arity: 1, out: same, ref: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})`, cpu: { f32: 'ABS_F32', i32: 'ABS_I32' } },
+  Neg: { arity: 1, out: same, ref: ([x], d) => (isInt(d) ? -x! | 0 : -x!), wgsl: ([x]) => `(-${x})`, cpu: { f32: 'NEG_F32', i32: 'NEG_I32' } },
+  Sign: { arity: 1, out: same, ref: ([x]) => Math.sign(x!), wgsl: ([x]) => `sign(${x})`, cpu: { f32: 'SIGN_F32', i32: 'SIGN_I32' } },
 };
