@@ -9,9 +9,10 @@ import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
 import poolWgsl from './pool.wgsl';
 
 /**
- * MaxPool, AveragePool (1-D to 3-D windows, see pool.wgsl) and GlobalMaxPool/GlobalAveragePool
- * (a ReduceMax/ReduceMean over the spatial axes, which gets the row-reduction kernel's
- * workgroup-wide folding for large planes).
+ * MaxPool, AveragePool (1-D to 3-D windows, see pool.wgsl and its C twin pool.c) and
+ * GlobalMaxPool/GlobalAveragePool (a ReduceMax/ReduceMean over the spatial axes, which gets the
+ * row-reduction kernels: workgroup-wide folding for large planes on the GPU, contiguous vector
+ * runs on the CPU).
  */
 
 /** The most negative finite f32: MaxPool's starting value, as in onnxruntime. */
@@ -23,6 +24,8 @@ interface PoolKind {
   readonly final: (acc: number, count: number) => number;
   /** WGSL pool_init / pool_step / pool_final over T. */
   readonly wgsl: string;
+  /** The pool.c kernel. */
+  readonly cpu: 'pool_max' | 'pool_average';
 }
 
 const MAX: PoolKind = {
@@ -33,6 +36,7 @@ const MAX: PoolKind = {
 fn pool_step(a: T, x: T) -> T { return max(a, x); }
 fn pool_final(a: T, count: u32) -> T { return a; }
 `,
+  cpu: 'pool_max',
 };
 
 const AVERAGE: PoolKind = {
@@ -43,6 +47,7 @@ const AVERAGE: PoolKind = {
 fn pool_step(a: T, x: T) -> T { return a + x; }
 fn pool_final(a: T, count: u32) -> T { return a / f32(count); }
 `,
+  cpu: 'pool_average',
 };
 
 interface PoolSpec {
@@ -108,6 +113,24 @@ function poolReference(x: Tensor, spec: PoolSpec, kind: PoolKind): Tensor {
   return { dtype: 'float32', dims: outDims, data: y };
 }
 
+/** The parameter block of pool.wgsl and pool.c (see pool.wgsl), 1-D and 2-D padded with unit axes. */
+function poolParams(x: ValueInfo, s: PoolSpec): { total: number; params: Params } {
+  const lead = 3 - s.spatial.length;
+  const total = sizeOf([x.dims[0]!, x.dims[1]!, ...s.geometry.out]);
+  // Header: the output count, padded so the per-axis blocks start at word 4.
+  const params = new Params().u32s(total, 0, 0, 0);
+  for (let a = 0; a < 3; a++) {
+    const i = a - lead;
+    if (i < 0) params.u32s(1, 1, 1, 1, 1).i32s(0, 0, 1);
+    else {
+      params
+        .u32s(s.spatial[i]!, s.geometry.out[i]!, s.window.kernel[i]!, s.window.strides[i]!, s.window.dilations[i]!)
+        .i32s(s.geometry.padsBegin[i]!, s.countLo[i]!, s.countHi[i]!);
+    }
+  }
+  return { total, params };
+}
+
 function poolOp(kind: PoolKind): OpDef {
   const spec = (x: ValueInfo, node: Node): PoolSpec => {
     if (kind === MAX && node.outputs[1]) {
@@ -124,20 +147,7 @@ function poolOp(kind: PoolKind): OpDef {
       return [poolReference(x!, spec(x!, node), kind)];
     },
     webgpu({ inputs: [x], node }) {
-      const s = spec(x!, node);
-      const lead = 3 - s.spatial.length;
-      const total = sizeOf([x!.dims[0]!, x!.dims[1]!, ...s.geometry.out]);
-      // Header: the output count, padded so the per-axis blocks start at word 4.
-      const params = new Params().u32s(total, 0, 0, 0);
-      for (let a = 0; a < 3; a++) {
-        const i = a - lead;
-        if (i < 0) params.u32s(1, 1, 1, 1, 1).i32s(0, 0, 1);
-        else {
-          params
-            .u32s(s.spatial[i]!, s.geometry.out[i]!, s.window.kernel[i]!, s.window.strides[i]!, s.window.dilations[i]!)
-            .i32s(s.geometry.padsBegin[i]!, s.countLo[i]!, s.countHi[i]!);
-        }
-      }
+      const { total, params } = poolParams(x!, spec(x!, node));
       return {
         kind: 'dispatch',
         programs: [{
@@ -147,6 +157,10 @@ function poolOp(kind: PoolKind): OpDef {
           uniforms: params.pack(),
         }],
       };
+    },
+    cpu({ inputs: [x], node }) {
+      const { params } = poolParams(x!, spec(x!, node));
+      return { kind: 'call', calls: [{ fn: kind.cpu, bindings: [{ input: 0 }, { output: 0 }], uniforms: params.pack() }] };
     },
   };
 }

@@ -1,0 +1,124 @@
+/*
+ * MaxPool / AveragePool over 1, 2 or 3 spatial axes: the C twin of pool.wgsl, reading the same
+ * parameter block (planned by pool/index.ts). Each output folds its window: kernel taps
+ * `dilation` apart from out·stride − padBegin, taps in the padding skipped; AveragePool divides by
+ * the taps inside [count_lo, count_hi) on every axis (the input only, or input plus explicit pads).
+ *
+ * Layout: x is [N·C planes, S0, S1, S2] and y [N·C, O0, O1, O2], contiguous; 1-D and 2-D pools
+ * come with leading unit axes, so one kernel serves every rank.
+ *
+ * Vectorised along the output row (the innermost axis): 4 neighbouring outputs per vector, their
+ * taps `stride` apart (a plain load when stride is 1). Only outputs whose whole window lies inside
+ * the row on that axis go 4 at a time ([lo, hi) below), so the vector loop has no bounds checks;
+ * the border outputs take the scalar loop. The tap count is separable: per-axis counts multiply.
+ * Max uses the WebAssembly max, which propagates NaN as the reference's Math.max does, from the
+ * reference's starting value, the lowest finite f32.
+ *
+ * Params: [0] outputs, then per axis a (0..2) at 4 + 8a: [in, out, kernel, stride, dilation,
+ *         padBegin, count_lo, count_hi] (the last three as i32).
+ */
+#include "tessera.h"
+#include "../shared/vmath.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+typedef struct {
+  uint32_t in, out, kernel, stride, dilation;
+  int32_t pad_begin, count_lo, count_hi;
+} PoolAxis;
+
+typedef struct {
+  uint32_t outputs, unused[3];
+  PoolAxis axis[3];
+} PoolParams;
+
+/* Taps of a window starting at `start` that fall inside [lo, hi). */
+static uint32_t taps_in(const PoolAxis* a, int start, int lo, int hi) {
+  uint32_t n = 0;
+  for (uint32_t k = 0; k < a->kernel; k++) {
+    int i = start + (int)(k * a->dilation);
+    n += i >= lo && i < hi;
+  }
+  return n;
+}
+
+INLINE v128_t load_taps(const float* p, uint32_t stride) {
+  if (stride == 1) return wasm_v128_load(p);
+  return wasm_f32x4_make(p[0], p[stride], p[2 * stride], p[3 * stride]);
+}
+
+/* One output row (fixed plane, o0, o1) of y, from the plane xp. */
+INLINE void pool_row(const float* xp, float* y, const PoolParams* u, uint32_t o0, uint32_t o1, int average) {
+  const PoolAxis *a0 = &u->axis[0], *a1 = &u->axis[1], *a2 = &u->axis[2];
+  int s0 = (int)(o0 * a0->stride) - a0->pad_begin;
+  int s1 = (int)(o1 * a1->stride) - a1->pad_begin;
+  float count01 = 1.0f;
+  if (average) count01 = (float)(taps_in(a0, s0, a0->count_lo, a0->count_hi) * taps_in(a1, s1, a1->count_lo, a1->count_hi));
+  float init = average ? 0.0f : -3.4028234663852886e38f;
+
+  /* Outputs whose taps on axis 2 all lie in [0, in): o·stride ≥ pad and
+   * o·stride − pad + (kernel − 1)·dilation ≤ in − 1. */
+  int pad = a2->pad_begin, last_tap = (int)((a2->kernel - 1) * a2->dilation);
+  int stride = (int)a2->stride, out = (int)a2->out;
+  int lo = min_i((pad + stride - 1) / stride, out);
+  int room = (int)a2->in - 1 + pad - last_tap;
+  int hi = room < 0 ? lo : max_i(lo, min_i(room / stride + 1, out));
+
+  for (int o2 = 0; o2 < out; o2++) {
+    if (o2 == lo) {
+      /* The interior, 4 outputs at a time: every tap on axis 2 counts. */
+      v128_t count = wasm_f32x4_splat(count01 * (float)a2->kernel);
+      for (; o2 + 4 <= hi; o2 += 4) {
+        v128_t acc = wasm_f32x4_splat(init);
+        for (uint32_t k0 = 0; k0 < a0->kernel; k0++) {
+          int i0 = s0 + (int)(k0 * a0->dilation);
+          if (i0 < 0 || i0 >= (int)a0->in) continue;
+          for (uint32_t k1 = 0; k1 < a1->kernel; k1++) {
+            int i1 = s1 + (int)(k1 * a1->dilation);
+            if (i1 < 0 || i1 >= (int)a1->in) continue;
+            const float* row = xp + ((uint32_t)i0 * a1->in + (uint32_t)i1) * a2->in + (o2 * stride - pad);
+            for (uint32_t k2 = 0; k2 < a2->kernel; k2++) {
+              v128_t v = load_taps(row + k2 * a2->dilation, a2->stride);
+              acc = average ? wasm_f32x4_add(acc, v) : wasm_f32x4_max(acc, v);
+            }
+          }
+        }
+        wasm_v128_store(y + o2, average ? wasm_f32x4_div(acc, count) : acc);
+      }
+      if (o2 >= out) break;
+    }
+    int s2 = o2 * stride - pad;
+    float acc = init;
+    for (uint32_t k0 = 0; k0 < a0->kernel; k0++) {
+      int i0 = s0 + (int)(k0 * a0->dilation);
+      if (i0 < 0 || i0 >= (int)a0->in) continue;
+      for (uint32_t k1 = 0; k1 < a1->kernel; k1++) {
+        int i1 = s1 + (int)(k1 * a1->dilation);
+        if (i1 < 0 || i1 >= (int)a1->in) continue;
+        const float* row = xp + ((uint32_t)i0 * a1->in + (uint32_t)i1) * a2->in;
+        for (uint32_t k2 = 0; k2 < a2->kernel; k2++) {
+          int i2 = s2 + (int)(k2 * a2->dilation);
+          if (i2 < 0 || i2 >= (int)a2->in) continue;
+          acc = average ? acc + row[i2] : max_nan(acc, row[i2]);
+        }
+      }
+    }
+    y[o2] = average ? acc / (count01 * (float)taps_in(a2, s2, a2->count_lo, a2->count_hi)) : acc;
+  }
+}
+
+INLINE void pool(const float* x, float* y, const PoolParams* u, int average) {
+  const PoolAxis* a = u->axis;
+  uint32_t out_plane = a[0].out * a[1].out * a[2].out, in_plane = a[0].in * a[1].in * a[2].in;
+  if (u->outputs == 0) return;
+  for (uint32_t p = 0; p < u->outputs / out_plane; p++) {
+    for (uint32_t o0 = 0; o0 < a[0].out; o0++) {
+      for (uint32_t o1 = 0; o1 < a[1].out; o1++) {
+        pool_row(x + p * in_plane, y + p * out_plane + (o0 * a[1].out + o1) * a[2].out, u, o0, o1, average);
+      }
+    }
+  }
+}
+
+KERNEL(pool_max) void pool_max(const float* x, float* y, const PoolParams* u) { pool(x, y, u, 0); }
+KERNEL(pool_average) void pool_average(const float* x, float* y, const PoolParams* u) { pool(x, y, u, 1); }
