@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { tensor } from '../../core/tensor.js';
+import { checkOp, expectClose, runOp } from '../testing/harness.js';
+import { data, expectOp, floats, ints } from './test-util.js';
+
+/**
+ * Shapes aimed at the paths of the C kernels that the small random shapes of the other layout tests
+ * reach rarely: rows long enough for memcpy and SIMD fills, backward and broadcast runs, pads that
+ * wrap or reflect more than once, copies merged down to rank 0, interpolation four outputs at a
+ * time with some of them outside the source. Every case still runs on all backends.
+ */
+
+describe('strided copy: row runs', () => {
+  it('contiguous, backward, strided and broadcast rows', async () => {
+    const x = data('float32', [3, 50], 1);
+    const c = { constInputs: [1, 2, 3, 4] };
+    await checkOp('Slice', [x, ints([0, -1]), ints([3, -100]), ints([0, 1]), ints([1, -1])], {}, c);
+    await checkOp('Slice', [x, ints([1, 2]), ints([3, 47]), ints([0, 1]), ints([1, 3])], {}, c);
+    await checkOp('Slice', [x, ints([2, 45]), ints([-100, 0]), ints([0, 1]), ints([-2, -2])], {}, c);
+    await checkOp('Expand', [data('int64', [5, 1], 2), ints([5, 37])], {}, { constInputs: [1] });
+    await checkOp('Expand', [data('bool', [1, 37], 3), ints([5, 37])], {}, { constInputs: [1] });
+    await checkOp('Transpose', [data('int32', [7, 33, 5], 4)], { perm: [2, 0, 1] });
+    await checkOp('Concat', [data('float32', [4, 19], 5), data('float32', [4, 30], 6)], { axis: 1 });
+    await checkOp('Split', [data('float32', [4, 49], 7), ints([20, 0, 29])], { axis: 1 }, { constInputs: [1], outputs: 3 });
+    await checkOp('Tile', [data('float32', [3, 17], 8), ints([2, 3])], {}, { constInputs: [1] });
+  });
+
+  it('Pad wider than the axis, every mode, on long rows and single-element axes', async () => {
+    const c = { opset: 19, constInputs: [1, 2] };
+    for (const mode of ['constant', 'reflect', 'edge', 'wrap']) {
+      await checkOp('Pad', [data('float32', [2, 9], 9), ints([1, 20, 2, 25]), floats([-2], [])], { mode }, c);
+      await checkOp('Pad', [data('int64', [3, 1], 10), ints([0, 5, 1, 6]), ints([7], [])], { mode }, c);
+    }
+  });
+
+  it('copies merged down to rank 0', async () => {
+    await checkOp('Gather', [data('float32', [6], 11), ints([-2], [])], { axis: 0 });
+    await checkOp('Slice', [data('int64', [4, 5], 12), ints([2, 3]), ints([3, 4])], {}, { opset: 13, constInputs: [1, 2] });
+  });
+});
+
+describe('strided gather: indices out of range', () => {
+  // ONNX leaves them undefined (the reference rejects them); both kernels clamp to the axis.
+  it('clamp on the CPU as on WebGPU, for a row-constant and a per-element index', async () => {
+    const x = data('float32', [4, 5], 13);
+    const cases = [
+      { op: 'Gather', idx: ints([7, -9, 1, -1], [2, 2]), axis: 0 },
+      { op: 'Gather', idx: ints([5, -6, 2]), axis: 1 },
+      { op: 'GatherElements', idx: ints([9, -8, 0, 4, -1, 5], [2, 3]), axis: 1 },
+    ];
+    for (const { op, idx, axis } of cases) {
+      const [gpu] = await runOp('webgpu', op, [x, idx], { axis });
+      const [cpu] = await runOp('cpu', op, [x, idx], { axis });
+      expectClose(cpu!, gpu!, { atol: 0, rtol: 0 }, 'cpu');
+    }
+    const [y] = await runOp('cpu', 'Gather', [floats([1, 2, 3]), ints([3, -4])], { axis: 0 });
+    expect([...y!.data]).toEqual([3, 1]);
+  });
+});
+
+describe('resize: rows four at a time', () => {
+  const R13 = { opset: 13, constInputs: [1, 2, 3] };
+
+  it('linear and cubic on long rows, tf_crop_and_resize with outputs partly outside', async () => {
+    const x = data('float32', [1, 2, 7, 11], 14);
+    for (const mode of ['linear', 'cubic']) {
+      await checkOp('Resize', [x, undefined, undefined, ints([1, 2, 9, 23])], { mode }, R13);
+      await checkOp('Resize', [x, undefined, floats([1, 1, 0.6, 1.7])], { mode, coordinate_transformation_mode: 'align_corners' }, R13);
+      const roi = floats([0, 0, -0.2, -0.3, 1, 1, 1.3, 1.1]);
+      await checkOp('Resize', [x, roi, undefined, ints([1, 2, 6, 17])], { mode, coordinate_transformation_mode: 'tf_crop_and_resize', extrapolation_value: 2.5 }, R13);
+    }
+    await checkOp('Resize', [data('int64', [2, 3, 13], 15), undefined, floats([1, 1.5, 2.5])], { mode: 'nearest' }, R13);
+  });
+
+  it('a zero weight on an infinite source adds nothing', async () => {
+    const x = floats([1, Infinity, 3, 4, 5]);
+    const attrs = { mode: 'linear', coordinate_transformation_mode: 'align_corners' };
+    // Outputs at 0, 0.5, 1, …: the integer ones read one tap with weight 1 and one with weight 0.
+    const want = floats([1, Infinity, Infinity, Infinity, 3, 3.5, 4, 4.5, 5]);
+    await expectOp('Resize', [x, undefined, undefined, ints([9])], attrs, R13, [want]);
+  });
+});
+
+describe('Dropout with its mask', () => {
+  it('copies the data and fills the mask', async () => {
+    const x = data('float32', [3, 7], 16);
+    await expectOp('Dropout', [x], {}, { outputs: 2 }, [x, tensor('bool', [3, 7], new Array<number>(21).fill(1))]);
+  });
+});
