@@ -1,7 +1,7 @@
 import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import { attrFloat, attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf, type Tensor } from '../../core/tensor.js';
-import type { OpDef } from '../op.js';
+import type { GpuOpArgs, OpDef } from '../op.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
 import batchnormWgsl from './batchnorm.wgsl';
 
@@ -39,6 +39,18 @@ function fold(scale: Tensor, bias: Tensor, mean: Tensor, variance: Tensor, epsil
   return ab;
 }
 
+/** What batchnorm.wgsl and batchnorm.c share: the folded [a…, b…] constant and the parameter block. */
+function batchNormPlan({ inputs: [x, scale, bias, mean, variance], node }: GpuOpArgs): { total: number; params: Params; constants: Tensor[] } {
+  const C = check(x!, [scale, bias, mean, variance], node);
+  const ab = fold(scale!.value!, bias!.value!, mean!.value!, variance!.value!, attrFloat(node.attrs, 'epsilon', 1e-5));
+  const total = sizeOf(x!.dims);
+  return {
+    total,
+    params: new Params().u32s(total, C, sizeOf(x!.dims.slice(2))),
+    constants: [{ dtype: 'float32', dims: [2 * C], data: ab }],
+  };
+}
+
 export const BatchNormalization: OpDef = {
   constInputs: [1, 2, 3, 4],
   shape([x, ...params], { node }) {
@@ -56,14 +68,11 @@ export const BatchNormalization: OpDef = {
     }
     return [{ dtype: 'float32', dims: x!.dims, data: y }];
   },
-  webgpu({ inputs: [x, scale, bias, mean, variance], node }) {
-    const C = check(x!, [scale, bias, mean, variance], node);
-    const ab = fold(scale!.value!, bias!.value!, mean!.value!, variance!.value!, attrFloat(node.attrs, 'epsilon', 1e-5));
-    const total = sizeOf(x!.dims);
-    const params = new Params().u32s(total, C, sizeOf(x!.dims.slice(2)));
+  webgpu(args) {
+    const { total, params, constants } = batchNormPlan(args);
     return {
       kind: 'dispatch',
-      constants: [{ dtype: 'float32', dims: [2 * C], data: ab }],
+      constants,
       programs: [{
         code: `${paramsDecl(3, params.length)}\n${batchnormWgsl}`,
         workgroups: dispatch1d(Math.ceil(total / PER_THREAD), WG),
@@ -71,5 +80,9 @@ export const BatchNormalization: OpDef = {
         uniforms: params.pack(),
       }],
     };
+  },
+  cpu(args) {
+    const { params, constants } = batchNormPlan(args);
+    return { kind: 'call', constants, calls: [{ fn: 'batch_norm', bindings: [{ input: 0 }, { constant: 0 }, { output: 0 }], uniforms: params.pack() }] };
   },
 };

@@ -1,7 +1,7 @@
 import { ShapeError } from '../../core/errors.js';
 import { attrFloat, attrInt, type Attrs, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf, type Tensor } from '../../core/tensor.js';
-import type { BindingRef, GpuOpPlan, OpDef } from '../op.js';
+import type { BindingRef, CpuOpPlan, GpuOpPlan, OpDef } from '../op.js';
 import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
 import { paramsDecl, Params } from '../wgsl.js';
 import layernormWgsl from './layernorm.wgsl';
@@ -53,11 +53,35 @@ function rowNormReference(x: Tensor, scale: Tensor, bias: Tensor | undefined, n:
   return out;
 }
 
-/** One dispatch of layernorm.wgsl. Bindings: x, scale, [bias], y, [Mean], [InvStdDev]. */
-function rowNormPlan(n: RowNorm, hasBias: boolean, statsOutputs: readonly number[]): GpuOpPlan {
+/** The parameter block of layernorm.wgsl and layernorm.c (which alone reads the flags word). */
+function rowNormParams(n: RowNorm, hasBias: boolean, statsOutputs: readonly number[]): { lanes: number; params: Params } {
   const lanes = lanesFor(n.D, n.rows);
   const bias = n.bias ?? { rowMod: 1, elemMod: 1 };
-  const params = new Params().u32s(n.rows, n.D, lanes).f32s(n.epsilon).u32s(n.scale.rowMod, n.scale.elemMod, bias.rowMod, bias.elemMod);
+  const flags = (hasBias ? 1 : 0) | (statsOutputs.includes(1) ? 2 : 0) | (statsOutputs.includes(2) ? 4 : 0);
+  return { lanes, params: new Params().u32s(n.rows, n.D, lanes).f32s(n.epsilon).u32s(n.scale.rowMod, n.scale.elemMod, bias.rowMod, bias.elemMod, flags) };
+}
+
+/**
+ * One call of layernorm.c. Its signature is fixed (x, scale, bias, y, Mean, InvStdDev): an absent
+ * bias or statistics output is bound to a tensor that is there (scale, y), which the kernel leaves
+ * alone because the flags say so.
+ */
+function rowNormCall(n: RowNorm, hasBias: boolean, statsOutputs: readonly number[]): CpuOpPlan {
+  const { params } = rowNormParams(n, hasBias, statsOutputs);
+  const bindings: BindingRef[] = [
+    { input: 0 },
+    { input: 1 },
+    { input: hasBias ? 2 : 1 },
+    { output: 0 },
+    { output: statsOutputs.includes(1) ? 1 : 0 },
+    { output: statsOutputs.includes(2) ? 2 : 0 },
+  ];
+  return { kind: 'call', calls: [{ fn: 'row_norm', bindings, uniforms: params.pack() }] };
+}
+
+/** One dispatch of layernorm.wgsl. Bindings: x, scale, [bias], y, [Mean], [InvStdDev]. */
+function rowNormPlan(n: RowNorm, hasBias: boolean, statsOutputs: readonly number[]): GpuOpPlan {
+  const { lanes, params } = rowNormParams(n, hasBias, statsOutputs);
   const buffers: { ref: BindingRef; name: string }[] = [{ ref: { input: 0 }, name: 'x' }, { ref: { input: 1 }, name: 'scale' }];
   if (hasBias) buffers.push({ ref: { input: 2 }, name: 'bias' });
   buffers.push({ ref: { output: 0 }, name: 'y' });
@@ -150,6 +174,10 @@ function rowNormOp(opType: string, describe: typeof layerNorm, maxOutputs: numbe
     webgpu({ inputs, node }) {
       const stats = [1, 2].filter((o) => o < maxOutputs && !!node.outputs[o]);
       return rowNormPlan(spec(inputs, node.attrs), !!inputs[2], stats);
+    },
+    cpu({ inputs, node }) {
+      const stats = [1, 2].filter((o) => o < maxOutputs && !!node.outputs[o]);
+      return rowNormCall(spec(inputs, node.attrs), !!inputs[2], stats);
     },
   };
 }

@@ -15,7 +15,7 @@
 // outputs), `bias_at`, `write_stats`, params (p_u, p_f), ROW_WG, row_of, segment_sum.
 //
 // Params: [0] rows, [1] D, [2] lanes, [3] ε (f32), [4] scale rowMod, [5] scale elemMod,
-//         [6] bias rowMod, [7] bias elemMod.
+//         [6] bias rowMod, [7] bias elemMod, [8] flags (read only by the C twin layernorm.c).
 
 @compute @workgroup_size(ROW_WG)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

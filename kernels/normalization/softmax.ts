@@ -28,6 +28,13 @@ function rowView(dims: readonly number[], axisAttr: number | undefined, opset: n
   return { outer, D: dims[a]!, inner: sizeOf(dims.slice(a + 1)) };
 }
 
+/** The parameter block of softmax.wgsl and softmax.c. */
+function softmaxParams({ outer, D, inner }: RowView): { rows: number; lanes: number; params: Params } {
+  const rows = outer * inner;
+  const lanes = lanesFor(D, rows);
+  return { rows, lanes, params: new Params().u32s(rows, D, inner, lanes) };
+}
+
 function softmaxOp(log: boolean): OpDef {
   const opType = log ? 'LogSoftmax' : 'Softmax';
   // `axis` is read without a fixed default: the default depends on the opset.
@@ -58,10 +65,7 @@ function softmaxOp(log: boolean): OpDef {
       return [{ dtype: 'float32', dims: x!.dims, data: out } satisfies Tensor];
     },
     webgpu({ inputs: [x], node, opset }) {
-      const { outer, D, inner } = view(x!.dims, node.attrs, opset);
-      const rows = outer * inner;
-      const lanes = lanesFor(D, rows);
-      const params = new Params().u32s(rows, D, inner, lanes);
+      const { rows, lanes, params } = softmaxParams(view(x!.dims, node.attrs, opset));
       const out = log ? 'return shifted - log(sum);' : 'return exp(shifted) / sum;';
       const code = `${paramsDecl(2, params.length)}
 ${ROW_PRELUDE}
@@ -73,6 +77,10 @@ ${softmaxWgsl}`;
         kind: 'dispatch',
         programs: [{ code, workgroups: rowWorkgroups(rows, lanes), bindings: [{ input: 0 }, { output: 0 }], uniforms: params.pack() }],
       };
+    },
+    cpu({ inputs: [x], node, opset }) {
+      const { params } = softmaxParams(view(x!.dims, node.attrs, opset));
+      return { kind: 'call', calls: [{ fn: log ? 'log_softmax' : 'softmax', bindings: [{ input: 0 }, { output: 0 }], uniforms: params.pack() }] };
     },
   };
 }
