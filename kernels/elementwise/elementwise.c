@@ -103,8 +103,10 @@ AI v128_t sigmoid_f32x4(v128_t x) {
 }
 
 /* erf with the reference's formulas (scalar-ops.ts, ERF_WGSL): Cody's rational below 0.5, the
- * erfc fit of Numerical Recipes (1.2e-7) above, both evaluated and one selected per lane. */
-AI v128_t erf_f32x4(v128_t x) {
+ * erfc fit of Numerical Recipes (1.2e-7) above, both evaluated and one selected per lane.
+ * Computes 1 + erf(x) when `one_plus` (Gelu), taking erfc(-x) directly where x <= -0.5 so tiny
+ * results keep their relative precision instead of cancelling against 1. */
+AI v128_t erf_or_one_plus_f32x4(v128_t x, const int one_plus) {
   v128_t ax = wasm_f32x4_abs(x);
   v128_t t = wasm_f32x4_mul(x, x);
   v128_t n = fmadd(f32s(0.185777706f), t, 3.16112374f);
@@ -127,19 +129,22 @@ AI v128_t erf_f32x4(v128_t x) {
   p = fmadd(p, s, 1.00002368f);
   v128_t arg = wasm_f32x4_add(wasm_f32x4_sub(wasm_f32x4_neg(wasm_f32x4_mul(ax, ax)), f32s(1.26551223f)), wasm_f32x4_mul(s, p));
   v128_t r = wasm_f32x4_mul(s, exp_f32x4(arg));
-  v128_t big = wasm_v128_bitselect(wasm_f32x4_sub(f32s(1.0f), r), wasm_f32x4_sub(r, f32s(1.0f)), wasm_f32x4_ge(x, f32s(0.0f)));
+  const float one = one_plus ? 1.0f : 0.0f;
+  v128_t big = wasm_v128_bitselect(wasm_f32x4_sub(f32s(one + 1.0f), r), wasm_f32x4_sub(r, f32s(1.0f - one)), wasm_f32x4_ge(x, f32s(0.0f)));
+  if (one_plus) small = wasm_f32x4_add(small, f32s(1.0f));
   return wasm_v128_bitselect(small, big, wasm_f32x4_lt(ax, f32s(0.5f)));
 }
 
 AI v128_t gelu_f32x4(v128_t x) {
-  v128_t e = erf_f32x4(wasm_f32x4_mul(x, f32s(0.707106781186547524f)));
-  return wasm_f32x4_mul(wasm_f32x4_mul(x, f32s(0.5f)), wasm_f32x4_add(e, f32s(1.0f)));
+  v128_t e = erf_or_one_plus_f32x4(wasm_f32x4_mul(x, f32s(0.707106781186547524f)), 1);
+  return wasm_f32x4_mul(wasm_f32x4_mul(x, f32s(0.5f)), e);
 }
 
+/* 0.5 x (1 + tanh(u)) = x sigmoid(2u): no cancellation where tanh(u) nears -1. */
 AI v128_t gelu_tanh_f32x4(v128_t x) {
   v128_t x3 = wasm_f32x4_mul(wasm_f32x4_mul(x, x), x);
-  v128_t inner = wasm_f32x4_mul(f32s(0.7978845608f), wasm_f32x4_add(x, wasm_f32x4_mul(x3, f32s(0.044715f))));
-  return wasm_f32x4_mul(wasm_f32x4_mul(x, f32s(0.5f)), wasm_f32x4_add(tanh_f32x4(inner), f32s(1.0f)));
+  v128_t u2 = wasm_f32x4_mul(f32s(1.5957691216f), wasm_f32x4_add(x, wasm_f32x4_mul(x3, f32s(0.044715f))));
+  return wasm_f32x4_mul(x, sigmoid_f32x4(u2));
 }
 
 /* 0 and -0 stay themselves, as do NaNs (Math.sign). */
@@ -234,7 +239,7 @@ static int32_t div_lane_i32(int32_t a, int32_t b) {
   X(HARD_SIGMOID, 36, 1, hard_sigmoid_f32x4(a, P->alpha, P->beta))                             \
   X(HARD_SWISH, 37, 1, wasm_f32x4_mul(a, hard_sigmoid_f32x4(a, f32s(1.0f / 6.0f), f32s(0.5f)))) \
   X(TANH, 38, 1, tanh_f32x4(a))                                                                \
-  X(ERF, 39, 1, erf_f32x4(a))                                                                  \
+  X(ERF, 39, 1, erf_or_one_plus_f32x4(a, 0))                                                                  \
   X(GELU, 40, 1, gelu_f32x4(a))                                                                \
   X(GELU_TANH, 41, 1, gelu_tanh_f32x4(a))                                                      \
   X(SQRT, 42, 1, wasm_f32x4_sqrt(a))                                                           \

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
-import { tensor } from '../../core/tensor.js';
-import { checkOp, randomTensor } from '../testing/harness.js';
+import { describe, expect, it } from 'vitest';
+import type { Attrs } from '../../core/ir/graph.js';
+import { tensor, type DType, type Tensor } from '../../core/tensor.js';
+import { checkOp, expectClose, randomTensor, runOp, type RunOpOptions } from '../testing/harness.js';
+import { coalesce, CPU_OPS } from './cpu-kernel.js';
 
 const dimsArb = (maxRank: number) => fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 0, maxLength: maxRank });
 
@@ -89,5 +92,137 @@ describe('elementwise kernels match the reference on WebGPU', () => {
   it('large tensors split the dispatch over two grid dimensions', async () => {
     const x = randomTensor('float32', [65536 * 4 + 3], 9);
     await checkOp('Relu', [x]);
+  });
+});
+
+/** CPU kernel against the reference only: for values whose WebGPU result is unspecified (NaN, inf). */
+async function checkCpu(op: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs = {}, options: RunOpOptions & { atol?: number; rtol?: number } = {}): Promise<void> {
+  const [[cpu], [ref]] = await Promise.all([runOp('cpu', op, inputs, attrs, options), runOp('reference', op, inputs, attrs, options)]);
+  expectClose(cpu!, ref!, options, `cpu ${op}`);
+}
+
+const f32 = (...v: number[]): Tensor => tensor('float32', [v.length], v);
+const i32 = (...v: number[]): Tensor => tensor('int64', [v.length], v);
+/** Lengths around multiples of the 4-lane vector: empty and partial tails, whole vectors, both. */
+const LENGTHS = [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17];
+
+describe('elementwise CPU kernel', () => {
+  it('has the op codes of the C table', () => {
+    const c = readFileSync(new URL('./elementwise.c', import.meta.url), 'utf8');
+    const table = Object.fromEntries([...c.matchAll(/^\s*X\((\w+), (\d+), (\d),/gm)].map((m) => [m[1], [Number(m[2]), Number(m[3])]]));
+    expect(table).toEqual(CPU_OPS);
+  });
+
+  it('coalesces axes into rows read contiguously or broadcast', () => {
+    expect(coalesce([2, 3, 4], [[2, 3, 4], [2, 3, 4]])).toEqual({ dims: [24], strides: [[1], [1]] });
+    expect(coalesce([2, 3, 4], [[2, 3, 4], []])).toEqual({ dims: [24], strides: [[1], [0]] });
+    expect(coalesce([2, 3, 4, 5], [[2, 3, 4, 5], [1, 3, 1, 1]])).toEqual({ dims: [2, 3, 20], strides: [[60, 20, 1], [0, 1, 0]] });
+    expect(coalesce([2, 1, 4], [[2, 1, 1], [4]])).toEqual({ dims: [2, 4], strides: [[1, 0], [0, 1]] });
+    expect(coalesce([], [[], [1]])).toEqual({ dims: [1], strides: [[0], [0]] });
+  });
+
+  it('takes each vector path at lengths around multiples of 4', async () => {
+    for (const n of LENGTHS) {
+      const x = randomTensor('float32', [3, n], n, [-3, 3]);
+      const pairs: [readonly number[], readonly number[]][] = [[[3, n], [3, n]], [[3, n], []], [[], [3, n]], [[3, n], [3, 1]], [[3, 1], [3, n]], [[3, n], [n]], [[n], [3, n]], [[3, 1], [1, n]]];
+      for (const [a, b] of pairs) {
+        await checkOp('Sub', [randomTensor('float32', a, n + 1), randomTensor('float32', b, n + 2)]);
+      }
+      await checkOp('Sigmoid', [x]);
+      await checkOp('Mul', [randomTensor('int64', [3, n], n, [-99, 99]), randomTensor('int64', [1], n + 1, [-9, 9])]);
+    }
+  });
+
+  it('Where and Clip take every pattern of broadcast operands', async () => {
+    for (const n of [3, 4, 9]) {
+      for (let mask = 0; mask < 8; mask++) {
+        const dims = (k: number): number[] => (mask & (1 << k) ? [2, 1] : [2, n]);
+        await checkOp('Where', [randomTensor('bool', dims(0), mask), randomTensor('float32', dims(1), mask + 1), randomTensor('float32', dims(2), mask + 2)]);
+      }
+      const x = randomTensor('float32', [2, n], n, [-5, 5]);
+      // Bounds as run-time inputs.
+      await checkOp('Clip', [x, tensor('float32', [], [-1]), tensor('float32', [], [2])]);
+      await checkOp('Clip', [x, tensor('float32', [1], [-0.5]), undefined]);
+      await checkOp('Clip', [randomTensor('int64', [2, n], n, [-9, 9]), tensor('int64', [], [-2]), tensor('int64', [], [3])]);
+      await checkOp('Clip', [randomTensor('int64', [2, n], n, [-9, 9]), undefined, tensor('int64', [], [3])], {}, { constInputs: [2] });
+    }
+  });
+
+  it('broadcasts both operands across high ranks that do not coalesce', async () => {
+    const shapes = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 5, maxLength: 6 }).chain((out) =>
+      fc.tuple(...[0, 1, 2].map(() => fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }).map((ones) => out.map((d, i) => (ones[i] ? 1 : d))))));
+    await fc.assert(fc.asyncProperty(shapes, fc.nat(), async ([a, b, c], seed) => {
+      await checkOp('Add', [randomTensor('float32', a, seed), randomTensor('float32', b, seed + 1)]);
+      await checkOp('Where', [randomTensor('bool', a, seed), randomTensor('float32', b, seed + 1), randomTensor('float32', c, seed + 2)]);
+    }), { numRuns: 8 });
+  });
+
+  it('variadic ops fold over one to four inputs, floats and integers', async () => {
+    for (const dtype of ['float32', 'int64'] as DType[]) {
+      const ins = [randomTensor(dtype, [2, 3, 5], 1, [-20, 20]), randomTensor(dtype, [5], 2, [-20, 20]), randomTensor(dtype, [3, 1], 3, [-20, 20]), randomTensor(dtype, [], 4, [-20, 20])];
+      // ONNX's Mean (and Sum) are float-only; the WGSL Mean does not type-check on integers.
+      for (const op of dtype === 'float32' ? ['Sum', 'Mean', 'Max', 'Min'] : ['Sum', 'Max', 'Min']) {
+        for (let k = 1; k <= 4; k++) await checkOp(op, ins.slice(0, k));
+      }
+    }
+  });
+
+  it('zero-size tensors give empty outputs', async () => {
+    await checkCpu('Add', [tensor('float32', [0, 3], []), tensor('float32', [3], [1, 2, 3])]);
+    await checkCpu('Relu', [tensor('float32', [4, 0], [])]);
+    await checkCpu('Where', [tensor('bool', [0], []), tensor('float32', [1], [1]), tensor('float32', [], [2])]);
+    await checkCpu('Cast', [tensor('float32', [0], [])], { to: 7 });
+    await checkCpu('Clip', [tensor('float32', [0, 2], []), tensor('float32', [], [0])]);
+    await checkCpu('Mean', [tensor('float32', [0], []), tensor('float32', [0], [])]);
+  });
+
+  it('integer division truncates, x/0 gives x, INT32_MIN/-1 wraps; Pow, Abs, Neg on integer edges', async () => {
+    const min = -2147483648;
+    await checkCpu('Div', [i32(7, -7, 7, -7, 5, 0, min, min, 9), i32(2, 2, -2, -2, 0, 0, -1, 1, 3)]);
+    await checkCpu('Pow', [i32(2, -3, 0, 2, -1, 1, 3, 46341, 7), i32(10, 3, -1, -1, -3, 40, 0, 2, 30)]);
+    for (const op of ['Abs', 'Neg', 'Sign', 'Relu']) await checkCpu(op, [i32(min, -5, 0, 5, 2147483647)]);
+    await checkCpu('Add', [i32(2147483647, min), i32(1, -1)]);
+    await checkCpu('Mul', [i32(65536, -65537), i32(65536, 65537)]);
+  });
+
+  it('NaN, infinities and extremes behave like the reference', async () => {
+    const { NaN: nan } = Number;
+    const inf = Infinity;
+    const edge = f32(nan, inf, -inf, 0, -0, 1e-40, -1e-40, 3.4e38, -3.4e38, 1, -1, 0.5, -0.5);
+    for (const op of ['Relu', 'Abs', 'Neg', 'Sign', 'Floor', 'Ceil', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Sigmoid', 'Tanh', 'Erf', 'Gelu', 'HardSigmoid', 'HardSwish', 'LeakyRelu']) {
+      await checkCpu(op, [edge]);
+    }
+    await checkCpu('Gelu', [edge], { approximate: 'tanh' });
+    await checkCpu('Exp', [f32(-110, -103, -100, -88, -87.3, 88, 88.7, 88.8, 89, 100)]);
+    await checkCpu('Log', [f32(1e-45, 1e-40, 1.1754942e-38, 1e-30, 0.7, 0.70710677, 0.7071068, 1.5, 1e30)]);
+    for (const to of [7, 9, 6]) await checkCpu('Cast', [f32(nan, inf, -inf, 3e9, -3e9, -2.7, 2.7, -0, 1e-40)], { to });
+    await checkCpu('Cast', [i32(-5, 0, 7)], { to: 9 });
+    await checkCpu('Cast', [tensor('bool', [3], [1, 0, 1])], { to: 7 });
+    const a = f32(nan, 1, 2, nan, -0, 0, inf);
+    const b = f32(1, nan, 2, nan, 0, -0, -inf);
+    for (const op of ['Max', 'Min', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'Add', 'Sub', 'Mul', 'Div']) await checkCpu(op, [a, b]);
+    await checkCpu('Div', [f32(1, -1, 0, 3), f32(0, 0, 0, -0)]);
+    await checkCpu('Pow', [f32(-2, -2, 1, 1, -1, 0, 0, -8, nan, 2, -0), f32(0.5, 3, nan, inf, -inf, -1, 0, 1 / 3, 0, 2, 2)]);
+    await checkCpu('Clip', [f32(nan, -inf, inf, 3, -3)], { min: -1, max: 1 }, { opset: 9 });
+  });
+
+  it('vector exp, log, tanh, sigmoid, erf and gelu stay within ~1e-6 relative of the double-precision reference', async () => {
+    const n = 4099;
+    const logUniform = Float32Array.from({ length: n }, (_, i) => Math.exp(-80 + (160 * i) / n));
+    const cases: [string, Tensor, Attrs, number][] = [
+      ['Exp', randomTensor('float32', [n], 1, [-87, 88]), {}, 3e-7],
+      ['Log', tensor('float32', [n], logUniform), {}, 3e-7],
+      ['Tanh', randomTensor('float32', [n], 2, [-10, 10]), {}, 3e-7],
+      ['Sigmoid', randomTensor('float32', [n], 3, [-30, 30]), {}, 5e-7],
+      ['Erf', randomTensor('float32', [n], 4, [-4, 4]), {}, 1e-6],
+      // Far in the negative tail Gelu's f32 exponent argument carries a few e-7 of relative error.
+      ['Gelu', randomTensor('float32', [n], 5, [-6, 6]), {}, 5e-6],
+      ['Gelu', randomTensor('float32', [n], 6, [-6, 6]), { approximate: 'tanh' }, 5e-6],
+    ];
+    for (const [op, x, attrs, rtol] of cases) await checkCpu(op, [x], attrs, { atol: 1e-30, rtol });
+  });
+
+  it('reports dtypes it has no kernel for', async () => {
+    await expect(runOp('cpu', 'Sigmoid', [i32(1, 2)])).rejects.toThrow(/no CPU kernel for int64 inputs/);
   });
 });
