@@ -88,7 +88,7 @@ KERNEL(row_norm) void row_norm(const float* x, const float* scale, const float* 
     deviations(xr, D, m, &dev, &sq);
     float mean = m + dev / (float)D;
     float var = (sq - dev * dev / (float)D) / (float)D;
-    float rstd = 1.0f / sqrtf((var > 0.0f ? var : 0.0f) + u->epsilon);
+    float rstd = 1.0f / sqrtf((var < 0.0f ? 0.0f : var) + u->epsilon);
 
     const float* g0 = scale + r % u->scale_row_mod;
     const float* b0 = has_bias ? bias + r % u->bias_row_mod : 0;

@@ -39,7 +39,7 @@ const poolCase = fc.record({
   return { dims: [n, c, ...spatial], attrs, seed };
 });
 
-describe('MaxPool / AveragePool match the reference on WebGPU', () => {
+describe('MaxPool / AveragePool match the reference on WebGPU and the CPU', () => {
   for (const op of ['MaxPool', 'AveragePool']) {
     it(`${op}: 1-D to 3-D, strides, dilations, pads, auto_pad, ceil_mode, count_include_pad`, async () => {
       await fc.assert(fc.asyncProperty(poolCase, async ({ dims, attrs, seed }) => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../core/errors.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
-import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
 import { coalesce } from './reduce-program.js';
 import { lanesFor } from '../shared/segment-reduce.js';
 
@@ -35,7 +35,7 @@ async function checkReduce(op: string, x: Tensor, axes: readonly number[], attrs
   else await checkOp(op, [x], axes.length ? { ...attrs, axes } : attrs, { opset: from - 1, ...tol });
 }
 
-describe('Reduce* match the reference on WebGPU', () => {
+describe('Reduce* match the reference on WebGPU and the CPU', () => {
   const ops = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
   for (const op of ops) {
     it(`${op}: random shapes, axes, keepdims, noop_with_empty_axes, attribute vs input`, async () => {
@@ -118,5 +118,78 @@ describe('reduction layout', () => {
     expect(lanesFor(100000, 3)).toBe(64);
     expect(lanesFor(1024, 256)).toBe(4);
     expect(lanesFor(64, 4096)).toBe(1);
+  });
+});
+
+describe('CPU kernel paths', () => {
+  const ops = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
+  const f32 = (dims: number[], data: number[]): Tensor => tensor('float32', dims, Float32Array.from(data));
+
+  /** CPU against the reference only: WGSL's max/min need not propagate NaN, the C kernels do. */
+  async function checkCpu(op: string, inputs: Tensor[], attrs: Record<string, number | number[]>, opset?: number): Promise<void> {
+    const [cpu, ref] = await Promise.all([runOp('cpu', op, inputs, attrs, { opset }), runOp('reference', op, inputs, attrs, { opset })]);
+    expectClose(cpu[0]!, ref[0]!);
+  }
+
+  it('contiguous runs (8, then 4 at a time, then a tail) and columns (4 outputs per vector, then leftovers)', async () => {
+    const cases: [number[], number[]][] = [
+      [[3, 29], [1]],
+      [[2, 3, 37], [0, 2]],
+      [[37, 10], [0]],
+      [[3, 17, 6], [1]],
+      [[5, 4, 3, 7], [0, 2]],
+    ];
+    for (const [dims, axes] of cases) {
+      for (const op of ops) await checkReduce(op, randomTensor('float32', dims, dims.length, RANGE[op] ?? [-3, 3]), axes, { keepdims: 0 }, true, { rtol: 2e-4 });
+    }
+  });
+
+  it('zero-size inputs: empty rows give the identity (0, −inf, NaN for the mean), empty outputs nothing', async () => {
+    for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceProd', 'ReduceLogSumExp']) {
+      await checkReduce(op, randomTensor('float32', [0, 3], 1), [0], { keepdims: 1 }, true);
+      await checkReduce(op, randomTensor('float32', [3, 0], 1), [1], { keepdims: 0 }, true);
+      await checkReduce(op, randomTensor('float32', [0, 3], 1), [1], { keepdims: 1 }, true);
+    }
+  });
+
+  it('NaN propagates as in the reference, in rows and in columns', async () => {
+    const x = f32([3, 5], [1, NaN, 3, 4, 5, 1, 2, 3, 4, 5, -1, 7, 2, 9, 0]);
+    const wide = randomTensor('float32', [6, 9], 3);
+    (wide.data as Float32Array)[4 * 9 + 2] = NaN;
+    for (const op of ['ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceLogSumExp']) {
+      for (const axes of [[0], [1]]) {
+        await checkCpu(op, [x], { axes }, 13);
+        await checkCpu(op, [wide], { axes }, 13);
+      }
+    }
+    // NaN wins only as a row's first element (the comparisons are false), in rows and in columns.
+    const first = f32([2, 6], [NaN, 1, 3, 4, 5, 5, 1, NaN, 3, 9, 5, 9]);
+    for (const op of ['ArgMax', 'ArgMin']) {
+      for (const select_last_index of [0, 1]) {
+        for (const axis of [0, 1]) await checkCpu(op, [first], { axis, select_last_index });
+        await checkCpu(op, [wide], { axis: 0, select_last_index });
+      }
+    }
+  });
+
+  it('integer sums and products wrap like int32', async () => {
+    const x = randomTensor('int64', [5, 11], 4, [-(2 ** 30), 2 ** 30]);
+    for (const op of ['ReduceSum', 'ReduceProd', 'ReduceSumSquare', 'ReduceL1', 'ReduceMean']) {
+      await checkReduce(op, x, [1], { keepdims: 0 }, true);
+      await checkReduce(op, x, [0], { keepdims: 0 }, true);
+    }
+  });
+
+  it('ArgMax / ArgMin over a strided axis: 4 columns per vector, leftover columns, ties', async () => {
+    for (const [dims, axis] of [[[9, 7], 0], [[2, 13, 5], 1], [[3, 2, 11], 1]] as const) {
+      const x = randomTensor('int64', dims, axis + 1, [0, 3]);
+      const xf = { ...x, dtype: 'float32' as const, data: Float32Array.from(x.data) };
+      for (const select_last_index of [0, 1]) {
+        for (const op of ['ArgMax', 'ArgMin']) {
+          await checkOp(op, [xf], { axis, select_last_index });
+          await checkOp(op, [x], { axis, select_last_index, keepdims: 0 });
+        }
+      }
+    }
   });
 });

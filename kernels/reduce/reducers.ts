@@ -71,6 +71,8 @@ const sum = (row: readonly number[], int: boolean, map: (x: number) => number = 
   return s;
 };
 const square = (x: number): number => x * x;
+/** x² wrapped to int32: x * x in doubles loses the low bits once |x| passes 2^26.5. */
+const squareInt = (x: number): number => Math.imul(x, x);
 
 export const REDUCERS: Readonly<Record<string, Reducer>> = {
   ReduceSum: { ref: (row, int) => sum(row, int), wgsl: foldWgsl({ init: zero, combine: add }), cpu: fold('sum') },
@@ -101,7 +103,7 @@ export const REDUCERS: Readonly<Record<string, Reducer>> = {
     wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add, final: (a) => `sqrt(${a})` }),
     cpu: fold('squareSum', 'sqrt'),
   },
-  ReduceSumSquare: { ref: (row, int) => sum(row, int, square), wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add }), cpu: fold('squareSum') },
+  ReduceSumSquare: { ref: (row, int) => sum(row, int, int ? squareInt : square), wgsl: foldWgsl({ init: zero, map: (x) => `${x} * ${x}`, combine: add }), cpu: fold('squareSum') },
   ReduceLogSum: {
     floatOnly: true,
     ref: (row) => Math.log(sum(row, false)),
