@@ -1,7 +1,7 @@
 /**
  * Tessera in a real browser: headless Chromium with WebGPU on SwiftShader (the bench's harness and
- * launch flags) runs a model through the bundled public API, and the answer must match Tessera's
- * reference backend run here in Node.
+ * launch flags) runs a model through the bundled public API, on WebGPU and on the CPU kernels
+ * (WebAssembly SIMD), and the answer must match Tessera's reference backend run here in Node.
  */
 import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
@@ -10,6 +10,8 @@ import { Session, type Tensor } from '../../core/index.js';
 import { openHarness, type Harness } from '../../bench/browser/harness.js';
 import type { Measured } from '../../bench/browser/protocol.js';
 import { BENCH_MODELS, SMOKE_MODEL_ID, prepareModel, randomInput, type BenchInput } from '../../bench/models.js';
+import { RENAMED_KERNELS, openCpuApp, type CpuApp } from './cpu-app.js';
+import type { CpuPageResult, KernelSource } from './cpu-protocol.js';
 
 const { onnx } = onnxProto;
 
@@ -52,17 +54,21 @@ async function inNode(bytes: Uint8Array, inputs: readonly BenchInput[]): Promise
   }
 }
 
+function expectOutputsMatch(backend: string, name: string, got: Readonly<Record<string, { dims: readonly number[]; data: readonly number[] }>>, reference: Record<string, Tensor>): void {
+  expect(Object.keys(got).sort(), `${backend} outputs of ${name}`).toEqual(Object.keys(reference).sort());
+  for (const [out, want] of Object.entries(reference)) {
+    const g = got[out]!;
+    expect(g.dims, `${backend} dims of ${name}:${out}`).toEqual(want.dims);
+    let maxAbs = 0;
+    for (let i = 0; i < want.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(g.data[i]! - want.data[i]!));
+    expect(maxAbs, `max |${backend} - reference| of ${name}:${out}`).toBeLessThanOrEqual(1e-4);
+  }
+}
+
 async function expectSameAsReference(h: Harness, name: string, bytes: Uint8Array, inputs: readonly BenchInput[]): Promise<void> {
   const [browser, reference] = await Promise.all([inBrowser(h, name, bytes, inputs), inNode(bytes, inputs)]);
   expect(browser.detail.backend).toBe('webgpu');
-  expect(Object.keys(browser.outputs).sort()).toEqual(Object.keys(reference).sort());
-  for (const [out, want] of Object.entries(reference)) {
-    const got = browser.outputs[out]!;
-    expect(got.dims).toEqual(want.dims);
-    let maxAbs = 0;
-    for (let i = 0; i < want.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(got.data[i]! - want.data[i]!));
-    expect(maxAbs, `max |webgpu - reference| of ${name}:${out}`).toBeLessThanOrEqual(1e-4);
-  }
+  expectOutputsMatch('webgpu', name, browser.outputs, reference);
 }
 
 describe('Tessera on WebGPU in headless Chromium (SwiftShader)', () => {
@@ -85,5 +91,55 @@ describe('Tessera on WebGPU in headless Chromium (SwiftShader)', () => {
   it('runs a real model, an openWakeWord head (Flatten, Gemm, Relu, Sigmoid), like the reference backend', async () => {
     const p = prepareModel(BENCH_MODELS.find((m) => m.id === SMOKE_MODEL_ID)!);
     await expectSameAsReference(h, p.model.id, new Uint8Array(readFileSync(p.path)), p.inputs);
+  });
+});
+
+describe('Tessera on the CPU kernels (WebAssembly SIMD) in headless Chromium', () => {
+  let app: CpuApp;
+  beforeAll(async () => {
+    app = await openCpuApp();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  async function inPage(where: 'app' | 'bare', name: string, bytes: Uint8Array, inputs: readonly BenchInput[], kernels: KernelSource): Promise<CpuPageResult> {
+    const modelUrl = app.serve(`${name}.onnx`, bytes);
+    const specs = inputs.map((i) => ({ name: i.name, dims: i.dims, url: app.serve(`${name}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
+    return app.run(where, { modelUrl, inputs: specs, kernels }, 60_000);
+  }
+
+  async function expectCpuSameAsReference(name: string, bytes: Uint8Array, inputs: readonly BenchInput[], kernels: KernelSource): Promise<void> {
+    const [r, reference] = await Promise.all([inPage('app', name, bytes, inputs, kernels), inNode(bytes, inputs)]);
+    if (!r.ok) expect.fail(`Tessera cpu in Chromium ${app.browserVersion} (kernels: ${kernels.kind}) failed on ${name}: ${r.name} [${r.code}]: ${r.message}`);
+    expect(r.backend).toBe('cpu');
+    expect(r.calls).toBeGreaterThan(0);
+    console.log(`${name} on cpu in Chromium ${app.browserVersion} (kernels: ${kernels.kind}): ${r.calls} calls/run, ${(r.cpuMemoryBytes / 2 ** 20).toFixed(1)} MiB, first ${r.firstMs.toFixed(1)} ms, steady ${r.steadyMs.toFixed(1)} ms`);
+    expectOutputsMatch('cpu', name, r.outputs, reference);
+  }
+
+  const elementwiseInputs = (): BenchInput[] => [randomInput('x', [2, 3, 5], 1), randomInput('y', [3, 5], 2)];
+
+  it('loads tessera-cpu.wasm from beside the bundle by default and runs an elementwise model like the reference backend', async () => {
+    await expectCpuSameAsReference('elementwise', elementwiseModel(), elementwiseInputs(), { kind: 'default' });
+  });
+
+  it('takes cpuKernels as a URL and as a compiled WebAssembly.Module', async () => {
+    await expectCpuSameAsReference('elementwise', elementwiseModel(), elementwiseInputs(), { kind: 'url', url: RENAMED_KERNELS });
+    await expectCpuSameAsReference('elementwise', elementwiseModel(), elementwiseInputs(), { kind: 'module', url: RENAMED_KERNELS });
+  });
+
+  it('runs a real model, an openWakeWord head (Flatten, Gemm, Relu, Sigmoid), like the reference backend', async () => {
+    const p = prepareModel(BENCH_MODELS.find((m) => m.id === SMOKE_MODEL_ID)!);
+    await expectCpuSameAsReference(p.model.id, new Uint8Array(readFileSync(p.path)), p.inputs, { kind: 'default' });
+  });
+
+  it('without tessera-cpu.wasm beside the bundle: CpuKernelError naming the URL, in the page', async () => {
+    const r = await inPage('bare', 'elementwise', elementwiseModel(), elementwiseInputs(), { kind: 'default' });
+    expect(r.ok, 'the page ran without its CPU kernels').toBe(false);
+    if (r.ok) return;
+    expect(r.name).toBe('CpuKernelError');
+    expect(r.code).toBe('CPU_KERNELS');
+    expect(r.message).toMatch(/\/bare\/tessera-cpu\.wasm failed: HTTP 404; pass `cpuKernels`/);
   });
 });
