@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
-import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
 
 const RUNS = { numRuns: 20 };
 
@@ -102,5 +102,61 @@ describe('BatchNormalization (inference)', () => {
     const c = [randomTensor('float32', [2], 1), randomTensor('float32', [2], 2), randomTensor('float32', [2], 3), randomTensor('float32', [2], 4, [0.1, 1])];
     await expect(runOp('webgpu', 'BatchNormalization', [randomTensor('float32', [1, 2, 3], 0), ...c], { training_mode: 1 }, { constInputs: [1, 2, 3, 4], opset: 15 }))
       .rejects.toThrow(UnsupportedOpError);
+  });
+});
+
+describe('CPU kernel paths', () => {
+  it('Softmax over a strided axis: 4 neighbouring rows per vector, leftover rows; masked (−inf) logits', async () => {
+    for (const op of ['Softmax', 'LogSoftmax']) {
+      await checkOp(op, [randomTensor('float32', [3, 9, 7], 1, [-10, 10])], { axis: 1 }, { opset: 13 });
+      await checkOp(op, [randomTensor('float32', [2, 37, 12], 2, [-10, 10])], { axis: 1 }, { opset: 13 });
+      const masked = randomTensor('float32', [4, 37], 3, [-10, 10]);
+      for (let i = 0; i < masked.data.length; i += 3) (masked.data as Float32Array)[i] = -Infinity;
+      await checkOp(op, [masked], { axis: -1 }, { opset: 13 });
+      await checkOp(op, [masked], { axis: 0 }, { opset: 13 });
+    }
+  });
+
+  it('Softmax: a NaN makes its row NaN, as in the reference (CPU only: WGSL max need not propagate NaN)', async () => {
+    const x = randomTensor('float32', [3, 10], 4);
+    (x.data as Float32Array)[13] = NaN;
+    for (const op of ['Softmax', 'LogSoftmax']) {
+      for (const axis of [0, 1]) {
+        const [cpu, ref] = await Promise.all([runOp('cpu', op, [x], { axis }, { opset: 13 }), runOp('reference', op, [x], { axis }, { opset: 13 })]);
+        expectClose(cpu[0]!, ref[0]!);
+      }
+    }
+  });
+
+  it('LayerNormalization: scale and bias broadcast differently (chunks of the smaller block), odd row lengths', async () => {
+    const cases: [number[], number[], number[]][] = [
+      [[3, 5, 6], [5, 6], [1]],
+      [[3, 5, 6], [1], [5, 6]],
+      [[3, 5, 6], [6], [5, 6]],
+      [[3, 5, 6], [5, 6], [6]],
+      [[2, 3, 7], [1, 7], [1, 1]],
+      [[2, 3, 7], [7], [3, 7]],
+    ];
+    for (const [dims, sdims, bdims] of cases) {
+      const x = randomTensor('float32', dims, 5, [-4, 4]);
+      const scale = randomTensor('float32', sdims, 6, [0.5, 2]);
+      const bias = randomTensor('float32', bdims, 7);
+      await checkOp('LayerNormalization', [x, scale, bias], { axis: 1 }, { outputs: 3, atol: 2e-4, rtol: 2e-4 });
+    }
+  });
+
+  it('zero-size inputs', async () => {
+    const p = (c: number, seed: number) => randomTensor('float32', [c], seed, [0.1, 1]);
+    await checkOp('Softmax', [randomTensor('float32', [0, 3], 1)], { axis: 1 }, { opset: 13 });
+    await checkOp('LayerNormalization', [randomTensor('float32', [2, 0], 1), randomTensor('float32', [0], 2)], { axis: 1 }, { outputs: 3 });
+    await checkOp('InstanceNormalization', [randomTensor('float32', [0, 3, 4], 1), p(3, 2), p(3, 3)]);
+    await checkOp('BatchNormalization', [randomTensor('float32', [0, 2, 3], 1), p(2, 2), p(2, 3), p(2, 4), p(2, 5)], {}, { constInputs: [1, 2, 3, 4] });
+  });
+
+  it('BatchNormalization without spatial dims runs along the channels', async () => {
+    const c = 11;
+    const params = [1, 2, 3, 4].map((s) => randomTensor('float32', [c], s, [0.1, 2]));
+    await checkOp('BatchNormalization', [randomTensor('float32', [3, c], 9), ...params], {}, { constInputs: [1, 2, 3, 4] });
+    await checkOp('BatchNormalization', [randomTensor('float32', [2, c, 7], 9), ...params], {}, { constInputs: [1, 2, 3, 4] });
   });
 });

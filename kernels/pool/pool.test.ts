@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedOpError } from '../../core/errors.js';
 import { windowAttrs, windowGeometry } from '../shared/pool-geometry.js';
-import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
 
 const RUNS = { numRuns: 25 };
 
@@ -92,5 +92,38 @@ describe('window geometry', () => {
     expect(geometry(5, { kernel_shape: [4], auto_pad: 'SAME_UPPER' })).toEqual({ out: [5], padsBegin: [1], padsEnd: [2] });
     expect(geometry(5, { kernel_shape: [4], auto_pad: 'SAME_LOWER' })).toEqual({ out: [5], padsBegin: [2], padsEnd: [1] });
     expect(geometry(7, { kernel_shape: [3], strides: [2], dilations: [2], auto_pad: 'VALID' })).toEqual({ out: [2], padsBegin: [0], padsEnd: [0] });
+  });
+});
+
+describe('CPU kernel paths', () => {
+  it('rows wide enough for 4 outputs per vector: strides 1–3, dilations, borders on both sides, 1-D and 3-D', async () => {
+    for (const stride of [1, 2, 3]) {
+      for (const dilation of [1, 2]) {
+        const x1 = randomTensor('float32', [2, 3, 41], stride * 10 + dilation);
+        const attrs = { kernel_shape: [3], strides: [stride], dilations: [dilation], pads: [2, 1] };
+        await checkOp('MaxPool', [x1], attrs, { opset: 19 });
+        await checkOp('AveragePool', [x1], { ...attrs, count_include_pad: stride % 2 }, { opset: 19 });
+        await checkOp('AveragePool', [x1], { ...attrs, ceil_mode: 1 }, { opset: 19 });
+      }
+      const x3 = randomTensor('float32', [1, 2, 4, 5, 23], stride);
+      const attrs3 = { kernel_shape: [2, 3, 3], strides: [1, 2, stride], pads: [1, 0, 1, 0, 1, 2] };
+      await checkOp('MaxPool', [x3], attrs3);
+      await checkOp('AveragePool', [x3], { ...attrs3, count_include_pad: 1 });
+    }
+  });
+
+  it('zero-size batches give empty outputs', async () => {
+    await checkOp('MaxPool', [randomTensor('float32', [0, 2, 9], 1)], { kernel_shape: [2] });
+    await checkOp('AveragePool', [randomTensor('float32', [2, 0, 9, 9], 1)], { kernel_shape: [2, 2] });
+  });
+
+  it('MaxPool propagates NaN like the reference (WGSL max need not, so CPU only)', async () => {
+    const x = randomTensor('float32', [1, 1, 3, 19], 5);
+    (x.data as Float32Array)[19 + 6] = NaN;
+    (x.data as Float32Array)[2 * 19 + 18] = NaN;
+    for (const kernel_shape of [[2, 2], [1, 3]]) {
+      const [cpu, ref] = await Promise.all([runOp('cpu', 'MaxPool', [x], { kernel_shape }), runOp('reference', 'MaxPool', [x], { kernel_shape })]);
+      expectClose(cpu[0]!, ref[0]!);
+    }
   });
 });
