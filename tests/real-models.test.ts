@@ -196,7 +196,7 @@ for (const backend of KERNEL_BACKENDS) {
               `${c.label.padEnd(20)} ${name.slice(0, 18).padEnd(18)} [${e.dims.join(',')}]`.padEnd(56) +
                 ` max|ref| ${fmt(scale).padStart(8)}  abs ${fmt(cmp.abs).padStart(8)}  rel ${fmt(cmp.rel).padStart(8)}  ` +
                 `${launches(report)}, load ${report.loadMs.toFixed(0)} ms, ` +
-                `first ${firstMs.toFixed(0)} ms, steady ${steadyMs.toFixed(0)} ms${cmp.ok ? '' : '  FAIL'}`,
+                `first ${firstMs.toFixed(1)} ms, steady ${steadyMs.toFixed(1)} ms${cmp.ok ? '' : '  FAIL'}`,
             );
             if (!cmp.ok) problems.push(`output "${name}": ${cmp.problem} (max abs ${fmt(cmp.abs)}, max rel ${fmt(cmp.rel)})`);
           }
