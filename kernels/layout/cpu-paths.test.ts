@@ -11,7 +11,7 @@ import { data, expectOp, floats, ints } from './test-util.js';
  */
 
 describe('strided copy: row runs', () => {
-  it('contiguous, backward, strided and broadcast rows', async () => {
+  it('contiguous, backward, strided, broadcast and transposed rows (blocks of 4 and 16 rows, with tails)', async () => {
     const x = data('float32', [3, 50], 1);
     const c = { constInputs: [1, 2, 3, 4] };
     await checkOp('Slice', [x, ints([0, -1]), ints([3, -100]), ints([0, 1]), ints([1, -1])], {}, c);
@@ -20,6 +20,8 @@ describe('strided copy: row runs', () => {
     await checkOp('Expand', [data('int64', [5, 1], 2), ints([5, 37])], {}, { constInputs: [1] });
     await checkOp('Expand', [data('bool', [1, 37], 3), ints([5, 37])], {}, { constInputs: [1] });
     await checkOp('Transpose', [data('int32', [7, 33, 5], 4)], { perm: [2, 0, 1] });
+    await checkOp('Transpose', [data('float32', [37, 21], 4)], { perm: [1, 0] });
+    await checkOp('Transpose', [data('float32', [2, 18, 5, 7], 4)], { perm: [0, 2, 3, 1] });
     await checkOp('Concat', [data('float32', [4, 19], 5), data('float32', [4, 30], 6)], { axis: 1 });
     await checkOp('Split', [data('float32', [4, 49], 7), ints([20, 0, 29])], { axis: 1 }, { constInputs: [1], outputs: 3 });
     await checkOp('Tile', [data('float32', [3, 17], 8), ints([2, 3])], {}, { constInputs: [1] });

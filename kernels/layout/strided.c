@@ -11,12 +11,14 @@
  * and the index tensor is a separate entry point (strided_gather) because it is an extra argument.
  *
  * The WGSL spends a div/mod per axis per element; here the work goes by rows of the innermost
- * axis: the outer coordinates advance as an odometer once per row, and a row is cut into runs
- * whose source is contiguous (memcpy: bulk memory.copy), constant (SIMD fill: Expand's broadcast,
- * Pad's edge, the fill value) or a plain stride (Transpose's inner axis). The planner has already
- * merged axes, so most copies are one to three rows deep and many are a single memcpy. Only an
- * index that moves along the row (Gather on the last axis, GatherElements) or an edge rule with a
- * step other than 1 goes element by element.
+ * axis: the outer coordinates advance as an odometer once per row (only the axes that moved are
+ * re-bounded), and a row is cut into runs whose source is contiguous (memcpy: bulk memory.copy),
+ * constant (SIMD fill: Expand's broadcast, Pad's edge, the fill value) or a plain stride. The
+ * planner has already merged axes, so most copies are one to three rows deep and many are a
+ * single memcpy. A transpose (the row read with a stride, the rows side by side in the source)
+ * goes 4 or 16 rows at a time in 4×4 SIMD blocks, so each source cache line is read once rather
+ * than once per row. Only an index that moves along the row (Gather on the last axis,
+ * GatherElements) or an edge rule with a step other than 1 goes element by element.
  *
  * Uniform words: 0 count, 1 src_base, 2 dst_base, 3 fill, 4 gather_dim, 5 gather_stride, 6 rank R,
  * 7 edge rule (EdgeRule below), then 7 arrays of R words from 8: n, start, step, src_dim,
@@ -127,63 +129,122 @@ static Run run_at(uint32_t rule, int32_t k, int32_t n) {
   }
 }
 
+typedef struct {
+  int32_t n, start, step, dim, ss, ds, is;
+} Axis;
+
+/* An outer axis' share of the row's source offset at coordinate c, setting *outside for the fill rule. */
+static inline int32_t source_part(uint32_t rule, const Axis* a, int32_t c, int32_t* outside) {
+  int32_t k = bound(rule, a->start + c * a->step, a->dim);
+  *outside = k < 0;
+  return k < 0 ? 0 : k * a->ss;
+}
+
+/* One row of the innermost axis `in`, its outer coordinates giving source offset s and index offset j. */
+static void copy_row(const uint32_t* src, const int32_t* idx, uint32_t* out, const Axis* in, uint32_t rule, int32_t s, int32_t j,
+                     const Params* u) {
+  const int32_t n = in->n, ds = in->ds;
+  if ((idx && in->is != 0) || (rule != EDGE_NONE && in->step != 1)) {
+    for (int32_t x = 0; x < n; x++) {
+      int32_t k = bound(rule, in->start + x * in->step, in->dim);
+      if (k < 0) {
+        out[x * ds] = u->fill;
+      } else {
+        int32_t at = s + k * in->ss;
+        if (idx) at += gathered(idx, (uint32_t)(j + x * in->is), u);
+        out[x * ds] = src[at];
+      }
+    }
+    return;
+  }
+  if (idx) s += gathered(idx, (uint32_t)j, u);
+  if (rule == EDGE_NONE) {
+    copy_run(out, (uint32_t)ds, src + s + in->start * in->ss, in->step * in->ss, (uint32_t)n);
+    return;
+  }
+  for (int32_t x = 0; x < n;) {
+    Run r = run_at(rule, in->start + x, in->dim);
+    int32_t len = r.len < (uint32_t)(n - x) ? (int32_t)r.len : n - x;
+    if (r.from < 0) fill_run(out + x * ds, (uint32_t)ds, (uint32_t)len, u->fill);
+    else copy_run(out + x * ds, (uint32_t)ds, src + s + r.from * in->ss, r.dir * in->ss, (uint32_t)len);
+    x += len;
+  }
+}
+
+/*
+ * 4·groups rows at once where a transpose reads each row with stride S but the rows side by side
+ * (source stride 1 between rows, dst_stride dj): 4×4 blocks, four vector loads, a shuffle
+ * transpose, four vector stores. Sixteen rows use a whole 64-byte source line per column.
+ */
+static void transpose_rows(const uint32_t* p, int32_t S, int32_t n, uint32_t* q, int32_t dj, int32_t groups) {
+  int32_t x = 0;
+  for (; x + 4 <= n; x += 4) {
+    for (int32_t g = 0; g < groups; g++) {
+      const uint32_t* pg = p + 4 * g;
+      uint32_t* qg = q + 4 * g * dj;
+      v128_t a0 = wasm_v128_load(pg + x * S), a1 = wasm_v128_load(pg + (x + 1) * S);
+      v128_t a2 = wasm_v128_load(pg + (x + 2) * S), a3 = wasm_v128_load(pg + (x + 3) * S);
+      v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
+      v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+      wasm_v128_store(qg + x, wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5));
+      wasm_v128_store(qg + dj + x, wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+      wasm_v128_store(qg + 2 * dj + x, wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5));
+      wasm_v128_store(qg + 3 * dj + x, wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7));
+    }
+  }
+  for (; x < n; x++)
+    for (int32_t r = 0; r < 4 * groups; r++) q[r * dj + x] = p[x * S + r];
+}
+
 static void strided(const uint32_t* src, const int32_t* idx, uint32_t* dst, const Params* u) {
   const uint32_t R = u->rank, rule = u->rule;
-  // The innermost axis is walked as rows; a rank-0 copy (every axis merged away) is one element.
-  const uint32_t last = R ? R - 1 : 0;
-  const uint32_t n = R ? (uint32_t)axis(u, AX_N, last) : 1;
-  const int32_t start = R ? axis(u, AX_START, last) : 0, step = R ? axis(u, AX_STEP, last) : 1;
-  const int32_t dim = R ? axis(u, AX_SRC_DIM, last) : 1, ss = R ? axis(u, AX_SRC_STRIDE, last) : 0;
-  const uint32_t ds = R ? (uint32_t)axis(u, AX_DST_STRIDE, last) : 0, is = R ? (uint32_t)axis(u, AX_IDX_STRIDE, last) : 0;
-  const int per_element = (idx && is != 0) || (rule != EDGE_NONE && step != 1);
-  const uint32_t rows = u->count / n;
-  uint32_t c[R ? R : 1];
-  memset(c, 0, sizeof c);
+  // The innermost axis is walked as rows, the outer ones as an odometer that updates the row's
+  // offsets by the axes that moved; a rank-0 copy (every axis merged away) is one row of one.
+  const uint32_t outer = R ? R - 1 : 0;
+  Axis ax[R ? R : 1];
+  for (uint32_t d = 0; d < R; d++) {
+    ax[d] = (Axis){axis(u, AX_N, d), axis(u, AX_START, d), axis(u, AX_STEP, d), axis(u, AX_SRC_DIM, d),
+                   axis(u, AX_SRC_STRIDE, d), axis(u, AX_DST_STRIDE, d), axis(u, AX_IDX_STRIDE, d)};
+  }
+  const Axis in = R ? ax[outer] : (Axis){1, 0, 1, 1, 0, 0, 0};
+  int32_t c[outer + 1], part[outer + 1], out[outer + 1];
+  int32_t s = u->src_base, o = (int32_t)u->dst_base, j = 0, outside = 0;
+  for (uint32_t d = 0; d < outer; d++) {
+    c[d] = 0;
+    part[d] = source_part(rule, &ax[d], 0, &out[d]);
+    s += part[d];
+    outside += out[d];
+  }
+  const Axis* above = outer ? &ax[outer - 1] : 0;
+  const int32_t S = in.step * in.ss;
+  const int tiles = rule == EDGE_NONE && !idx && above && above->step * above->ss == 1 && in.ds == 1 && S != 0 && S != 1;
 
-  for (uint32_t row = 0; row < rows; row++) {
-    int32_t s = u->src_base;
-    uint32_t o = u->dst_base, j = 0;
-    int outside = 0;
-    for (uint32_t d = 0; d < last; d++) {
-      int32_t k = bound(rule, axis(u, AX_START, d) + (int32_t)c[d] * axis(u, AX_STEP, d), axis(u, AX_SRC_DIM, d));
-      outside |= k < 0;
-      s += k * axis(u, AX_SRC_STRIDE, d);
-      o += c[d] * (uint32_t)axis(u, AX_DST_STRIDE, d);
-      j += c[d] * (uint32_t)axis(u, AX_IDX_STRIDE, d);
-    }
-    uint32_t* out = dst + o;
-
+  const uint32_t rows = u->count / (uint32_t)in.n;
+  for (uint32_t row = 0; row < rows;) {
+    int32_t done = 1;
     if (outside) {
-      fill_run(out, ds, n, u->fill);
-    } else if (per_element) {
-      for (uint32_t x = 0; x < n; x++) {
-        int32_t k = bound(rule, start + (int32_t)x * step, dim);
-        if (k < 0) {
-          out[x * ds] = u->fill;
-        } else {
-          int32_t at = s + k * ss;
-          if (idx) at += gathered(idx, j + x * is, u);
-          out[x * ds] = src[at];
-        }
-      }
+      fill_run(dst + o, (uint32_t)in.ds, (uint32_t)in.n, u->fill);
+    } else if (tiles && c[outer - 1] + 4 <= above->n) {
+      int32_t groups = c[outer - 1] + 16 <= above->n ? 4 : 1;
+      transpose_rows(src + s + in.start * in.ss, S, in.n, dst + o, above->ds, groups);
+      done = 4 * groups;
     } else {
-      if (idx) s += gathered(idx, j, u);
-      if (rule == EDGE_NONE) {
-        copy_run(out, ds, src + s + start * ss, step * ss, n);
-      } else {
-        for (uint32_t x = 0; x < n;) {
-          Run r = run_at(rule, start + (int32_t)x, dim);
-          uint32_t len = r.len < n - x ? r.len : n - x;
-          if (r.from < 0) fill_run(out + x * ds, ds, len, u->fill);
-          else copy_run(out + x * ds, ds, src + s + r.from * ss, r.dir * ss, len);
-          x += len;
-        }
-      }
+      copy_row(src, idx, dst + o, &in, rule, s, j, u);
     }
-
-    for (int32_t d = (int32_t)last - 1; d >= 0; d--) {
-      if (++c[d] < (uint32_t)axis(u, AX_N, (uint32_t)d)) break;
-      c[d] = 0;
+    row += (uint32_t)done;
+    // Four rows at once only where they fit the axis, so a carry lands on 0 exactly.
+    for (int32_t d = (int32_t)outer - 1; d >= 0; d--, done = 1) {
+      const Axis* a = &ax[d];
+      int32_t was = c[d];
+      c[d] = was + done < a->n ? was + done : 0;
+      s -= part[d];
+      outside -= out[d];
+      part[d] = source_part(rule, a, c[d], &out[d]);
+      s += part[d];
+      outside += out[d];
+      o += (c[d] - was) * a->ds;
+      j += (c[d] - was) * a->is;
+      if (c[d]) break;
     }
   }
 }
