@@ -171,9 +171,8 @@ const notes: string[] = [];
 const prepared = new Map<string, readonly PreparedSet[]>();
 
 /**
- * A test's data sets as models and tensors, read once and shared by every backend (the files are
- * most of this suite's cost on the CPU). Each set is its own model: the inputs baked in as
- * initializers may differ between sets.
+ * A test's data sets as models and tensors, read and parsed once and shared by every backend. Each
+ * set is its own model: the inputs baked in as initializers may differ between sets.
  */
 function prepare(dir: string, op: string): readonly PreparedSet[] {
   let sets = prepared.get(dir);
