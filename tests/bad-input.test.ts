@@ -178,9 +178,8 @@ describe('GPU memory', () => {
 describe('CPU backend limits', () => {
   const MiB = 2 ** 20;
   /**
-   * x → Dropout → (y, mask): a CPU plan made only of the shared copy and fill kernels, so these
-   * checks of memory planning and of the kernel module depend on no operator family's kernels.
-   * Three values of `n` words each: x, y and the mask.
+   * x → Dropout → (y, mask): about the smallest CPU plan that calls kernels (a copy and a fill), with
+   * three values of `n` words each: x, y and the mask.
    */
   const dropoutModel = (n: number): Model => ({
     opset: 17,
