@@ -271,17 +271,19 @@ AI v128_t apply(const uint32_t op, v128_t a, v128_t b, v128_t c, const Params* P
   return a;
 }
 
-/* The tail of a row (fewer than 4 words) goes through a zero-padded vector. */
+/* The tail of a row (1 to 3 words) goes through a zero-padded vector, lane by lane: a loop here
+ * becomes a memcpy call, which costs more than the row when rows are short. */
 AI v128_t load_part(const uint32_t* p, uint32_t n) {
-  uint32_t t[4] = {0, 0, 0, 0};
-  for (uint32_t l = 0; l < n; l++) t[l] = p[l];
-  return wasm_v128_load(t);
+  v128_t v = wasm_v128_load32_zero(p);
+  if (n > 1) v = wasm_v128_load32_lane(p + 1, v, 1);
+  if (n > 2) v = wasm_v128_load32_lane(p + 2, v, 2);
+  return v;
 }
 
 AI void store_part(uint32_t* p, v128_t v, uint32_t n) {
-  uint32_t t[4];
-  wasm_v128_store(t, v);
-  for (uint32_t l = 0; l < n; l++) p[l] = t[l];
+  wasm_v128_store32_lane(p, v, 0);
+  if (n > 1) wasm_v128_store32_lane(p + 1, v, 1);
+  if (n > 2) wasm_v128_store32_lane(p + 2, v, 2);
 }
 
 /* One row; bit k of `bcast` set when operand k is one value broadcast along it. Loads precede the
@@ -349,7 +351,8 @@ static void run_row(uint32_t op, uint32_t bcast, uint32_t len, const uint32_t* a
   }
 }
 
-static void elementwise(uint32_t arity, const uint32_t* const in[3], uint32_t* out, const uint32_t* u) {
+/* Inlined into each export, so loops over the operands unroll for its arity. */
+AI void elementwise(const uint32_t arity, const uint32_t* const in[3], uint32_t* out, const uint32_t* u) {
   const uint32_t op = u[0], rank = u[1];
   const Params P = {wasm_v128_load32_splat(u + 2), wasm_v128_load32_splat(u + 3)};
   const uint32_t* dims = u + 4;
