@@ -1,20 +1,24 @@
 /**
- * `npm run bench` / `npm run bench:smoke`: Tessera against onnxruntime-web on the real models, in one
- * headless Chromium on one SwiftShader adapter, in one run. Absolute times from a software adapter
- * mean little; the ratios within one run are the point.
+ * `npm run bench` / `npm run bench:smoke`: Tessera against onnxruntime-web and TensorFlow.js on the
+ * real models, in one run, in three sections: WebGPU (headless Chromium, one SwiftShader adapter),
+ * and the CPU (WebAssembly) engines in this Node process and in the same Chromium. Absolute times
+ * from a software adapter or two shared cores mean little; the ratios within one run are the point.
  *
- *   tsx bench/run.ts [--smoke] [--models id,id] [--engines id,id] [--runs N] [--warmup N]
+ *   tsx bench/run.ts [--smoke] [--sections webgpu,cpu-node,cpu-chromium] [--models id,id]
+ *                    [--engines id,id] [--cpu-engines id,id] [--runs N] [--warmup N]
  *
  * Exits non-zero only when the harness itself fails (no browser, no adapter, page bundle does not
  * build, a model cannot be fetched). An engine that cannot run a model is a result, and is recorded.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { register } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openHarness, type Harness } from './browser/harness.js';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './browser/launch.js';
-import type { Engine, MeasureResult, Measured, OutputValues } from './browser/protocol.js';
+import type { Engine, MeasureResult, MeasureSpec, Measured, OutputValues } from './browser/protocol.js';
 import { BENCH_MODELS, SMOKE_MODEL_ID, prepareModel, type PreparedModel } from './models.js';
+import { buildWasm } from '../scripts/build-wasm.mjs';
 import { ROOT } from '../scripts/fetch-models.js';
 
 interface EngineConfig {
@@ -42,18 +46,40 @@ const RATIO_BASES = ['ort-webgpu', 'ort-webgpu-jsep', 'ort-wasm-1t'];
 /** The smoke run keeps CI under a minute: Tessera, the first ORT WebGPU EP, and the reference. */
 const SMOKE_ENGINES = ['tessera-webgpu', 'ort-webgpu', REFERENCE_ENGINE];
 
-interface Options {
-  readonly engines: readonly EngineConfig[];
+/** The CPU section: the same engines in Node and in the page; ORT wasm 1 thread is again the reference. */
+const CPU_ENGINES: readonly EngineConfig[] = [
+  { id: 'tessera-cpu', label: 'Tessera cpu (WebAssembly SIMD128, 1 thread)', engine: { kind: 'tessera-cpu' } },
+  { id: REFERENCE_ENGINE, label: 'ORT-web wasm 1 thread (SIMD)', engine: { kind: 'ort', build: 'ort.wasm.min.mjs', ep: 'wasm', numThreads: 1 } },
+  { id: 'tfjs-cpu', label: 'TensorFlow.js cpu backend (plain JS)', engine: { kind: 'tfjs', backend: 'cpu' } },
+  { id: 'tfjs-wasm', label: 'TensorFlow.js wasm backend (SIMD, 1 thread)', engine: { kind: 'tfjs', backend: 'wasm' } },
+];
+const CPU_SUBJECT = 'tessera-cpu';
+const CPU_RATIO_BASES = [REFERENCE_ENGINE, 'tfjs-cpu', 'tfjs-wasm'];
+/** Issue 3's target: Tessera-cpu's steady latency at most 1/1.5 of ORT wasm 1 thread's. */
+const CPU_TARGET = 1 / 1.5;
+const SMOKE_CPU_ENGINES = [CPU_SUBJECT, REFERENCE_ENGINE, 'tfjs-cpu'];
+
+const SECTIONS = ['webgpu', 'cpu-node', 'cpu-chromium'] as const;
+type Section = (typeof SECTIONS)[number];
+
+interface Timing {
   readonly warmup: number;
   readonly runs: number;
   readonly budgetMs: number;
+}
+
+interface Options extends Timing {
+  readonly engines: readonly EngineConfig[];
+  readonly cpuEngines: readonly EngineConfig[];
+  /** CPU runs are short and noisy on shared cores: more of them, within their own budget. */
+  readonly cpu: Timing;
   readonly timeoutMs: number;
 }
 
 /**
- * tfjs cannot read ONNX, and none of these packages ships a tfjs graph. The real path (onnx2tf, then
- * tensorflowjs_converter) needs Python TensorFlow, which this toolchain does not have; a hand-made
- * op-by-op port would measure our port, not tfjs.
+ * The WebGPU section has no tfjs column: tfjs cannot read ONNX, none of these packages ships a tfjs
+ * graph, and converting (onnx2tf, then tensorflowjs_converter) needs Python TensorFlow. The CPU
+ * section runs tfjs where the graph is plain dense layers (bench/tfjs-onnx.ts).
  */
 const TFJS_NA = 'n/a: no tfjs conversion of this model';
 
@@ -72,13 +98,15 @@ type EngineResult =
   | { readonly status: 'error'; readonly stage: string; readonly error: string }
   | { readonly status: 'n/a'; readonly reason: string };
 
+type Ratios = Readonly<Record<string, { readonly steady: number; readonly first: number } | undefined>>;
+
 interface ModelResult {
   readonly id: string;
   readonly file: string;
   readonly inputs: readonly { readonly name: string; readonly dims: readonly number[] }[];
   readonly engines: Readonly<Record<string, EngineResult>>;
-  /** Per RATIO_BASES engine: Tessera's time / that engine's time; absent when either failed. */
-  readonly tesseraRatios: Readonly<Record<string, { readonly steady: number; readonly first: number } | undefined>>;
+  /** Per ratio base: Tessera's time / that engine's time; absent when either failed. */
+  readonly tesseraRatios: Ratios;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -96,7 +124,7 @@ function maxAbsDiff(a: Readonly<Record<string, OutputValues>>, b: Readonly<Recor
 }
 
 function summarize(r: MeasureResult, reference: MeasureResult | undefined): EngineResult {
-  if (!r.ok) return { status: 'error', stage: r.stage, error: r.error };
+  if (!r.ok) return r.stage === 'n/a' ? { status: 'n/a', reason: `n/a: ${r.error}` } : { status: 'error', stage: r.stage, error: r.error };
   const sorted = [...r.steadyMs].sort((x, y) => x - y);
   return {
     status: 'ok',
@@ -111,29 +139,67 @@ function summarize(r: MeasureResult, reference: MeasureResult | undefined): Engi
   };
 }
 
-async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<ModelResult> {
-  const modelUrl = h.serve(`${p.model.id}.onnx`, { path: p.path });
-  const inputs = p.inputs.map((i) => ({ name: i.name, dims: i.dims, url: h.serve(`${p.model.id}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
-  const raw = new Map<string, MeasureResult>();
-  // The reference engine goes first so every other engine's outputs can be compared with it.
-  const order = [...opts.engines].sort((a, b) => Number(b.id === REFERENCE_ENGINE) - Number(a.id === REFERENCE_ENGINE));
-  for (const e of order) {
-    const r = await h.measure({ engine: e.engine, modelUrl, inputs, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs);
-    raw.set(e.id, r);
-    console.error(`  ${p.model.id} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
-  }
-  const reference = raw.get(REFERENCE_ENGINE);
-  const engines: Record<string, EngineResult> = {};
-  for (const e of opts.engines) engines[e.id] = summarize(raw.get(e.id)!, e.id === REFERENCE_ENGINE ? undefined : reference);
-  engines.tfjs = { status: 'n/a', reason: TFJS_NA };
-  const t = engines['tessera-webgpu']!;
-  const tesseraRatios = Object.fromEntries(
-    RATIO_BASES.filter((key) => key in engines).map((key) => {
+function ratios(engines: Readonly<Record<string, EngineResult>>, subject: string, bases: readonly string[]): Ratios {
+  const t = engines[subject];
+  return Object.fromEntries(
+    bases.filter((key) => key in engines).map((key) => {
       const o = engines[key]!;
-      return [key, t.status === 'ok' && o.status === 'ok' ? { steady: t.medianMs / o.medianMs, first: t.firstMs / o.firstMs } : undefined];
+      return [key, t?.status === 'ok' && o.status === 'ok' ? { steady: t.medianMs / o.medianMs, first: t.firstMs / o.firstMs } : undefined];
     }),
   );
-  return { id: p.model.id, file: p.model.file, inputs: p.inputs.map((i) => ({ name: i.name, dims: i.dims })), engines, tesseraRatios };
+}
+
+/** Measures each engine, the reference first so every other engine's outputs can be compared with it. */
+async function measureEngines(modelId: string, engines: readonly EngineConfig[], measure: (e: EngineConfig) => Promise<MeasureResult>): Promise<Record<string, EngineResult>> {
+  const raw = new Map<string, MeasureResult>();
+  const order = [...engines].sort((a, b) => Number(b.id === REFERENCE_ENGINE) - Number(a.id === REFERENCE_ENGINE));
+  for (const e of order) {
+    const r = await measure(e);
+    raw.set(e.id, r);
+    console.error(`  ${modelId} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
+  }
+  const reference = raw.get(REFERENCE_ENGINE);
+  const summary: Record<string, EngineResult> = {};
+  for (const e of engines) summary[e.id] = summarize(raw.get(e.id)!, e.id === REFERENCE_ENGINE ? undefined : reference);
+  return summary;
+}
+
+function serveModel(h: Harness, p: PreparedModel): { modelUrl: string; inputs: MeasureSpec['inputs'] } {
+  const modelUrl = h.serve(`${p.model.id}.onnx`, { path: p.path });
+  const inputs = p.inputs.map((i) => ({ name: i.name, dims: i.dims, url: h.serve(`${p.model.id}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
+  return { modelUrl, inputs };
+}
+
+const describeModel = (p: PreparedModel) => ({ id: p.model.id, file: p.model.file, inputs: p.inputs.map((i) => ({ name: i.name, dims: i.dims })) });
+
+async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<ModelResult> {
+  const served = serveModel(h, p);
+  const engines = await measureEngines(p.model.id, opts.engines, (e) =>
+    h.measure({ engine: e.engine, ...served, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs),
+  );
+  engines.tfjs = { status: 'n/a', reason: TFJS_NA };
+  return { ...describeModel(p), engines, tesseraRatios: ratios(engines, 'tessera-webgpu', RATIO_BASES) };
+}
+
+/** The CPU engines on one model, in this process or in fresh pages; ORT wasm is measured again here, with the CPU section's run counts. */
+async function benchCpu(p: PreparedModel, opts: Options, harness: Harness | 'node'): Promise<ModelResult> {
+  const measure =
+    harness === 'node'
+      ? async (e: EngineConfig) => (await nodeSection()).measureInNode(e.engine, p, opts.cpu)
+      : (e: EngineConfig) => harness.measure({ engine: e.engine, ...serveModel(harness, p), ...opts.cpu }, opts.timeoutMs);
+  const engines = await measureEngines(p.model.id, opts.cpuEngines, measure);
+  return { ...describeModel(p), engines, tesseraRatios: ratios(engines, CPU_SUBJECT, CPU_RATIO_BASES) };
+}
+
+let nodeModule: Promise<typeof import('./cpu-node.js')> | undefined;
+
+/** core imports its WGSL as text; Node learns to load it before the first import of core. */
+function nodeSection(): Promise<typeof import('./cpu-node.js')> {
+  if (!nodeModule) {
+    register('./wgsl-hooks.mjs', import.meta.url);
+    nodeModule = import('./cpu-node.js');
+  }
+  return nodeModule;
 }
 
 const ms = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -141,25 +207,18 @@ const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\s+/g, ' ')
 const short = (s: string): string => (s.length > 140 ? `${s.slice(0, 137)}...` : s);
 
 function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
-  if (key.startsWith('tessera')) return `backend ${r.detail.backend}, ${r.detail.dispatchesPerRun} dispatches/run`;
-  const build = String(r.detail.wasm);
-  if (key.startsWith('ort-wasm')) return `${build}, ${r.detail.numThreads} thread(s), crossOriginIsolated=${r.detail.crossOriginIsolated}`;
-  return build;
+  const d = r.detail;
+  if (key.startsWith('tessera')) return `backend ${d.backend}, ${d.dispatchesPerRun} ${d.backend === 'cpu' ? 'kernel calls' : 'dispatches'}/run`;
+  if (key.startsWith('tfjs')) return `tfjs ${d.tfjs} ${d.backend}${d.simd === true ? ', SIMD' : ''}`;
+  if (key.startsWith('ort-wasm')) {
+    const isolated = d.crossOriginIsolated === 'n/a' ? '' : `, crossOriginIsolated=${d.crossOriginIsolated}`;
+    return `${d.wasm || 'Node build'}, ${d.numThreads} thread(s)${isolated}`;
+  }
+  return String(d.wasm);
 }
 
-function markdown(meta: { adapter: string; browserVersion: string; warmup: number; runs: number; smoke: boolean }, opts: Options, models: readonly ModelResult[]): string {
-  const bases = RATIO_BASES.filter((key) => opts.engines.some((e) => e.id === key));
-  const lines = [
-    `# Tessera bench${meta.smoke ? ' (smoke)' : ''}`,
-    '',
-    `Chromium ${meta.browserVersion}, WebGPU adapter: ${meta.adapter}. ${meta.warmup} warm-up run(s), up to ${meta.runs} steady runs per engine.`,
-    'First = session creation (incl. load, compile, ORT wasm instantiation) + first run, in a fresh page. Steady = wall time per run (upload inputs, run, read outputs back).',
-    "The note names the ORT wasm build each page loaded, which tells which of ORT-web's WebGPU EPs ran.",
-    `max|Δ| is against ${REFERENCE_ENGINE}. Engines: ${[...opts.engines.map((e) => `\`${e.id}\` = ${e.label}`), '`tfjs` = TensorFlow.js'].join('; ')}.`,
-    '',
-    '| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
-  ];
+function engineTable(models: readonly ModelResult[]): string[] {
+  const lines = ['| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |', '|---|---|---:|---:|---:|---:|---:|---|'];
   for (const m of models) {
     for (const [key, r] of Object.entries(m.engines)) {
       if (r.status === 'ok') {
@@ -171,16 +230,73 @@ function markdown(meta: { adapter: string; browserVersion: string; warmup: numbe
       }
     }
   }
-  lines.push(
-    '',
-    'Tessera webgpu time / other engine time (below 1: Tessera is faster), steady median and first inference:',
-    '',
+  return lines;
+}
+
+const ratio = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(2)}×`);
+
+function ratioTable(models: readonly ModelResult[], bases: readonly string[]): string[] {
+  return [
     `| model | ${bases.map((k) => `steady vs ${k} | first vs ${k}`).join(' | ')} |`,
     `|---|${bases.map(() => '---:|---:').join('|')}|`,
-  );
-  const f = (x: number | undefined): string => (x === undefined ? 'n/a' : `${x.toFixed(2)}×`);
-  for (const m of models) {
-    lines.push(`| ${m.id} | ${bases.map((k) => `${f(m.tesseraRatios[k]?.steady)} | ${f(m.tesseraRatios[k]?.first)}`).join(' | ')} |`);
+    ...models.map((m) => `| ${m.id} | ${bases.map((k) => `${ratio(m.tesseraRatios[k]?.steady)} | ${ratio(m.tesseraRatios[k]?.first)}`).join(' | ')} |`),
+  ];
+}
+
+interface Meta {
+  readonly adapter?: string;
+  readonly browserVersion?: string;
+  readonly node: string;
+  readonly smoke: boolean;
+}
+
+function markdown(meta: Meta, opts: Options, webgpu: readonly ModelResult[] | undefined, cpu: Partial<Record<'node' | 'chromium', readonly ModelResult[]>>): string {
+  const lines = [`# Tessera bench${meta.smoke ? ' (smoke)' : ''}`, ''];
+  if (webgpu) {
+    const bases = RATIO_BASES.filter((key) => opts.engines.some((e) => e.id === key));
+    lines.push(
+      '## WebGPU',
+      '',
+      `Chromium ${meta.browserVersion}, WebGPU adapter: ${meta.adapter}. ${opts.warmup} warm-up run(s), up to ${opts.runs} steady runs per engine.`,
+      'First = session creation (incl. load, compile, ORT wasm instantiation) + first run, in a fresh page. Steady = wall time per run (upload inputs, run, read outputs back).',
+      "The note names the ORT wasm build each page loaded, which tells which of ORT-web's WebGPU EPs ran.",
+      `max|Δ| is against ${REFERENCE_ENGINE}. Engines: ${[...opts.engines.map((e) => `\`${e.id}\` = ${e.label}`), '`tfjs` = TensorFlow.js'].join('; ')}.`,
+      '',
+      ...engineTable(webgpu),
+      '',
+      'Tessera webgpu time / other engine time (below 1: Tessera is faster), steady median and first inference:',
+      '',
+      ...ratioTable(webgpu, bases),
+      '',
+    );
+  }
+  const bases = CPU_RATIO_BASES.filter((key) => opts.cpuEngines.some((e) => e.id === key));
+  const places = (['node', 'chromium'] as const).filter((k) => cpu[k]);
+  if (places.length) {
+    lines.push(
+      '## CPU (WebAssembly)',
+      '',
+      `${opts.cpu.warmup} warm-up run(s), up to ${opts.cpu.runs} steady runs per engine (or ${opts.cpu.budgetMs / 1000} s). ` +
+        'Node: every engine in this one process, one after another, so "first" includes compiling each engine\'s wasm once in the process. ' +
+        'Chromium: a fresh page per engine, as in the WebGPU section. ' +
+        `max|Δ| is against ${REFERENCE_ENGINE}. TensorFlow.js runs the ONNX graph as tf ops where it is plain dense layers (bench/tfjs-onnx.ts), else n/a. ` +
+        `Engines: ${opts.cpuEngines.map((e) => `\`${e.id}\` = ${e.label}`).join('; ')}.`,
+      '',
+    );
+    for (const place of places) {
+      lines.push(`### ${place === 'node' ? `Node ${meta.node}` : `Chromium ${meta.browserVersion}`}`, '', ...engineTable(cpu[place]!), '');
+      lines.push(
+        `Tessera cpu time / other engine time (below 1: Tessera is faster). Target: steady ≤ ${CPU_TARGET.toFixed(2)}× ${REFERENCE_ENGINE}.`,
+        '',
+        ...ratioTable(cpu[place]!, bases),
+        '',
+      );
+      const verdicts = cpu[place]!.map((m) => {
+        const r = m.tesseraRatios[REFERENCE_ENGINE]?.steady;
+        return `${m.id} ${r === undefined ? 'not measured' : r <= CPU_TARGET ? 'met' : 'not met'}`;
+      });
+      lines.push(`Target (steady ≤ ${CPU_TARGET.toFixed(2)}× ORT wasm 1 thread): ${verdicts.join(', ')}.`, '');
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -203,48 +319,88 @@ async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
+      sections: { type: 'string' },
       models: { type: 'string' },
       engines: { type: 'string' },
+      'cpu-engines': { type: 'string' },
       runs: { type: 'string' },
       warmup: { type: 'string' },
     },
   });
   const smoke = values.smoke ?? false;
+  const sections = pick('section', SECTIONS.map((id) => ({ id })), values.sections, SECTIONS).map((x) => x.id);
   const models = pick('model', BENCH_MODELS, values.models, smoke ? [SMOKE_MODEL_ID] : BENCH_MODELS.map((m) => m.id));
   const engines = pick('engine', ENGINES, values.engines, smoke ? SMOKE_ENGINES : ENGINES.map((e) => e.id));
-  if (!engines.some((e) => e.id === 'tessera-webgpu') || !engines.some((e) => e.id === REFERENCE_ENGINE)) {
+  const cpuEngines = pick('CPU engine', CPU_ENGINES, values['cpu-engines'], smoke ? SMOKE_CPU_ENGINES : CPU_ENGINES.map((e) => e.id));
+  if (sections.includes('webgpu') && (!engines.some((e) => e.id === 'tessera-webgpu') || !engines.some((e) => e.id === REFERENCE_ENGINE))) {
     throw new Error(`--engines must include tessera-webgpu and ${REFERENCE_ENGINE} (the subject and the reference)`);
+  }
+  if (!cpuEngines.some((e) => e.id === CPU_SUBJECT) || !cpuEngines.some((e) => e.id === REFERENCE_ENGINE)) {
+    throw new Error(`--cpu-engines must include ${CPU_SUBJECT} and ${REFERENCE_ENGINE} (the subject and the reference)`);
   }
   const opts: Options = {
     engines,
+    cpuEngines,
     runs: count(values.runs, smoke ? 3 : 20),
     warmup: count(values.warmup, smoke ? 1 : 3),
     // SwiftShader on two shared cores: cap each engine's steady phase rather than the run count alone.
     budgetMs: smoke ? 5_000 : 20_000,
+    cpu: { runs: count(values.runs, smoke ? 20 : 100), warmup: count(values.warmup, smoke ? 2 : 5), budgetMs: smoke ? 2_000 : 10_000 },
     timeoutMs: smoke ? 40_000 : 240_000,
   };
   const prepared = models.map(prepareModel);
+  // Both CPU sections load dist/tessera-cpu.wasm; built now, so no timed load waits for clang.
+  if (sections.some((s) => s.startsWith('cpu'))) buildWasm({ quiet: true });
 
-  const harness = await openHarness();
-  const results: ModelResult[] = [];
-  try {
-    console.error(`Chromium ${harness.browserVersion}, adapter: ${harness.adapter}`);
-    for (const p of prepared) results.push(await benchModel(harness, p, opts));
-  } finally {
-    await harness.close();
+  const cpu: Partial<Record<'node' | 'chromium', ModelResult[]>> = {};
+  // Node first, while no browser shares the cores.
+  if (sections.includes('cpu-node')) {
+    console.error(`Node ${process.version}: CPU engines`);
+    cpu.node = [];
+    for (const p of prepared) cpu.node.push(await benchCpu(p, opts, 'node'));
+  }
+  let webgpu: ModelResult[] | undefined;
+  let harness: Harness | undefined;
+  if (sections.includes('webgpu') || sections.includes('cpu-chromium')) {
+    harness = await openHarness();
+    try {
+      console.error(`Chromium ${harness.browserVersion}, adapter: ${harness.adapter}`);
+      if (sections.includes('webgpu')) {
+        webgpu = [];
+        for (const p of prepared) webgpu.push(await benchModel(harness, p, opts));
+      }
+      if (sections.includes('cpu-chromium')) {
+        console.error('Chromium: CPU engines');
+        cpu.chromium = [];
+        for (const p of prepared) cpu.chromium.push(await benchCpu(p, opts, harness));
+      }
+    } finally {
+      await harness.close();
+    }
   }
 
-  const meta = { adapter: harness.adapter, browserVersion: harness.browserVersion, warmup: opts.warmup, runs: opts.runs, smoke };
-  const table = markdown(meta, opts, results);
+  const meta: Meta = { adapter: harness?.adapter, browserVersion: harness?.browserVersion, node: process.version, smoke };
+  const table = markdown(meta, opts, webgpu, cpu);
   const outDir = join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const json = { date: new Date().toISOString(), chromium: { path: CHROMIUM_PATH, flags: CHROMIUM_FLAGS }, ...meta, budgetMs: opts.budgetMs, engines, models: results };
+  const json = {
+    date: new Date().toISOString(),
+    chromium: { path: CHROMIUM_PATH, flags: CHROMIUM_FLAGS },
+    ...meta,
+    sections,
+    warmup: opts.warmup,
+    runs: opts.runs,
+    budgetMs: opts.budgetMs,
+    engines,
+    models: webgpu,
+    cpu: { ...opts.cpu, engines: cpuEngines, targetSteadyVsOrtWasm1t: CPU_TARGET, ...cpu },
+  };
   writeFileSync(join(outDir, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(join(outDir, 'bench.md'), table);
   console.log(table);
 
-  // Every engine failing at the harness stage means the page itself is broken, not an engine.
-  const all = results.flatMap((m) => Object.values(m.engines)).filter((r) => r.status !== 'n/a');
+  // Every engine failing at the harness stage means the page (or the Node side) itself is broken, not an engine.
+  const all = [...(webgpu ?? []), ...(cpu.node ?? []), ...(cpu.chromium ?? [])].flatMap((m) => Object.values(m.engines)).filter((r) => r.status !== 'n/a');
   if (all.length && all.every((r) => r.status === 'error' && r.stage === 'harness')) {
     console.error('bench: every measurement failed in the harness');
     return 1;

@@ -1,8 +1,9 @@
 /**
  * The browser side of the bench and of the browser tests: bundles `page.ts` with esbuild, serves it
- * with onnxruntime-web's dist folder and the registered model/input files from 127.0.0.1, and runs
- * each measurement in a fresh page of one headless Chromium. COOP/COEP headers make the page
- * cross-origin isolated, so onnxruntime-web may use wasm threads.
+ * with onnxruntime-web's dist folder, Tessera's CPU kernels, TensorFlow.js (bundled on first request)
+ * and the registered model/input files from 127.0.0.1, and runs each measurement in a fresh page of
+ * one headless Chromium. COOP/COEP headers make the page cross-origin isolated, so onnxruntime-web
+ * may use wasm threads.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -12,11 +13,14 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
+import { WASM_OUT } from '../../scripts/build-wasm.mjs';
 import { launchBrowser, requireWebGpuAdapter } from './launch.js';
-import { PAGE_ENTRY, type MeasureResult, type MeasureSpec } from './protocol.js';
+import { PAGE_ENTRY, TFJS_BUNDLE, TFJS_WASM_DIR, type MeasureResult, type MeasureSpec } from './protocol.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const ORT_DIST = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+const requireHere = createRequire(import.meta.url);
+const ORT_DIST = dirname(requireHere.resolve('onnxruntime-web'));
+const TFJS_WASM_DIST = dirname(requireHere.resolve('@tensorflow/tfjs-backend-wasm'));
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -38,9 +42,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function bundlePage(): Promise<string> {
+async function bundle(entry: string): Promise<string> {
   const out = await build({
-    entryPoints: [join(HERE, 'page.ts')],
+    entryPoints: [join(HERE, entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -59,14 +63,21 @@ function message(e: unknown): string {
 }
 
 export async function openHarness(): Promise<Harness> {
-  const pageJs = await bundlePage();
+  const pageJs = await bundle('page.ts');
+  let tfjsJs: Promise<string> | undefined;
   const files = new Map<string, Uint8Array | { readonly path: string }>();
 
   async function body(url: string): Promise<Uint8Array | string | undefined> {
     if (url === '/') return INDEX_HTML;
     if (url === '/page.js') return pageJs;
+    // Tessera's CPU engine fetches its kernels from beside page.js, as from beside dist/tessera.mjs
+    // (built by scripts/build-wasm.mjs; the bench builds it before it opens the harness).
+    if (url === '/tessera-cpu.wasm') return readFile(WASM_OUT).catch(() => undefined);
+    if (url === TFJS_BUNDLE) return (tfjsJs ??= bundle('tfjs-entry.ts'));
     const ort = /^\/ort\/([\w.-]+)$/.exec(url);
     if (ort) return readFile(join(ORT_DIST, ort[1]!)).catch(() => undefined);
+    const tfjsWasm = url.startsWith(TFJS_WASM_DIR) ? /^[\w.-]+\.wasm$/.exec(url.slice(TFJS_WASM_DIR.length)) : null;
+    if (tfjsWasm) return readFile(join(TFJS_WASM_DIST, tfjsWasm[0])).catch(() => undefined);
     const f = files.get(url);
     if (!f) return undefined;
     return f instanceof Uint8Array ? f : readFile(f.path);

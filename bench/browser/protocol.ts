@@ -1,13 +1,16 @@
 /** What the Node side asks the bench page to do, and what it answers. Plain data: it crosses Playwright's evaluate. */
 
 /**
- * Tessera on WebGPU, or one onnxruntime-web build from its dist folder with one execution provider.
- * The build matters: `onnxruntime-web/webgpu` (ort.webgpu.*) runs ORT's native WebGPU EP from its
- * asyncify wasm, while the default `onnxruntime-web` (ort.*) runs the JS EP (JSEP).
+ * Tessera on WebGPU or on its CPU kernels, one onnxruntime-web build from its dist folder with one
+ * execution provider, or TensorFlow.js on one backend. The ORT build matters: `onnxruntime-web/webgpu`
+ * (ort.webgpu.*) runs ORT's native WebGPU EP from its asyncify wasm, while the default
+ * `onnxruntime-web` (ort.*) runs the JS EP (JSEP).
  */
 export type Engine =
   | { readonly kind: 'tessera-webgpu' }
-  | { readonly kind: 'ort'; readonly build: string; readonly ep: 'webgpu' | 'wasm'; readonly numThreads?: number };
+  | { readonly kind: 'tessera-cpu' }
+  | { readonly kind: 'ort'; readonly build: string; readonly ep: 'webgpu' | 'wasm'; readonly numThreads?: number }
+  | { readonly kind: 'tfjs'; readonly backend: 'cpu' | 'wasm' };
 
 export interface InputSpec {
   readonly name: string;
@@ -46,7 +49,8 @@ export interface Measured {
 
 export interface Failed {
   readonly ok: false;
-  readonly stage: 'load' | 'first run' | 'steady' | 'harness';
+  /** 'n/a': the engine cannot take this model at all (tfjs and an op with no tfjs equivalent). */
+  readonly stage: 'load' | 'first run' | 'steady' | 'harness' | 'n/a';
   readonly error: string;
 }
 
@@ -54,3 +58,7 @@ export type MeasureResult = Measured | Failed;
 
 /** The function the bench page puts on `window`. */
 export const PAGE_ENTRY = '__tesseraBench';
+
+/** Where the harness serves TensorFlow.js (bundled on demand by `harness.ts`) and its backend's wasm files. */
+export const TFJS_BUNDLE = '/tfjs.js';
+export const TFJS_WASM_DIR = '/tfjs-wasm/';

@@ -1,0 +1,126 @@
+/**
+ * The engines and the timing loop, shared by the bench page (browser) and the Node CPU section: each
+ * side only says how it gets hold of onnxruntime-web and TensorFlow.js.
+ */
+import type * as Ort from 'onnxruntime-web';
+import type * as Tf from '@tensorflow/tfjs-core';
+import { Session, loadOnnx, type Tensor } from '../core/index.js';
+import type { MeasureResult, MeasureSpec, OutputValues } from './browser/protocol.js';
+import { NotApplicable, tfjsProgram } from './tfjs-onnx.js';
+
+export interface Feed {
+  readonly name: string;
+  readonly dims: readonly number[];
+  readonly data: Float32Array;
+}
+
+interface RawOutput {
+  readonly dims: readonly number[];
+  readonly data: ArrayLike<number | bigint>;
+}
+
+export interface Loaded {
+  /** Outputs as the engine hands them over: turning them into plain arrays stays outside the timed runs. */
+  run(feeds: readonly Feed[]): Promise<Record<string, RawOutput>>;
+  detail(): Record<string, string | number | boolean>;
+  dispose(): Promise<void>;
+}
+
+export async function loadTessera(bytes: Uint8Array, feeds: readonly Feed[], backend: 'webgpu' | 'cpu'): Promise<Loaded> {
+  const session = await Session.load(bytes, { backend, inputDims: Object.fromEntries(feeds.map((f) => [f.name, f.dims])) });
+  return {
+    run: (fs) => session.run(Object.fromEntries(fs.map((f): [string, Tensor] => [f.name, { dtype: 'float32', dims: f.dims, data: f.data }]))),
+    detail() {
+      const r = session.report();
+      return { backend: r.backend, adapter: r.adapter ?? '', pipelines: r.pipelines, dispatchesPerRun: r.dispatchesPerRun };
+    },
+    async dispose() {
+      session.dispose();
+    },
+  };
+}
+
+export async function loadOrt(ort: typeof Ort, bytes: Uint8Array, ep: 'webgpu' | 'wasm', numThreads: number | undefined): Promise<Loaded> {
+  if (numThreads !== undefined) ort.env.wasm.numThreads = numThreads;
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: [ep] });
+  return {
+    async run(fs) {
+      const out = await session.run(Object.fromEntries(fs.map((f) => [f.name, new ort.Tensor('float32', f.data, [...f.dims])])));
+      return Object.fromEntries(Object.entries(out).map(([k, t]): [string, RawOutput] => [k, { dims: t.dims, data: t.data as ArrayLike<number | bigint> }]));
+    },
+    detail() {
+      // Which wasm the build loaded says which WebGPU EP ran (pages only); ORT writes the thread count it resolved back into env.
+      const wasm = performance.getEntriesByType('resource').map((r) => r.name.slice(r.name.lastIndexOf('/') + 1)).filter((n) => n.endsWith('.wasm'));
+      const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+      return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated: g.crossOriginIsolated ?? 'n/a', hardwareConcurrency: g.navigator?.hardwareConcurrency ?? 'n/a', wasm: wasm.join(' ') };
+    },
+    dispose: () => session.release(),
+  };
+}
+
+/** TensorFlow.js on the given backend ('wasm' one thread, SIMD, to stand beside ORT wasm 1 thread), running the ONNX graph as tf ops. */
+export async function loadTfjs(tf: typeof Tf, backend: 'cpu' | 'wasm', bytes: Uint8Array): Promise<Loaded> {
+  if (backend === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} failed to initialize`);
+  await tf.ready();
+  const program = tfjsProgram(tf, loadOnnx(bytes));
+  return {
+    async run(fs) {
+      const outputs = tf.tidy(() => program(Object.fromEntries(fs.map((f) => [f.name, tf.tensor(f.data, [...f.dims], 'float32')]))));
+      try {
+        const entries = await Promise.all(Object.entries(outputs).map(async ([k, t]): Promise<[string, RawOutput]> => [k, { dims: t.shape, data: await t.data() }]));
+        return Object.fromEntries(entries);
+      } finally {
+        tf.dispose(Object.values(outputs));
+      }
+    },
+    detail() {
+      const simd = backend === 'wasm' ? tf.env().getBool('WASM_HAS_SIMD_SUPPORT') : 'n/a';
+      return { backend: tf.getBackend(), simd, tfjs: tf.version_core };
+    },
+    async dispose() {
+      program.dispose();
+    },
+  };
+}
+
+function plain(outputs: Record<string, RawOutput>): Record<string, OutputValues> {
+  return Object.fromEntries(Object.entries(outputs).map(([k, t]) => [k, { dims: [...t.dims], data: Array.from(t.data, Number) }]));
+}
+
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return typeof e === 'string' ? e : JSON.stringify(e);
+}
+
+/**
+ * Times creation, the first run and steady runs of one engine on one model. `load` starts the clock
+ * only once the model bytes and feeds are in memory.
+ */
+export async function timeEngine(load: () => Promise<Loaded>, feeds: readonly Feed[], spec: Pick<MeasureSpec, 'warmup' | 'runs' | 'budgetMs'>): Promise<MeasureResult> {
+  let stage: 'load' | 'first run' | 'steady' = 'load';
+  let loaded: Loaded | undefined;
+  try {
+    const t0 = performance.now();
+    loaded = await load();
+    const t1 = performance.now();
+    stage = 'first run';
+    let outputs = await loaded.run(feeds);
+    const t2 = performance.now();
+    stage = 'steady';
+    for (let i = 0; i < spec.warmup; i++) outputs = await loaded.run(feeds);
+    const steadyMs: number[] = [];
+    const start = performance.now();
+    while (steadyMs.length < spec.runs && (steadyMs.length < 3 || performance.now() - start < spec.budgetMs)) {
+      const s = performance.now();
+      outputs = await loaded.run(feeds);
+      steadyMs.push(performance.now() - s);
+    }
+    return { ok: true, createMs: t1 - t0, firstRunMs: t2 - t1, steadyMs, outputs: plain(outputs), detail: loaded.detail() };
+  } catch (e) {
+    if (e instanceof NotApplicable) return { ok: false, stage: 'n/a', error: e.message };
+    return { ok: false, stage, error: errorMessage(e) };
+  } finally {
+    await loaded?.dispose().catch(() => undefined);
+  }
+}
