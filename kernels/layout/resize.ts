@@ -224,12 +224,17 @@ function resizeReference(x: Tensor, plan: ResizePlan): Tensor {
   return { dtype: x.dtype, dims, data };
 }
 
-/** An axis whose every output coordinate reads one source index (all weight on it): no interpolation. */
+/**
+ * An axis whose every output coordinate reads one source index (all weight on it): no
+ * interpolation. Zero-weight taps may point anywhere (cubic's outer taps at an integer coordinate).
+ */
 function isPointwise(t: AxisTaps, k: number): boolean {
   for (let at = 0; at < t.idx.length; at += k) {
-    for (let j = 1; j < k; j++) if (t.w[at + j] !== 0 && t.idx[at + j] !== t.idx[at]) return false;
+    if (t.idx[at]! < 0) continue;
+    const first = t.w.subarray(at, at + k).findIndex((w) => w !== 0);
+    for (let j = first + 1; j < k; j++) if (t.w[at + j] !== 0 && t.idx[at + j] !== t.idx[at + first]) return false;
     const sum = t.w.subarray(at, at + k).reduce((a, b) => a + b, 0);
-    if (t.idx[at]! >= 0 && Math.abs(sum - 1) > 1e-6) return false;
+    if (Math.abs(sum - 1) > 1e-6) return false;
   }
   return true;
 }
