@@ -71,6 +71,8 @@ export const CPU_OPS = {
   F32_TO_BOOL: [55, 1],
   I32_TO_F32: [56, 1],
   I32_TO_BOOL: [57, 1],
+  POW_F32_I32: [58, 2],
+  POW_I32_F32: [59, 2],
 } as const satisfies Record<string, readonly [number, 1 | 2 | 3]>;
 
 export type CpuOpName = keyof typeof CPU_OPS;

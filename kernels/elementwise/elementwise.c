@@ -158,27 +158,32 @@ AI v128_t hard_sigmoid_f32x4(v128_t x, v128_t alpha, v128_t beta) {
   return wasm_f32x4_max(f32s(0.0f), wasm_f32x4_min(f32s(1.0f), y));
 }
 
-/* JS's ** (the reference) gives NaN where C's pow gives 1: NaN exponents, and +-1 to +-inf. */
-static float pow_lane(float a, float b) {
-  if (b != b || (fabsf(a) == 1.0f && isinf(b))) return NAN;
-  return powf(a, b);
+/* a ** b as JS (the reference) computes it: NaN where C's pow gives 1 (NaN exponents, +-1 to +-inf). */
+static double js_pow(double a, double b) {
+  if (b != b || (fabs(a) == 1.0 && isinf(b))) return NAN;
+  return pow(a, b);
 }
 
-/* x^2, by far the commonest Pow in models, is one exact multiply; other exponents go lane by lane
- * through libm, which is correctly rounded where a vector exp(y log x) would lose bits. */
-AI v128_t pow_f32x4(v128_t a, v128_t b) {
-  if (wasm_i32x4_all_true(wasm_f32x4_eq(b, f32s(2.0f)))) return wasm_f32x4_mul(a, a);
-  return wasm_f32x4_make(pow_lane(wasm_f32x4_extract_lane(a, 0), wasm_f32x4_extract_lane(b, 0)),
-                         pow_lane(wasm_f32x4_extract_lane(a, 1), wasm_f32x4_extract_lane(b, 1)),
-                         pow_lane(wasm_f32x4_extract_lane(a, 2), wasm_f32x4_extract_lane(b, 2)),
-                         pow_lane(wasm_f32x4_extract_lane(a, 3), wasm_f32x4_extract_lane(b, 3)));
+/* Math.trunc(x) stored to an Int32Array: ToInt32 wraps modulo 2^32, non-finite gives 0. */
+static int32_t to_int32(double x) {
+  x = trunc(x);
+  if (!isfinite(x)) return 0;
+  return (int32_t)(uint32_t)(int64_t)fmod(x, 4294967296.0);
 }
 
-/* Math.trunc(a ** b) stored to an Int32Array: ToInt32 wraps modulo 2^32, non-finite gives 0. */
-static int32_t pow_lane_i32(int32_t a, int32_t b) {
-  double r = trunc(pow((double)a, (double)b));
-  if (!isfinite(r)) return 0;
-  return (int32_t)(uint32_t)(int64_t)fmod(r, 4294967296.0);
+#define LANE(v, is_int, l) ((is_int) ? (double)wasm_i32x4_extract_lane(v, l) : (double)wasm_f32x4_extract_lane(v, l))
+#define POW_LANE(l) js_pow(LANE(a, int_base, l), LANE(b, int_exp, l))
+
+/* Pow for any mix of float and integer base and exponent (ONNX allows all four), lane by lane in
+ * double like the reference: libm's pow is correctly rounded where a vector exp(y log x) would lose
+ * bits. A float x^2, by far the commonest Pow in models, is one exact multiply. */
+AI v128_t pow_x4(v128_t a, v128_t b, const int int_base, const int int_exp) {
+  if (!int_base) {
+    v128_t two = int_exp ? wasm_i32x4_eq(b, i32s(2)) : wasm_f32x4_eq(b, f32s(2.0f));
+    if (wasm_i32x4_all_true(two)) return wasm_f32x4_mul(a, a);
+    return wasm_f32x4_make((float)POW_LANE(0), (float)POW_LANE(1), (float)POW_LANE(2), (float)POW_LANE(3));
+  }
+  return wasm_i32x4_make(to_int32(POW_LANE(0)), to_int32(POW_LANE(1)), to_int32(POW_LANE(2)), to_int32(POW_LANE(3)));
 }
 
 /* x/0 is undefined in ONNX: the reference and WGSL give x. INT32_MIN/-1 wraps like the reference. */
@@ -197,7 +202,8 @@ static int32_t div_lane_i32(int32_t a, int32_t b) {
 /*
  * The operators: X(NAME, CODE, ARITY, vector expression over operands a, b, c and Params *P).
  * Codes are part of the contract with cpu-kernel.ts (CPU_OPS); a repeated code fails to compile.
- * _F32 reads floats, _I32 integers or bools; comparisons give bools.
+ * _F32 reads floats, _I32 integers or bools (POW_F32_I32: float base, integer exponent);
+ * comparisons give bools.
  */
 #define EW_OPS(X)                                                                              \
   X(COPY, 0, 1, a)                                                                             \
@@ -209,8 +215,8 @@ static int32_t div_lane_i32(int32_t a, int32_t b) {
   X(MUL_I32, 6, 2, wasm_i32x4_mul(a, b))                                                       \
   X(DIV_F32, 7, 2, wasm_f32x4_div(a, b))                                                       \
   X(DIV_I32, 8, 2, LANEWISE_I32(div_lane_i32, a, b))                                           \
-  X(POW_F32, 9, 2, pow_f32x4(a, b))                                                            \
-  X(POW_I32, 10, 2, LANEWISE_I32(pow_lane_i32, a, b))                                          \
+  X(POW_F32, 9, 2, pow_x4(a, b, 0, 0))                                                         \
+  X(POW_I32, 10, 2, pow_x4(a, b, 1, 1))                                                        \
   X(MAX_F32, 11, 2, wasm_f32x4_max(a, b))                                                      \
   X(MAX_I32, 12, 2, wasm_i32x4_max(a, b))                                                      \
   X(MIN_F32, 13, 2, wasm_f32x4_min(a, b))                                                      \
@@ -258,7 +264,9 @@ static int32_t div_lane_i32(int32_t a, int32_t b) {
   X(F32_TO_I32, 54, 1, wasm_i32x4_trunc_sat_f32x4(a))                                          \
   X(F32_TO_BOOL, 55, 1, bool_of(wasm_f32x4_ne(a, f32s(0.0f))))                                 \
   X(I32_TO_F32, 56, 1, wasm_f32x4_convert_i32x4(a))                                            \
-  X(I32_TO_BOOL, 57, 1, bool_of(truthy(a)))
+  X(I32_TO_BOOL, 57, 1, bool_of(truthy(a)))                                                   \
+  X(POW_F32_I32, 58, 2, pow_x4(a, b, 0, 1))                                                    \
+  X(POW_I32_F32, 59, 2, pow_x4(a, b, 1, 0))
 
 AI v128_t apply(const uint32_t op, v128_t a, v128_t b, v128_t c, const Params* P) {
   switch (op) {

@@ -191,6 +191,9 @@ describe('elementwise CPU kernel', () => {
     const min = -2147483648;
     await checkCpu('Div', [i32(7, -7, 7, -7, 5, 0, min, min, 9), i32(2, 2, -2, -2, 0, 0, -1, 1, 3)]);
     await checkCpu('Pow', [i32(2, -3, 0, 2, -1, 1, 3, 46341, 7), i32(10, 3, -1, -1, -3, 40, 0, 2, 30)]);
+    // ONNX lets base and exponent types differ.
+    await checkOp('Pow', [f32(-2, 1.5, 3, 0.5, -1.5), i32(3, 2, -2, 0, 2)]);
+    await checkOp('Pow', [i32(-2, 9, 3, 4, 0), f32(3, 0.5, -1, 1.5, 2)]);
     for (const op of ['Abs', 'Neg', 'Sign', 'Relu']) await checkCpu(op, [i32(min, -5, 0, 5, 2147483647)]);
     await checkCpu('Add', [i32(2147483647, min), i32(1, -1)]);
     await checkCpu('Mul', [i32(65536, -65537), i32(65536, 65537)]);

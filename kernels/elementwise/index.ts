@@ -75,7 +75,7 @@ function fromTable(opType: string, op: ScalarOp): OpDef {
     cpu({ inputs, outputs, node }) {
       const ins = inputs.map((v, input) => (v ? { dims: v.dims, dtype: v.dtype, binding: { input } } : undefined)).filter((v) => !!v);
       const out = outputs[0]!.dims;
-      const codes = typeof op.cpu === 'function' ? op.cpu(node.attrs) : op.cpu;
+      const codes = typeof op.cpu === 'function' ? op.cpu(node.attrs, ins.map((v) => v.dtype)) : op.cpu;
       const code = cpuCode(codes, ins[opType === 'Where' ? 1 : 0]!.dtype, node);
       if (op.arity !== 'variadic') {
         return { kind: 'call', calls: sizeOf(out) ? [elementwiseCall(code, ins, out, codes.params?.(node.attrs))] : [] };

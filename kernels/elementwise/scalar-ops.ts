@@ -18,8 +18,8 @@ export interface ScalarOp {
   readonly wgsl: (args: readonly string[], types: readonly string[], attrs: Attrs) => string;
   /** WGSL helper functions the expression calls. */
   readonly helpers?: string;
-  /** Gelu picks its code by attribute, hence the function form. */
-  readonly cpu: CpuCodes | ((attrs: Attrs) => CpuCodes);
+  /** The function form picks by attribute (Gelu) or by the other inputs' dtypes (Pow's exponent). */
+  readonly cpu: CpuCodes | ((attrs: Attrs, inputs: readonly DType[]) => CpuCodes);
 }
 
 /**
@@ -148,7 +148,7 @@ export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
   return select(select(r, -r, odd), r, x >= 0.0);
 }
 `,
-    cpu: { f32: 'POW_F32', i32: 'POW_I32' },
+    cpu: (_attrs, [, exponent]) => (exponent === 'float32' ? { f32: 'POW_F32', i32: 'POW_I32_F32' } : { f32: 'POW_F32_I32', i32: 'POW_I32' }),
   },
   Max: extremum('max'),
   Min: extremum('min'),
