@@ -64,3 +64,13 @@ export function unsupportedModel(): Uint8Array {
     ['com.example'],
   );
 }
+
+/** A tiny file whose one activation (Expand to 48 M floats, 192 MiB) cannot fit in a Worker's 128 MB. */
+export function hugeActivationModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', dims: [1] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: [48_000_000] }],
+    initializers: { shape: { dtype: 'int64', dims: [1], data: Int32Array.of(48_000_000) } },
+    nodes: [{ op: 'Expand', inputs: ['x', 'shape'], outputs: ['y'] }],
+  });
+}
