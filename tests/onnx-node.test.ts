@@ -1,6 +1,6 @@
 /**
  * ONNX conformance: every single-operator test of Debian's libonnx-testdata whose one node is an
- * operator in OPS, run on each backend with kernels of its own (WebGPU, and the CPU's WebAssembly
+ * operator Tessera registers, run on each backend with kernels of its own (WebGPU, and the CPU's WebAssembly
  * kernels) against the expected outputs shipped with the test. Each test's files are read and
  * parsed once, for both backends. Tests outside Tessera's scope are listed in EXCLUDED with the
  * reason, and printed; nothing is skipped silently. A per-operator table of max errors is printed
@@ -20,14 +20,8 @@ import { ABS_TOL, REL_TOL, compareTensors, fmt } from './support/compare.js';
 
 const DATA = '/usr/share/libonnx-testdata/data/node';
 
-const OPS = [
-  'MatMul', 'Gemm', 'Conv', 'ConvTranspose', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'BatchNormalization',
-  'Relu', 'LeakyRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Erf', 'Gelu', 'Add', 'Sub', 'Mul', 'Div',
-  'Pow', 'Max', 'Min', 'Sqrt', 'Exp', 'Log', 'Abs', 'Neg', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'Softmax',
-  'LayerNormalization', 'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Concat', 'Slice', 'Split', 'Gather',
-  'Pad', 'Resize', 'Shape', 'ConstantOfShape', 'Cast', 'Where', 'Equal', 'Less', 'Greater', 'GreaterOrEqual', 'Not',
-  'Identity',
-];
+/** Every operator Tessera registers: each has a WebGPU and a CPU kernel, or only ever folds at load. */
+const OPS = Object.keys(opRegistry);
 
 const UINT8 = 'uint8 tensors (wrapping 8-bit arithmetic) are outside Tessera\'s dtypes (float32, int32, int64, bool)';
 const UINT32_64 = 'uint32/uint64 tensors are outside Tessera\'s dtypes';
@@ -35,6 +29,7 @@ const FLOAT16 = 'float16 tensors: fp16 storage is a weight format, not a graph d
 const DOUBLE = 'double tensors are outside Tessera\'s dtypes (float32 only)';
 const BFLOAT16 = 'bfloat16 tensors are outside Tessera\'s dtypes';
 const STRING = 'string tensors are outside Tessera\'s dtypes';
+const DROPOUT_TRAINING = 'Dropout with training_mode=1 and a ratio above 0 draws a random mask: inference only';
 
 /** Whole tests outside scope, each with its reason. */
 const EXCLUDED: Readonly<Record<string, string>> = {
@@ -56,6 +51,8 @@ const EXCLUDED: Readonly<Record<string, string>> = {
   test_castlike_FLOAT_to_STRING_expanded: STRING, test_castlike_STRING_to_FLOAT_expanded: STRING,
   test_batchnorm_epsilon_training_mode: 'training_mode=1 (batch statistics and running-mean/var outputs): inference only',
   test_batchnorm_example_training_mode: 'training_mode=1 (batch statistics and running-mean/var outputs): inference only',
+  test_training_dropout: DROPOUT_TRAINING, test_training_dropout_default: DROPOUT_TRAINING,
+  test_training_dropout_default_mask: DROPOUT_TRAINING, test_training_dropout_mask: DROPOUT_TRAINING,
   test_maxpool_with_argmax_2d_precomputed_pads: 'optional MaxPool Indices output (argmax) is not produced',
   test_maxpool_with_argmax_2d_precomputed_strides: 'optional MaxPool Indices output (argmax) is not produced',
   test_identity_opt: 'optional-typed values are outside Tessera\'s tensor-only IR',
@@ -72,20 +69,28 @@ const PARTIAL: Readonly<Record<string, { keep: number; reason: string }>> = {
 
 type KernelBackend = (typeof KERNEL_BACKENDS)[number];
 
+const DROPOUT_RATIO_FED =
+  'training_mode=1 with ratio 0 is the identity, which kernels/layout supports when the ratio is known at load; ' +
+  'here the ratio is a graph input and Dropout\'s constInputs list only training_mode, so it stays a feed and the plan refuses';
+
 /**
- * In-scope tests a backend does not pass yet, by its kernel owners' decision. They run as expected
- * failures: when one starts passing, its test fails and asks for the entry to go.
+ * In-scope tests a backend does not pass yet, each with the reason. They run as expected failures:
+ * when one starts passing, its test fails and asks for the entry to go.
  */
 const KNOWN_GAPS: Readonly<Record<KernelBackend, Readonly<Record<string, string>>>> = {
   webgpu: {
     test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv has 1-D/2-D WebGPU kernels)',
+    test_training_dropout_zero_ratio: DROPOUT_RATIO_FED,
+    test_training_dropout_zero_ratio_mask: DROPOUT_RATIO_FED,
   },
   cpu: {
     test_convtranspose_3d: '3-D ConvTranspose runs on the reference backend only (kernels/conv plans 1-D/2-D CPU kernels, as on WebGPU)',
+    test_training_dropout_zero_ratio: DROPOUT_RATIO_FED,
+    test_training_dropout_zero_ratio_mask: DROPOUT_RATIO_FED,
   },
 };
 
-/** Operators in OPS with no single-operator test in the installed data. */
+/** Operators with no single-operator test in the installed data. */
 const NO_TESTS: Readonly<Record<string, string>> = {
   Gelu: 'Gelu entered ONNX at opset 20; libonnx-testdata 1.12 predates it (covered by kernels/elementwise tests)',
 };
