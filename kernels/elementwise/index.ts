@@ -82,14 +82,13 @@ function fromTable(opType: string, op: ScalarOp): OpDef {
       }
       const calls = foldCalls(code, ins, out);
       if (opType !== 'Mean' || ins.length === 1 || !calls.length) return { kind: 'call', calls };
-      // Mean is the Sum divided by the count, a scalar the plan packs.
+      // Mean (float-only in ONNX) is the Sum divided by the count, a scalar the plan packs.
       const acc: CpuOperand = { dims: out, binding: { output: 0 } };
       const count: CpuOperand = { dims: [], binding: { constant: 0 } };
-      const isFloat = code === 'ADD_F32';
       return {
         kind: 'call',
-        calls: [...calls, elementwiseCall(isFloat ? 'DIV_F32' : 'DIV_I32', [acc, count], out)],
-        constants: [tensor(isFloat ? 'float32' : 'int32', [], [ins.length])],
+        calls: [...calls, elementwiseCall('DIV_F32', [acc, count], out)],
+        constants: [tensor('float32', [], [ins.length])],
       };
     },
   };

@@ -153,7 +153,7 @@ export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
   Max: extremum('max'),
   Min: extremum('min'),
   Sum: { arity: 'variadic', out: same, ref: (args, d) => (isInt(d) ? args.reduce((x, y) => (x + y) | 0) : f32(args.reduce((x, y) => x + y))), wgsl: (args) => `(${args.join(' + ')})`, cpu: { f32: 'ADD_F32', i32: 'ADD_I32' } },
-  Mean: { arity: 'variadic', out: same, ref: (args) => f32(args.reduce((x, y) => x + y) / args.length), wgsl: (args) => `((${args.join(' + ')}) / ${args.length}.0)`, cpu: { f32: 'ADD_F32', i32: 'ADD_I32' } },
+  Mean: { arity: 'variadic', out: same, ref: (args) => f32(args.reduce((x, y) => x + y) / args.length), wgsl: (args) => `((${args.join(' + ')}) / ${args.length}.0)`, cpu: { f32: 'ADD_F32' } },
   Equal: cmp('==', 'EQUAL'),
   Less: cmp('<', 'LESS'),
   LessOrEqual: cmp('<=', 'LESS_EQUAL'),
