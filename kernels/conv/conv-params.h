@@ -12,9 +12,9 @@ typedef struct {
   uint32_t batch, cin, h, w, cout, ho, wo, kh, kw;
   int32_t sh, sw, ph, pw, dh, dw;
   uint32_t group, cin_g, cout_g;
-  /* conv2d: 1x1/stride 1/no pad reads x in place; else im2col `nc` output pixels at a time. */
+  /* conv2d: 1x1/stride 1/no pad packs x as it is, else im2col; `nc` output pixels at a time. */
   uint32_t pointwise, nc;
-  /* depthwise: the zero-padded input plane's rows and columns. */
+  /* The zero-padded input planes' rows and columns (conv2d: h and w when there are no pads). */
   uint32_t hp, wp;
   Act act;
 } ConvU;

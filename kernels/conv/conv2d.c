@@ -10,39 +10,63 @@
  * Layout: x and out NCHW; W packed at load to [group][M/4][K][4] (kernels/conv/cpu.ts), the A
  * layout gemm_core broadcasts from; bias dense [cout] (zeros when absent).
  *
- * Pointwise (1x1, stride 1, no pads): X is the input itself, [cin][H*W] with contiguous rows, and
- * gemm_core reads it in place: no im2col. Otherwise im2col, but only `nc` output pixels at a time,
- * written straight into the 8-column panel layout the core reads, so the block (K x nc floats,
- * sized by cpu.ts to stay in L2) is still cached when multiplied, and scratch stays small. A direct
+ * Pointwise (1x1, stride 1, no pads): X is the input itself, [cin][H*W], so no im2col, only the
+ * panel packing any GEMM does of B (gemm-core.h says why packing beats reading it in place).
+ * Otherwise im2col. Either way `nc` output pixels at a time, written straight into the 8-column
+ * panel layout the core reads, so the block (K x nc floats, sized by cpu.ts to stay in L2) is
+ * still cached when multiplied, and scratch stays small. A direct
  * kernel would skip the copy, but the copy costs K*N moves against M*K*N multiply-adds (M ≥ 24 in
- * the target models) and lets every conv shape share the one tuned micro-kernel. Panels inside
- * one output row with all taps in bounds are copied with vector loads (stride 1 and 2); only
- * border panels take the bounds-checked scalar path.
+ * the target models) and lets every conv shape share the one tuned micro-kernel. With pads, the
+ * group's input is first copied into zero-padded planes (1/(KH*KW) of the im2col traffic) so that
+ * im2col has no bounds checks and a panel inside one output row is copied with vector loads
+ * (strides 1 and 2), borders included.
  */
 #include "conv-params.h"
 
-/* Columns [n0, n0 + cols) of one group's im2col matrix, as panels [cols/8][K][8]. */
-static void im2col_panels(float* dst, const float* x, const ConvU* u, int n0, int cols) {
-  const int h = (int)u->h, w = (int)u->w, wo = (int)u->wo, kh = (int)u->kh, kw = (int)u->kw;
+/* Copies the group's input planes into scratch zero-padded to hp x wp (pads on all four sides). */
+static void pad_planes(float* dst, const float* x, const ConvU* u) {
+  const int h = (int)u->h, w = (int)u->w, hp = (int)u->hp, wp = (int)u->wp, ph = u->ph, pw = u->pw;
+  for (int ci = 0; ci < (int)u->cin_g; ci++) {
+    for (int r = 0; r < hp; r++) {
+      float* d = dst + (ci * hp + r) * wp;
+      const int ih = r - ph;
+      if (ih < 0 || ih >= h) {
+        memset(d, 0, (size_t)wp * 4);
+        continue;
+      }
+      memset(d, 0, (size_t)pw * 4);
+      memcpy(d + pw, x + (ci * h + ih) * w, (size_t)w * 4);
+      memset(d + pw + w, 0, (size_t)(wp - pw - w) * 4);
+    }
+  }
+}
+
+/*
+ * Columns [n0, n0 + cols) of one group's im2col matrix, as panels [cols/8][K][8], from input planes
+ * already padded to hp x wp (every tap in bounds). A panel's pixels fall into runs along output
+ * rows; a panel that is one run is copied with vector loads for strides 1 and 2.
+ */
+static void im2col_panels(float* dst, const float* xp, const ConvU* u, int n0, int cols) {
+  const int hp = (int)u->hp, wp = (int)u->wp, wo = (int)u->wo, kh = (int)u->kh, kw = (int)u->kw;
   const int sh = u->sh, sw = u->sw, dh = u->dh, dw = u->dw;
   const int k = (int)u->cin_g * kh * kw;
   for (int p = 0; p * 8 < cols; p++) {
     const int j0 = n0 + p * 8, nv = min_i(8, cols - p * 8);
-    int ih0[8], iw0[8];
-    for (int j = 0; j < 8; j++) {
-      const int pix = j0 + min_i(j, nv - 1);
-      ih0[j] = pix / wo * sh - u->ph;
-      iw0[j] = pix % wo * sw - u->pw;
+    int run_q[8], run_len[8], run_off[8], runs = 0;
+    for (int q = 0; q < nv; runs++) {
+      const int oh = (j0 + q) / wo, ow = (j0 + q) % wo, len = min_i(nv - q, wo - ow);
+      run_q[runs] = q, run_len[runs] = len, run_off[runs] = oh * sh * wp + ow * sw;
+      q += len;
     }
-    const int one_row = nv == 8 && j0 % wo + 7 < wo;
+    const int whole = runs == 1 && nv == 8;
     float* d = dst + p * 8 * k;
     for (int ci = 0; ci < (int)u->cin_g; ci++) {
-      const float* plane = x + ci * h * w;
       for (int i = 0; i < kh; i++) {
+        const float* row = xp + (ci * hp + i * dh) * wp;
         for (int j = 0; j < kw; j++, d += 8) {
-          const int ih = ih0[0] + i * dh, iw = iw0[0] + j * dw;
-          if (one_row && ih >= 0 && ih < h && iw >= 0 && iw0[7] + j * dw < w) {
-            const float* s = plane + ih * w + iw;
+          const float* tap = row + j * dw;
+          if (whole) {
+            const float* s = tap + run_off[0];
             if (sw == 1) {
               wasm_v128_store(d, wasm_v128_load(s));
               wasm_v128_store(d + 4, wasm_v128_load(s + 4));
@@ -55,10 +79,11 @@ static void im2col_panels(float* dst, const float* x, const ConvU* u, int n0, in
             }
             continue;
           }
-          for (int q = 0; q < 8; q++) {
-            const int y = ih0[q] + i * dh, xx = iw0[q] + j * dw;
-            d[q] = q < nv && y >= 0 && y < h && xx >= 0 && xx < w ? plane[y * w + xx] : 0.0f;
+          for (int r = 0; r < runs; r++) {
+            const float* s = tap + run_off[r];
+            for (int t = 0; t < run_len[r]; t++) d[run_q[r] + t] = s[t * sw];
           }
+          for (int q = nv; q < 8; q++) d[q] = 0.0f;
         }
       }
     }
@@ -70,6 +95,9 @@ void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, 
   const int m = (int)u->cout_g, k = (int)(u->cin_g * u->kh * u->kw), pixels = (int)(u->ho * u->wo);
   const int in_plane = (int)(u->h * u->w);
   const int m4 = (m + 3) / 4 * 4;
+  /* scratch: [padded input planes, when there are pads][im2col block]. */
+  const int padded = u->hp != u->h || u->wp != u->w;
+  float* cols_buf = scratch + (padded ? (u->cin_g * u->hp * u->wp + 3) / 4 * 4 : 0);
   for (uint32_t n = 0; n < u->batch; n++) {
     for (uint32_t grp = 0; grp < u->group; grp++) {
       const float* xg = x + (n * u->cin + grp * u->cin_g) * in_plane;
@@ -78,15 +106,14 @@ void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, 
         .out = out + (n * u->cout + grp * u->cout_g) * pixels, .ldo = pixels,
         .c = bias + grp * u->cout_g, .scm = 1, .scn = 0, .alpha = 1.0f, .beta = 1.0f, .act = u->act,
       };
-      if (u->pointwise) {
-        gemm_rowmajor_b(g, xg, in_plane, scratch);
-        continue;
-      }
+      if (padded) pad_planes(scratch, xg, u);
+      const float* src = padded ? scratch : xg;
       float* o = g.out;
       for (int n0 = 0; n0 < pixels; n0 += (int)u->nc) {
         const int cols = min_i((int)u->nc, pixels - n0);
-        im2col_panels(scratch, xg, u, n0, cols);
-        g.b = scratch, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols;
+        if (u->pointwise) pack_b_panels(cols_buf, xg, in_plane, 1, k, n0, cols);
+        else im2col_panels(cols_buf, src, u, n0, cols);
+        g.b = cols_buf, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols;
         gemm_core(&g);
       }
     }

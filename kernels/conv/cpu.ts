@@ -82,11 +82,17 @@ export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
   }
   const k = (g.cIn / g.group) * sizeOf(g.kernel);
   const pointwise = g.kernel.every((d) => d === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
-  const nc = pointwise ? 0 : columnBlock(k, pixels);
+  const nc = columnBlock(k, pixels);
+  // Padded input planes for im2col (conv2d.c copies them only when some pad is non-zero).
+  const [h, wd] = two(g.inSpatial, 1);
+  const [ph0, pw0] = two(g.padsBegin, 0);
+  const [ph1, pw1] = two(g.padsEnd, 0);
+  const [hp, wp] = [h + ph0 + ph1, wd + pw0 + pw1];
+  const padFloats = hp !== h || wp !== wd ? Math.ceil(((g.cIn / g.group) * hp * wp) / 4) * 4 : 0;
   return {
     kind: 'call',
-    calls: [{ fn: 'conv2d_f32', bindings, uniforms: convCpuParams(g, node, { pointwise, nc }) }],
-    scratch: [4 * k * (pointwise ? 8 : nc)],
+    calls: [{ fn: 'conv2d_f32', bindings, uniforms: convCpuParams(g, node, { pointwise, nc, hp, wp }) }],
+    scratch: [4 * (padFloats + k * nc)],
     constants: [packWeightTiles(w!.value!, g), bias],
   };
 }

@@ -74,9 +74,9 @@ export interface CpuGemmSpec {
 export function cpuGemmPlan(spec: CpuGemmSpec): CpuOpPlan {
   const { m, n, k, b, c } = spec;
   if (m * n === 0 || spec.batch.some((d) => d.dim === 0)) return { kind: 'call', calls: [] };
-  // b_mode 0: packed at load; 1: contiguous rows read in place (tail packed); 2: packed per block.
-  const mode = b.packed ? 0 : b.sn === 1 ? 1 : 2;
-  const nc = mode === 2 ? columnBlock(k, n) : 0;
+  // b_mode 0: packed at load; 1: packed a column block at a time at run time.
+  const mode = b.packed ? 0 : 1;
+  const nc = mode === 1 ? columnBlock(k, n) : 0;
   const params = new Params()
     .u32s(m, n, k, mode)
     .i32s(spec.a.sm, spec.a.sk, b.packed ? 0 : b.sk, b.packed ? 0 : b.sn)
@@ -86,7 +86,7 @@ export function cpuGemmPlan(spec: CpuGemmSpec): CpuOpPlan {
     .u32s(nc);
   pushActivation(params, spec.node).u32s(spec.batch.length);
   for (const d of spec.batch) params.u32s(d.dim).i32s(d.a, d.b, d.out, d.c);
-  const scratch = mode === 0 ? 4 : 4 * k * (mode === 1 ? 8 : nc);
+  const scratch = mode === 0 ? 4 : 4 * k * nc;
   return {
     kind: 'call',
     calls: [{ fn: 'matmul_f32', bindings: [spec.a.ref, b.ref, c?.ref ?? { output: 0 }, { output: 0 }, { scratch: 0 }], uniforms: params.pack() }],

@@ -7,10 +7,11 @@
  * which covers row-major A (a_tile = 4*sam), transposed A, and conv weights pre-packed at load as
  * [M/4][K][4] (sam 1, sak 4, a_tile 4K: the four broadcasts of one k share a cache line).
  * B is read as 8-column panels: columns [8p, 8p+8) of row k are the 8 floats at
- * b + p*b_panel + k*ldb. Packed panels ([N/8][K][8], zero-padded) have ldb 8 and b_panel 8K; a
- * row-major B whose rows are contiguous (a 1x1 conv's input, MatMul's right operand at run time) is
- * read in place with ldb = row stride and b_panel 8, so a pointwise conv needs no im2col. Callers
- * guarantee every panel they pass is 8 readable floats wide (the N tail is packed to scratch).
+ * b + p*b_panel + k*ldb; callers pass packed panels ([N/8][K][8], zero-padded: ldb 8, b_panel 8K),
+ * either packed at load (constant weights) or by pack_b_panels / im2col a block at a time. Reading
+ * a row-major B in place (ldb = row stride) works too but measured half as fast on 1x1 convs:
+ * rows 4 KiB apart (a 32x32 plane) fall into one L1 set and evict each other, where a packed
+ * panel is one contiguous stream.
  * C (bias) is read through strides (scm, scn), 0 along broadcast axes. out is row-major (ldo).
  *
  * Blocking. The micro-kernel keeps a 4x8 tile of out in 8 f32x4 accumulators; per k it loads two B
@@ -213,23 +214,6 @@ static inline void pack_b_panels(float* dst, const float* src, int sk, int sn, i
       for (; j < 8; j++) d[j] = 0.0f;
     }
   }
-}
-
-/*
- * out = A x B for a row-major B (row stride ldb, contiguous rows) read in place: whole panels
- * straight from B, the N % 8 tail packed into `scratch` (K x 8 floats) so no read runs past a row.
- */
-static inline void gemm_rowmajor_b(GemmArgs g, const float* b, int ldb, float* scratch) {
-  const int n = g.n, n8 = n / 8 * 8;
-  float* out = g.out;
-  const float* c = g.c;
-  g.b = b, g.ldb = ldb, g.b_panel = 8, g.n = n8;
-  gemm_core(&g);
-  if (n8 == n) return;
-  pack_b_panels(scratch, b, ldb, 1, g.k, n8, n - n8);
-  g.b = scratch, g.ldb = 8, g.b_panel = 8 * g.k, g.n = n - n8, g.out = out + n8;
-  g.c = c ? c + n8 * g.scn : NULL;
-  gemm_core(&g);
 }
 
 #endif

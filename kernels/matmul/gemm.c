@@ -3,11 +3,10 @@
  * gemm.wgsl), out[b][m][n] = act(alpha * sum_k A(b,m,k) * B(b,k,n) + beta * C(b,m,n)).
  *
  * Layout: A and C through element strides; out dense [batch][M][N]; batch dims (broadcast ones
- * have stride 0) decomposed here, outermost first. B comes in one of three forms (`b_mode`):
+ * have stride 0) decomposed here, outermost first. B comes in one of two forms (`b_mode`):
  *   0  panels packed at load ([batch][N/8][K][8], see kernels/matmul/cpu.ts): constant weights;
- *   1  row-major with contiguous rows (sbn 1), read in place; only the N % 8 tail is packed;
- *   2  any other strides (a transposed B known only at run time): packed `nc` columns at a time
- *      into scratch, then multiplied, so the packed block is still in cache when read.
+ *   1  any strides (B known only at run time): packed `nc` columns at a time into scratch, then
+ *      multiplied, so the packed block is still in cache when read.
  * All compute is gemm_core (gemm-core.h): its header has the blocking and why.
  */
 #include "gemm-core.h"
@@ -52,24 +51,17 @@ void matmul_f32(const float* a, const float* b, const float* c, float* out, floa
     const float* bb = b + ob;
     float* ob_out = out + oo;
     const float* cb = u->has_c ? c + oc : NULL;
-    switch (u->b_mode) {
-      case 0:
-        g.b = bb, g.ldb = 8, g.b_panel = 8 * k, g.out = ob_out, g.n = n, g.c = cb;
-        gemm_core(&g);
-        break;
-      case 1:
-        g.out = ob_out, g.n = n, g.c = cb;
-        gemm_rowmajor_b(g, bb, u->sbk, scratch);
-        break;
-      default:
-        for (int n0 = 0; n0 < n; n0 += (int)u->nc) {
-          const int cols = min_i((int)u->nc, n - n0);
-          pack_b_panels(scratch, bb, u->sbk, u->sbn, k, n0, cols);
-          g.b = scratch, g.ldb = 8, g.b_panel = 8 * k, g.out = ob_out + n0, g.n = cols;
-          g.c = cb ? cb + n0 * u->scn : NULL;
-          gemm_core(&g);
-        }
-        break;
+    if (u->b_mode == 0) {
+      g.b = bb, g.ldb = 8, g.b_panel = 8 * k, g.out = ob_out, g.n = n, g.c = cb;
+      gemm_core(&g);
+      continue;
+    }
+    for (int n0 = 0; n0 < n; n0 += (int)u->nc) {
+      const int cols = min_i((int)u->nc, n - n0);
+      pack_b_panels(scratch, bb, u->sbk, u->sbn, k, n0, cols);
+      g.b = scratch, g.ldb = 8, g.b_panel = 8 * k, g.out = ob_out + n0, g.n = cols;
+      g.c = cb ? cb + n0 * u->scn : NULL;
+      gemm_core(&g);
     }
   }
 }
