@@ -61,7 +61,6 @@ const CPU_TARGET = 1 / 1.5;
 const SMOKE_CPU_ENGINES = [CPU_SUBJECT, REFERENCE_ENGINE];
 
 const SECTIONS = ['webgpu', 'cpu-node', 'cpu-chromium'] as const;
-type Section = (typeof SECTIONS)[number];
 
 interface Timing {
   readonly warmup: number;
