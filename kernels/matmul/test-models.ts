@@ -2,7 +2,7 @@ import type { Attrs, Model, Node } from '../../core/ir/graph.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { opRegistry } from '../registry.js';
-import { expectClose, testDevice, type TestBackend } from '../testing/harness.js';
+import { expectClose, runOp, testDevice, type RunOpOptions, type TestBackend } from '../testing/harness.js';
 
 /**
  * A tiny model builder for the matmul/conv tests: a chain of nodes where each node's first input
@@ -62,4 +62,12 @@ export async function checkChain(input: Tensor, steps: readonly ChainStep[], tol
   expectClose(gpu, ref, tol, 'webgpu');
   if (cpu) expectClose(cpu, ref, tol, 'cpu');
   return ref;
+}
+
+/** One op on the CPU kernels against the reference only (for CPU-specific edge cases). */
+export async function checkCpu(
+  op: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs = {}, options: RunOpOptions & { atol?: number; rtol?: number } = {},
+): Promise<void> {
+  const [cpu, ref] = await Promise.all([runOp('cpu', op, inputs, attrs, options), runOp('reference', op, inputs, attrs, options)]);
+  ref.forEach((r, i) => expectClose(cpu[i]!, r, { atol: options.atol ?? 1e-4, rtol: options.rtol ?? 1e-4 }, `cpu ${op}`));
 }
