@@ -80,6 +80,9 @@ describe('resize: rows four at a time', () => {
     // Outputs at 0, 0.5, 1, …: the integer ones read one tap with weight 1 and one with weight 0.
     const want = floats([1, Infinity, Infinity, Infinity, 3, 3.5, 4, 4.5, 5]);
     await expectOp('Resize', [x, undefined, undefined, ints([9])], attrs, R13, [want]);
+    // The same along a row above the innermost axis, and along both.
+    await checkOp('Resize', [floats([1, 2, Infinity, 4, 5, 6], [3, 2]), undefined, undefined, ints([5, 3])], attrs, R13);
+    await checkOp('Resize', [floats([1, 2, 3, Infinity, 5, 6, 7, 8, 9], [3, 3]), undefined, undefined, ints([5, 6])], attrs, R13);
   });
 });
 

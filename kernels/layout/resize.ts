@@ -277,7 +277,15 @@ function resizeOp(constInputs: readonly number[]): OpDef {
       const code = template.replaceAll('{{ELEM}}', elem).replace('{{RANK}}', String(rank)).replace('{{PARAMS}}', paramsDecl(4, params.length));
       return {
         kind: 'dispatch',
-        programs: [{ code, workgroups: dispatch1d(count, 256), bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }], uniforms: params.pack(), cpuFn: 'resize' }],
+        programs: [{
+          code,
+          workgroups: dispatch1d(count, 256),
+          bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }],
+          uniforms: params.pack(),
+          cpuFn: 'resize',
+          // resize.c caches source rows interpolated along the last axis: K^(L-1) of them.
+          cpuScratch: lerpAxes >= 2 ? k ** (lerpAxes - 1) * plan.dims[rank - 1]! * 4 : 4,
+        }],
         constants: [tensor('int32', [idx.length], idx), tensor('float32', [weights.length], weights)],
       };
     }),

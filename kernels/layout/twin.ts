@@ -12,6 +12,8 @@ import type { GpuOpArgs, GpuProgram, OpDef } from '../op.js';
 export interface LayoutProgram extends GpuProgram {
   /** Exported name of the C twin. */
   readonly cpuFn: string;
+  /** Bytes of a temporary the C twin takes after the WGSL's bindings (resize's row cache). */
+  readonly cpuScratch?: number;
 }
 
 export type LayoutPlan =
@@ -24,7 +26,13 @@ export function twinFaces(plan: (args: GpuOpArgs) => LayoutPlan): Required<Pick<
     cpu(args) {
       const p = plan(args);
       if (p.kind === 'alias') return p;
-      return { kind: 'call', calls: p.programs.map(({ cpuFn, bindings, uniforms }) => ({ fn: cpuFn, bindings, uniforms })), constants: p.constants };
+      const scratch: number[] = [];
+      const calls = p.programs.map(({ cpuFn, bindings, uniforms, cpuScratch }) => {
+        if (cpuScratch === undefined) return { fn: cpuFn, bindings, uniforms };
+        scratch.push(cpuScratch);
+        return { fn: cpuFn, bindings: [...bindings, { scratch: scratch.length - 1 }], uniforms };
+      });
+      return { kind: 'call', calls, constants: p.constants, scratch };
     },
   };
 }
