@@ -12,7 +12,7 @@ import { twinFaces } from './twin.js';
  * Upsample (opset 7/9): nearest, N-linear and N-cubic. Everything about coordinates is resolved at
  * load into per-axis tap tables (K source indices and weights per output coordinate), which the
  * reference and the kernels (resize.wgsl and its C twin resize.c) all read, so they can only differ
- * in summation order.
+ * by rounding: the order of the sums, and on the CPU their factoring axis by axis.
  *
  * Arithmetic is in float32 (Math.fround) as onnxruntime does it, so that rounding ties in nearest
  * mode fall the same way. Lengths in the coordinate formulas are the unrounded input × scale, as
@@ -283,7 +283,8 @@ function resizeOp(constInputs: readonly number[]): OpDef {
           bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }],
           uniforms: params.pack(),
           cpuFn: 'resize',
-          // resize.c caches source rows interpolated along the last axis: K^(L-1) of them.
+          // resize.c caches source rows interpolated along the last axis, K^(L-1) of them; below
+          // L = 2 there is nothing to cache, but the argument is still passed.
           cpuScratch: lerpAxes >= 2 ? k ** (lerpAxes - 1) * plan.dims[rank - 1]! * 4 : 4,
         }],
         constants: [tensor('int32', [idx.length], idx), tensor('float32', [weights.length], weights)],
