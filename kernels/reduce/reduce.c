@@ -6,11 +6,11 @@
  * Layout: the input viewed as coalesced kept groups × reduced groups (size-1 axes dropped,
  * neighbouring axes of the same kind merged). The group with stride 1 decides the loop shape:
  * - reduced ("rows": last-axis reductions, Global*Pool, LayerNorm-like shapes): an output's
- *   elements are contiguous runs; lanes fold neighbouring elements (two vectors in flight, so adds
- *   overlap), merged across lanes at the end;
+ *   elements are contiguous runs; lanes fold neighbouring elements, merged at the end;
  * - kept ("columns": reducing a leading axis, e.g. axis 0 of [N, K]): neighbouring outputs read
- *   neighbouring elements, so the 4 lanes are 4 outputs folded in step over the reduced offsets;
- * - neither (every dim is 1): one element per output.
+ *   neighbouring elements, so lanes are outputs; up to CHUNK columns are folded at once, one
+ *   reduced position (a contiguous stretch of the input) after another, accumulators in L1;
+ * - neither (every dim is 1, or nothing is reduced): one element per output.
  * Leftovers (a run's last < 4 elements, a row's last < 4 columns) run the same vector code on
  * splatted values (every lane equal, lane 0 kept), so each reduction is written once, as vector ops.
  *
@@ -38,7 +38,7 @@ typedef struct {
 /* Walks and finals; the numbering is CPU_WALK / CPU_FINAL in reducers.ts. */
 enum { W_SUM, W_MAX, W_MIN, W_PROD, W_ABS_SUM, W_SQUARE_SUM, W_EXP_SUM };
 enum { F_NONE, F_MEAN, F_SQRT, F_LOG, F_LOG_SUM_EXP };
-enum { ROWS, COLUMNS, SPLAT };
+enum { ROWS, SPLAT };
 
 static inline float as_f32(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline uint32_t as_u32(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
@@ -84,41 +84,36 @@ INLINE v128_t combine(int w, int is_int, v128_t a, v128_t b) {
 }
 
 /*
- * The fold of map(x) over the reduced elements of the output(s) at x: the reduced groups but the
- * innermost are walked by position, the innermost as a run. ROWS: the run is contiguous, the
- * result is in every lane; COLUMNS: lane j is the output at x + j; SPLAT: every lane equal.
+ * The fold of map(x) over the reduced elements of one output at x: the reduced groups but the
+ * innermost are walked by position, the innermost as a run. ROWS: the run is contiguous, 4
+ * vectors in flight (V8's NaN-exact f32x4.max is a ~9-cycle dependency chain, adds 3), the result
+ * in every lane; SPLAT: every lane equal. `shift` is what log-sum-exp subtracts before exp.
  */
 INLINE v128_t fold(const uint32_t* x, const ReduceParams* u, int mode, int w, int is_int, v128_t shift) {
-  v128_t acc = identity(w, is_int);
-  if (u->len == 0) return acc;
+  v128_t a[4], tail = identity(w, is_int);
+  for (int b = 0; b < 4; b++) a[b] = tail;
   uint32_t outer_groups = u->nred ? u->nred - 1 : 0;
   uint32_t run = u->nred ? u->red_dims[outer_groups] : 1;
   uint32_t stride = u->nred ? u->red_strides[outer_groups] : 0;
-  uint32_t outer = u->len / run;
-  v128_t acc2 = acc, tail = acc;
+  uint32_t outer = u->len ? u->len / run : 0;
   for (uint32_t o = 0; o < outer; o++) {
     const uint32_t* p = x + offset_of(o, u->red_dims, u->red_strides, outer_groups);
     uint32_t j = 0;
     if (mode == ROWS) {
-      for (; j + 8 <= run; j += 8) {
-        acc = combine(w, is_int, acc, map(w, is_int, wasm_v128_load(p + j), shift));
-        acc2 = combine(w, is_int, acc2, map(w, is_int, wasm_v128_load(p + j + 4), shift));
+      for (; j + 16 <= run; j += 16) {
+        for (int b = 0; b < 4; b++) a[b] = combine(w, is_int, a[b], map(w, is_int, wasm_v128_load(p + j + 4 * b), shift));
       }
-      for (; j + 4 <= run; j += 4) acc = combine(w, is_int, acc, map(w, is_int, wasm_v128_load(p + j), shift));
+      for (; j + 4 <= run; j += 4) a[0] = combine(w, is_int, a[0], map(w, is_int, wasm_v128_load(p + j), shift));
       for (; j < run; j++) tail = combine(w, is_int, tail, map(w, is_int, wasm_v128_load32_splat(p + j), shift));
-    } else if (mode == COLUMNS) {
-      for (; j < run; j++) acc = combine(w, is_int, acc, map(w, is_int, wasm_v128_load(p + j * stride), shift));
     } else {
-      for (; j < run; j++) acc = combine(w, is_int, acc, map(w, is_int, wasm_v128_load32_splat(p + j * stride), shift));
+      for (; j < run; j++) a[0] = combine(w, is_int, a[0], map(w, is_int, wasm_v128_load32_splat(p + j * stride), shift));
     }
   }
-  if (mode == ROWS) {
-    acc = combine(w, is_int, acc, acc2);
-    acc = combine(w, is_int, acc, wasm_i32x4_shuffle(acc, acc, 2, 3, 0, 1));
-    acc = combine(w, is_int, acc, wasm_i32x4_shuffle(acc, acc, 1, 0, 3, 2));
-    acc = combine(w, is_int, acc, tail);
-  }
-  return acc;
+  if (mode == SPLAT) return a[0];
+  v128_t r = combine(w, is_int, combine(w, is_int, a[0], a[1]), combine(w, is_int, a[2], a[3]));
+  r = combine(w, is_int, r, wasm_i32x4_shuffle(r, r, 2, 3, 0, 1));
+  r = combine(w, is_int, r, wasm_i32x4_shuffle(r, r, 1, 0, 3, 2));
+  return combine(w, is_int, r, tail);
 }
 
 static uint32_t finish(uint32_t final, int is_int, uint32_t v, uint32_t n) {
@@ -132,22 +127,19 @@ static uint32_t finish(uint32_t final, int is_int, uint32_t v, uint32_t n) {
   return as_u32(f);
 }
 
-/* Folds, finishes and stores the output(s) at x: four for COLUMNS, one otherwise. Log-sum-exp
- * takes two passes, the max first, so no exp overflows; a non-finite max is the result itself. */
+/* log-sum-exp from the max m and Σ exp(x − m): a non-finite max is the result itself. */
+static uint32_t log_sum_exp(uint32_t m, uint32_t s) {
+  return isfinite(as_f32(m)) ? as_u32(as_f32(m) + logf(as_f32(s))) : m;
+}
+
+/* Folds, finishes and stores the output at x. Log-sum-exp takes two passes, the max first, so no
+ * exp overflows. */
 INLINE void fold_store(const uint32_t* x, uint32_t* y, const ReduceParams* u, int mode, int w, int is_int) {
-  uint32_t a[4], b[4];
-  int outputs = mode == COLUMNS ? 4 : 1;
   if (w == W_EXP_SUM) {
     v128_t m = fold(x, u, mode, W_MAX, 0, wasm_i32x4_splat(0));
-    wasm_v128_store(a, m);
-    wasm_v128_store(b, fold(x, u, mode, W_EXP_SUM, 0, m));
-    for (int i = 0; i < outputs; i++) {
-      float mi = as_f32(a[i]);
-      y[i] = isfinite(mi) ? as_u32(mi + logf(as_f32(b[i]))) : a[i];
-    }
+    *y = log_sum_exp(wasm_i32x4_extract_lane(m, 0), wasm_i32x4_extract_lane(fold(x, u, mode, W_EXP_SUM, 0, m), 0));
   } else {
-    wasm_v128_store(a, fold(x, u, mode, w, is_int, wasm_i32x4_splat(0)));
-    for (int i = 0; i < outputs; i++) y[i] = finish(u->op2, is_int, a[i], u->len);
+    *y = finish(u->op2, is_int, wasm_i32x4_extract_lane(fold(x, u, mode, w, is_int, wasm_i32x4_splat(0)), 0), u->len);
   }
 }
 
@@ -157,20 +149,52 @@ __attribute__((noinline)) static void fold_store_one(const uint32_t* x, uint32_t
   fold_store(x, y, u, SPLAT, (int)u->op, (int)u->is_int);
 }
 
+/* Columns per pass of the column kernels: their accumulators (1 KiB each) stay in L1. */
+#define CHUNK 256
+
+/*
+ * acc[b] ⊕= map(x[4b..4b+4) − shift[b]) at every reduced position of the columns x[0..width)
+ * (width a multiple of 4): each reduced position's columns are one contiguous stretch, so the
+ * input streams row after row, as it lies in memory, instead of striding down one column.
+ */
+INLINE void fold_columns(const uint32_t* x, const ReduceParams* u, uint32_t width, int w, int is_int, const v128_t* shift, v128_t* acc) {
+  uint32_t n = width / 4, outer_groups = u->nred - 1;
+  uint32_t run = u->red_dims[outer_groups], stride = u->red_strides[outer_groups];
+  for (uint32_t b = 0; b < n; b++) acc[b] = identity(w, is_int);
+  uint32_t outer = u->len ? u->len / run : 0;
+  for (uint32_t o = 0; o < outer; o++) {
+    const uint32_t* p = x + offset_of(o, u->red_dims, u->red_strides, outer_groups);
+    for (uint32_t j = 0; j < run; j++, p += stride) {
+      for (uint32_t b = 0; b < n; b++) acc[b] = combine(w, is_int, acc[b], map(w, is_int, wasm_v128_load(p + 4 * b), shift[b]));
+    }
+  }
+}
+
+INLINE void columns_store(const uint32_t* x, uint32_t* y, const ReduceParams* u, uint32_t width, int w, int is_int) {
+  v128_t acc[CHUNK / 4], m[CHUNK / 4];
+  if (w == W_EXP_SUM) {
+    fold_columns(x, u, width, W_MAX, 0, acc, m);
+    fold_columns(x, u, width, W_EXP_SUM, 0, m, acc);
+    for (uint32_t i = 0; i < width; i++) y[i] = log_sum_exp(((const uint32_t*)m)[i], ((const uint32_t*)acc)[i]);
+  } else {
+    fold_columns(x, u, width, w, is_int, m, acc);
+    for (uint32_t i = 0; i < width; i++) y[i] = finish(u->op2, is_int, ((const uint32_t*)acc)[i], u->len);
+  }
+}
+
 INLINE void reduce_all(const uint32_t* x, uint32_t* y, const ReduceParams* u, int w, int is_int) {
   uint32_t rows = u->rows, nk = u->nkept, nr = u->nred;
   if (nr && u->red_strides[nr - 1] == 1) {
     for (uint32_t r = 0; r < rows; r++) fold_store(x + offset_of(r, u->kept_dims, u->kept_strides, nk), y + r, u, ROWS, w, is_int);
-  } else if (nk && u->kept_strides[nk - 1] == 1) {
-    uint32_t K = u->kept_dims[nk - 1];
+  } else if (nr && nk && u->kept_strides[nk - 1] == 1) {
+    uint32_t K = u->kept_dims[nk - 1], K4 = K / 4 * 4;
     for (uint32_t r0 = 0; r0 < rows; r0 += K) {
       const uint32_t* p = x + offset_of(r0 / K, u->kept_dims, u->kept_strides, nk - 1);
-      uint32_t k = 0;
-      for (; k + 4 <= K; k += 4) fold_store(p + k, y + r0 + k, u, COLUMNS, w, is_int);
-      for (; k < K; k++) fold_store_one(p + k, y + r0 + k, u);
+      for (uint32_t k = 0; k < K4; k += CHUNK) columns_store(p + k, y + r0 + k, u, min_i(CHUNK, K4 - k), w, is_int);
+      for (uint32_t k = K4; k < K; k++) fold_store_one(p + k, y + r0 + k, u);
     }
   } else {
-    for (uint32_t r = 0; r < rows; r++) fold_store_one(x, y + r, u);
+    for (uint32_t r = 0; r < rows; r++) fold_store_one(x + offset_of(r, u->kept_dims, u->kept_strides, nk), y + r, u);
   }
 }
 
@@ -252,22 +276,31 @@ INLINE void arg_all(const uint32_t* x, uint32_t* y, const ReduceParams* u, int i
   } else if (u->red_strides[0] == 1) {
     for (uint32_t r = 0; r < rows; r++) y[r] = arg_row(x + offset_of(r, u->kept_dims, u->kept_strides, nk), n, is_max, last, is_int);
   } else {
-    /* The axis has stride K, the product of the (kept) dims after it: 4 columns per vector. */
-    uint32_t K = u->kept_dims[nk - 1], s = u->red_strides[0];
+    /* The axis has stride K, the product of the (kept) dims after it: as in the folds, up to
+     * CHUNK columns at once, the input read one contiguous stretch per position on the axis. */
+    uint32_t K = u->kept_dims[nk - 1], K4 = K / 4 * 4, s = u->red_strides[0];
+    v128_t vb[CHUNK / 4], vi[CHUNK / 4];
     for (uint32_t r0 = 0; r0 < rows; r0 += K) {
       const uint32_t* p = x + offset_of(r0 / K, u->kept_dims, u->kept_strides, nk - 1);
-      uint32_t k = 0;
-      for (; k + 4 <= K; k += 4) {
-        v128_t vb = wasm_v128_load(p + k), vi = wasm_i32x4_splat(0);
-        for (uint32_t j = 1; j < n; j++) {
-          v128_t v = wasm_v128_load(p + k + j * s);
-          v128_t m = take_mask(is_int, is_max, last, v, vb);
-          vb = wasm_v128_bitselect(v, vb, m);
-          vi = wasm_v128_bitselect(wasm_i32x4_splat((int32_t)j), vi, m);
+      for (uint32_t k = 0; k < K4; k += CHUNK) {
+        uint32_t nv = (uint32_t)min_i(CHUNK, K4 - k) / 4;
+        for (uint32_t b = 0; b < nv; b++) {
+          vb[b] = wasm_v128_load(p + k + 4 * b);
+          vi[b] = wasm_i32x4_splat(0);
         }
-        wasm_v128_store(y + r0 + k, vi);
+        for (uint32_t j = 1; j < n; j++) {
+          const uint32_t* q = p + k + j * s;
+          v128_t vj = wasm_i32x4_splat((int32_t)j);
+          for (uint32_t b = 0; b < nv; b++) {
+            v128_t v = wasm_v128_load(q + 4 * b);
+            v128_t m = take_mask(is_int, is_max, last, v, vb[b]);
+            vb[b] = wasm_v128_bitselect(v, vb[b], m);
+            vi[b] = wasm_v128_bitselect(vj, vi[b], m);
+          }
+        }
+        for (uint32_t b = 0; b < nv; b++) wasm_v128_store(y + r0 + k + 4 * b, vi[b]);
       }
-      for (; k < K; k++) {
+      for (uint32_t k = K4; k < K; k++) {
         uint32_t bv = p[k], bi = 0;
         for (uint32_t j = 1; j < n; j++) {
           uint32_t v = p[k + j * s];

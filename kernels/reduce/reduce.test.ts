@@ -131,13 +131,16 @@ describe('CPU kernel paths', () => {
     expectClose(cpu[0]!, ref[0]!);
   }
 
-  it('contiguous runs (8, then 4 at a time, then a tail) and columns (4 outputs per vector, then leftovers)', async () => {
+  it('contiguous runs (16, then 4 at a time, then a tail) and columns (chunks of 4-column vectors, then leftovers)', async () => {
     const cases: [number[], number[]][] = [
       [[3, 29], [1]],
       [[2, 3, 37], [0, 2]],
       [[37, 10], [0]],
       [[3, 17, 6], [1]],
       [[5, 4, 3, 7], [0, 2]],
+      // Wider than one column chunk (256): two chunks, then leftover columns.
+      [[7, 263], [0]],
+      [[3, 2, 261], [0, 1]],
     ];
     for (const [dims, axes] of cases) {
       for (const op of ops) await checkReduce(op, randomTensor('float32', dims, dims.length, RANGE[op] ?? [-3, 3]), axes, { keepdims: 0 }, true, { rtol: 2e-4 });
@@ -180,8 +183,8 @@ describe('CPU kernel paths', () => {
     }
   });
 
-  it('ArgMax / ArgMin over a strided axis: 4 columns per vector, leftover columns, ties', async () => {
-    for (const [dims, axis] of [[[9, 7], 0], [[2, 13, 5], 1], [[3, 2, 11], 1]] as const) {
+  it('ArgMax / ArgMin over a strided axis: column chunks, leftover columns, ties', async () => {
+    for (const [dims, axis] of [[[9, 7], 0], [[2, 13, 5], 1], [[3, 2, 11], 1], [[5, 263], 0]] as const) {
       const x = randomTensor('int64', dims, axis + 1, [0, 3]);
       const xf = { ...x, dtype: 'float32' as const, data: Float32Array.from(x.data) };
       for (const select_last_index of [0, 1]) {

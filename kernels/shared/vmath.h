@@ -9,17 +9,25 @@
 #include "tessera.h"
 
 /*
- * exp on four lanes, Cephes' expf: exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x − n·ln 2 with
- * ln 2 split in two so the reduction is exact, exp(r) by a degree-6 polynomial on |r| ≤ ln2/2.
- * About 1 ulp where the result is a normal float; near −88.4 the scale 2^n underflows to 0 (expf
- * would give denormals), above 88.3 it overflows to inf; NaN stays NaN (f32x4 min/max propagate
- * it). Softmax and log-sum-exp only ever call it on x − max ≤ 0.
+ * exp on four lanes, after Cephes' expf: exp(x) = 2^n · exp(r), n = round(x / ln 2),
+ * r = x − n·ln 2 with ln 2 split in two so the reduction is exact, exp(r) by a degree-6
+ * polynomial on |r| ≤ ln2/2. About 1 ulp where the result is a normal float. Below ln(FLT_MIN)
+ * (−87.34) it returns 0 (expf would give denormals there), so exp(−inf) = 0 exactly, as masked
+ * softmax logits need; above 88 it returns exp(88); NaN stays NaN. Softmax and log-sum-exp only
+ * call it on x − max ≤ 0.
+ *
+ * Written for V8's x64 lowering, where f32x4.min/max (NaN-exact) and i32x4.trunc_sat take about
+ * eight instructions each: the clamps are pmin/pmax (one instruction; NaN in x passes through as
+ * x is the first operand), and n is rounded and turned into an integer by adding 1.5·2^23, whose
+ * low mantissa bits then hold n.
  */
 static inline v128_t exp_f32x4(v128_t x) {
-  x = wasm_f32x4_min(x, wasm_f32x4_splat(88.3762626647949f));
-  x = wasm_f32x4_max(x, wasm_f32x4_splat(-88.3762626647949f));
-  v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
-  v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+  const v128_t lo = wasm_f32x4_splat(-87.33654475f), magic = wasm_f32x4_splat(12582912.0f);
+  v128_t underflow = wasm_f32x4_lt(x, lo);
+  v128_t c = wasm_f32x4_pmax(wasm_f32x4_pmin(x, wasm_f32x4_splat(88.0f)), lo);
+  v128_t nm = wasm_f32x4_add(wasm_f32x4_mul(c, wasm_f32x4_splat(1.44269504088896341f)), magic);
+  v128_t n = wasm_f32x4_sub(nm, magic);
+  v128_t r = wasm_f32x4_sub(c, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
   r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
   v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
@@ -28,9 +36,9 @@ static inline v128_t exp_f32x4(v128_t x) {
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
   p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
   p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_mul(p, r), r), r), wasm_f32x4_splat(1.0f));
-  // 2^n built in the exponent field; n = −127 (x at the lower clamp) gives +0.
-  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-  return wasm_f32x4_mul(p, scale);
+  /* 2^n in the exponent field: n is in [−126, 127], so the field stays in [1, 254]. */
+  v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_sub(nm, magic), wasm_i32x4_splat(127)), 23);
+  return wasm_v128_andnot(wasm_f32x4_mul(p, scale), underflow);
 }
 
 /* max/min that return NaN when either operand is NaN, like the WebAssembly instructions (and
