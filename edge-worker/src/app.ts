@@ -31,9 +31,10 @@ export function buildApp(cpuKernels: WebAssembly.Module): Hono<{ Bindings: Env }
 
   app.get('/v1/models/:name', async (c) => {
     const name = c.req.param('name');
-    const session = await models.get(c.env.MODELS, name, limits(c.env));
-    const r = session.report();
-    return c.json({ name, inputs: session.inputs, outputs: session.outputs, backend: r.backend, cpuMemoryBytes: r.cpuMemoryBytes, nodes: r.nodes.length });
+    const { graph, opset } = await models.model(c.env.MODELS, name, limits(c.env));
+    let weightBytes = 0;
+    for (const t of graph.initializers.values()) weightBytes += t.data.byteLength;
+    return c.json({ name, inputs: graph.inputs, outputs: graph.outputs, opset, nodes: graph.nodes.length, weightBytes });
   });
 
   app.post('/v1/models/:name/predict', async (c) => {
@@ -49,8 +50,9 @@ export function buildApp(cpuKernels: WebAssembly.Module): Hono<{ Bindings: Env }
       throw new ApiError(400, 'invalid_json', `the body is not JSON: ${(e as Error).message}`);
     }
     const name = c.req.param('name');
-    const session = await models.get(c.env.MODELS, name, limits(c.env));
-    const feeds = parseFeeds(body, session.inputs);
+    const model = await models.model(c.env.MODELS, name, limits(c.env));
+    const feeds = parseFeeds(body, model.graph.inputs);
+    const session = await models.session(c.env.MODELS, name, limits(c.env), Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims])));
     const outputs = await session.run(feeds);
     return c.json({ model: name, outputs: toJson(outputs) });
   });

@@ -1,3 +1,5 @@
+import type { Model } from '../../core/ir/graph.js';
+import { loadOnnx } from '../../core/onnx/load-onnx.js';
 import { Session } from '../../core/session.js';
 import { ApiError, fromTessera } from './errors.js';
 
@@ -8,8 +10,11 @@ import { ApiError, fromTessera } from './errors.js';
  * edge is `wrangler r2 object put`. (Per-client rollout through resolve would slot in here, keyed by
  * digest.)
  *
- * Each isolate keeps its last few sessions. A load is shared by the requests that wait for it, and
- * a failed load is forgotten so the next request tries again.
+ * Each isolate keeps its last few models, parsed, and per model one session: the CPU plan for the
+ * input dims of the last request. A request with other dims (a model with symbolic dims) gets a new
+ * session in its place rather than a second one beside it, so an isolate holds at most
+ * `maxCached` wasm instances however many shapes clients send. Loads are shared by the requests
+ * that wait for them; failures are forgotten so the next request tries again.
  */
 
 /** The part of an R2 binding the loader uses (R2Bucket satisfies it). */
@@ -24,9 +29,12 @@ export interface LoaderLimits {
   readonly recheckMs: number;
 }
 
+export type InputDims = Readonly<Record<string, readonly number[]>>;
+
 interface Entry {
-  readonly loaded: Promise<{ readonly session: Session; readonly etag: string }>;
+  readonly loaded: Promise<{ readonly model: Model; readonly etag: string }>;
   checkedAt: number;
+  session?: { readonly dims: string; readonly session: Promise<Session> };
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -37,7 +45,30 @@ export class ModelCache {
 
   constructor(private readonly cpuKernels: WebAssembly.Module) {}
 
-  async get(store: ModelStore, name: string, limits: LoaderLimits): Promise<Session> {
+  /** The parsed model, from R2 on first use and again when its object has changed. */
+  async model(store: ModelStore, name: string, limits: LoaderLimits): Promise<Model> {
+    return (await (await this.entry(store, name, limits)).loaded).model;
+  }
+
+  /** A CPU session planned for `dims` (every input's, already checked against the model). */
+  async session(store: ModelStore, name: string, limits: LoaderLimits, dims: InputDims): Promise<Session> {
+    const entry = await this.entry(store, name, limits);
+    const { model } = await entry.loaded;
+    const key = JSON.stringify(model.graph.inputs.map((i) => dims[i.name]));
+    if (entry.session?.dims !== key) {
+      const session = Session.load(model, { backend: 'cpu', cpuKernels: this.cpuKernels, inputDims: dims }).catch((e: unknown) => {
+        throw fromTessera(e) ?? e;
+      });
+      const slot = { dims: key, session };
+      entry.session = slot;
+      session.catch(() => {
+        if (entry.session === slot) entry.session = undefined;
+      });
+    }
+    return entry.session!.session;
+  }
+
+  private async entry(store: ModelStore, name: string, limits: LoaderLimits): Promise<Entry> {
     if (!NAME.test(name)) throw new ApiError(400, 'invalid_name', 'a model name is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit');
     let entry = this.entries.get(name);
     if (entry && Date.now() - entry.checkedAt > limits.recheckMs) {
@@ -50,12 +81,17 @@ export class ModelCache {
     if (!entry) {
       entry = this.load(store, name, limits);
       this.entries.set(name, entry);
-      this.evict(limits.maxCached);
+      // Dropped entries are not disposed: requests may still hold their sessions, and a CPU
+      // session's wasm memory goes with its last reference anyway.
+      for (const key of this.entries.keys()) {
+        if (this.entries.size <= limits.maxCached) break;
+        this.entries.delete(key);
+      }
     } else {
       this.entries.delete(name);
       this.entries.set(name, entry);
     }
-    return (await entry.loaded).session;
+    return entry;
   }
 
   private load(store: ModelStore, name: string, limits: LoaderLimits): Entry {
@@ -71,7 +107,7 @@ export class ModelCache {
           });
         }
         try {
-          return { session: await Session.load(await object.arrayBuffer(), { backend: 'cpu', cpuKernels: this.cpuKernels }), etag: object.etag };
+          return { model: loadOnnx(new Uint8Array(await object.arrayBuffer())), etag: object.etag };
         } catch (e) {
           throw fromTessera(e) ?? e;
         }
@@ -81,17 +117,6 @@ export class ModelCache {
       if (this.entries.get(name) === entry) this.entries.delete(name);
     });
     return entry;
-  }
-
-  /**
-   * Dropped sessions are not disposed: requests may still hold them, and a CPU session's wasm
-   * memory goes with its last reference anyway.
-   */
-  private evict(maxCached: number): void {
-    for (const name of this.entries.keys()) {
-      if (this.entries.size <= maxCached) break;
-      this.entries.delete(name);
-    }
   }
 }
 

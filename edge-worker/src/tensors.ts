@@ -23,6 +23,10 @@ function parseOne(name: string, v: unknown, model: IoInfo | undefined): Tensor {
   if (!Array.isArray(dims) || !dims.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
     throw bad(`input "${name}": dims must be an array of non-negative integers`);
   }
+  // Checked here, before any plan is made for these dims.
+  if (dims.length !== model.dims.length || model.dims.some((d, i) => typeof d === 'number' && d !== dims[i])) {
+    throw bad(`input "${name}" must have dims [${model.dims.join(', ')}], got [${dims.join(', ')}]`);
+  }
   const dtype = (type ?? model.dtype) as DType;
   if (!DTYPES.includes(dtype)) throw bad(`input "${name}": type "${String(type)}" is not one of ${DTYPES.join(', ')}`);
   if (!Array.isArray(data)) throw bad(`input "${name}": data must be an array`);
@@ -37,9 +41,13 @@ function parseOne(name: string, v: unknown, model: IoInfo | undefined): Tensor {
   return tensor(dtype, dims as number[], values);
 }
 
+/** Every input of the model, each checked against its declaration (names, rank, fixed dims, dtype, value count). */
 export function parseFeeds(body: unknown, inputs: readonly IoInfo[]): Record<string, Tensor> {
   if (!isRecord(body)) throw new ApiError(400, 'invalid_json', 'the body must be a JSON object of named tensors');
-  return Object.fromEntries(Object.entries(body).map(([name, v]) => [name, parseOne(name, v, inputs.find((i) => i.name === name))]));
+  const feeds = Object.fromEntries(Object.entries(body).map(([name, v]) => [name, parseOne(name, v, inputs.find((i) => i.name === name))]));
+  const missing = inputs.filter((i) => !(i.name in feeds));
+  if (missing.length) throw bad(`missing input(s): ${missing.map((i) => `"${i.name}" (${i.dtype} [${i.dims.join(', ')}])`).join(', ')}`);
+  return feeds;
 }
 
 /** As the CLI writes outputs; a NaN or infinite value becomes null, JSON having no such numbers. */

@@ -74,3 +74,12 @@ export function hugeActivationModel(): Uint8Array {
     nodes: [{ op: 'Expand', inputs: ['x', 'shape'], outputs: ['y'] }],
   });
 }
+
+/** Relu over a symbolic batch: each batch size a client sends needs its own CPU plan. */
+export function batchReluModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: 'x', dtype: 'float32', dims: ['batch', 3] }],
+    outputs: [{ name: 'y', dtype: 'float32', dims: ['batch', 3] }],
+    nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
+  });
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
-import { hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, WAKE_INPUT } from './fixtures.js';
+import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, WAKE_INPUT } from './fixtures.js';
 
 /**
  * The worker in workerd (`wrangler dev`, local R2), answering with the same model and input as the
@@ -42,6 +42,7 @@ describe('edge worker in workerd', () => {
     try {
       await proxy.env.MODELS.put('wake', wakeWordHead());
       await proxy.env.MODELS.put('reshape', reshapeModel());
+      await proxy.env.MODELS.put('relu', batchReluModel());
       await proxy.env.MODELS.put('frobnicate', unsupportedModel());
       await proxy.env.MODELS.put('garbage', new Uint8Array(1000).fill(7));
       await proxy.env.MODELS.put('huge', new Uint8Array(MAX_MODEL_BYTES + 1));
@@ -133,8 +134,16 @@ describe('edge worker in workerd', () => {
     const res = await predict('reshape', { x: { dims: [2, 3], data: [[1, 2, 3], [4, 5, 6]] } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { outputs: unknown }).outputs).toEqual({ y: { dims: [3, 2], type: 'float32', data: [1, 2, 3, 4, 5, 6] } });
-    const info = (await (await fetch(`${base}/v1/models/reshape`)).json()) as { backend: string; inputs: unknown };
-    expect(info).toMatchObject({ backend: 'cpu', inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3] }] });
+    const info = await (await fetch(`${base}/v1/models/reshape`)).json();
+    expect(info).toMatchObject({ name: 'reshape', inputs: [{ name: 'x', dtype: 'float32', dims: [2, 3] }], nodes: 1 });
+  });
+
+  it('plans a symbolic batch for each size a request brings', async () => {
+    for (const rows of [[[-1, 2, -3]], [[1, -2, 3], [4, 5, -6]], [[-7, 8, 9]]]) {
+      const res = await predict('relu', { x: { dims: [rows.length, 3], data: rows } });
+      expect(((await res.json()) as { outputs: unknown }).outputs).toEqual({ y: { dims: [rows.length, 3], type: 'float32', data: rows.flat().map((v) => Math.max(v, 0)) } });
+    }
+    await expectError(await predict('relu', { x: { dims: [2, 4], data: new Array(8).fill(0) } }), 422, 'invalid_input');
   });
 
   it('answers bad requests with typed 4xx errors', async () => {
