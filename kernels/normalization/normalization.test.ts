@@ -106,10 +106,12 @@ describe('BatchNormalization (inference)', () => {
 });
 
 describe('CPU kernel paths', () => {
-  it('Softmax over a strided axis: 4 neighbouring rows per vector, leftover rows; masked (−inf) logits', async () => {
+  it('Softmax over a strided axis: chunks of neighbouring rows, leftover rows; masked (−inf) logits', async () => {
     for (const op of ['Softmax', 'LogSoftmax']) {
       await checkOp(op, [randomTensor('float32', [3, 9, 7], 1, [-10, 10])], { axis: 1 }, { opset: 13 });
       await checkOp(op, [randomTensor('float32', [2, 37, 12], 2, [-10, 10])], { axis: 1 }, { opset: 13 });
+      // Wider than one column chunk (256): two chunks, then leftover columns.
+      await checkOp(op, [randomTensor('float32', [2, 5, 263], 8, [-10, 10])], { axis: 1 }, { opset: 13 });
       const masked = randomTensor('float32', [4, 37], 3, [-10, 10]);
       for (let i = 0; i < masked.data.length; i += 3) (masked.data as Float32Array)[i] = -Infinity;
       await checkOp(op, [masked], { axis: -1 }, { opset: 13 });

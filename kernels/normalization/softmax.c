@@ -6,9 +6,10 @@
  *
  * Layout: x viewed as [outer, D, inner]; a row is D elements `inner` apart. With inner = 1 (the
  * last axis, and every opset < 13 case) rows are contiguous and 4 lanes take neighbouring
- * elements; otherwise 4 lanes take 4 neighbouring rows (neighbouring columns of the inner axis),
- * which are adjacent in memory at every step of d. Leftover columns go through the same code on
- * splatted values, lane 0 kept. NaN anywhere in a row makes the row NaN, as in the reference.
+ * elements; otherwise lanes take neighbouring rows (neighbouring columns of the inner axis), up
+ * to CHUNK of them per pass so each step of d reads one contiguous stretch. Leftover columns go
+ * through the same code on splatted values, lane 0 kept. NaN anywhere in a row makes the row NaN,
+ * as in the reference.
  *
  * Params: [0] rows (outer · inner), [1] D, [2] inner, [3] lanes (GPU only).
  */
@@ -31,12 +32,17 @@ static float hsum(v128_t v) {
   return wasm_f32x4_extract_lane(wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2)), 0);
 }
 
-/* One contiguous row of n elements. */
+/* One contiguous row of n elements. The max takes 4 vectors in flight: V8's NaN-exact f32x4.max
+ * is a ~9-cycle dependency chain. */
 INLINE void softmax_row(const float* x, float* y, uint32_t n, int is_log) {
-  uint32_t j;
-  v128_t vm = wasm_f32x4_splat(-INFINITY);
-  for (j = 0; j + 4 <= n; j += 4) vm = wasm_f32x4_max(vm, wasm_v128_load(x + j));
-  float m = hmax(vm);
+  uint32_t j = 0;
+  v128_t vm[4];
+  for (int b = 0; b < 4; b++) vm[b] = wasm_f32x4_splat(-INFINITY);
+  for (; j + 16 <= n; j += 16) {
+    for (int b = 0; b < 4; b++) vm[b] = wasm_f32x4_max(vm[b], wasm_v128_load(x + j + 4 * b));
+  }
+  for (; j + 4 <= n; j += 4) vm[0] = wasm_f32x4_max(vm[0], wasm_v128_load(x + j));
+  float m = hmax(wasm_f32x4_max(wasm_f32x4_max(vm[0], vm[1]), wasm_f32x4_max(vm[2], vm[3])));
   for (; j < n; j++) m = max_nan(m, x[j]);
   v128_t shift = wasm_f32x4_splat(m);
 
@@ -54,35 +60,59 @@ INLINE void softmax_row(const float* x, float* y, uint32_t n, int is_log) {
   }
 
   if (is_log) {
-    v128_t ls = wasm_f32x4_splat(logf(s));
-    for (j = 0; j + 4 <= n; j += 4) wasm_v128_store(y + j, wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + j), shift), ls));
-    for (; j < n; j++) y[j] = (x[j] - m) - logf(s);
+    float ls = logf(s);
+    v128_t vls = wasm_f32x4_splat(ls);
+    for (j = 0; j + 4 <= n; j += 4) wasm_v128_store(y + j, wasm_f32x4_sub(wasm_f32x4_sub(wasm_v128_load(x + j), shift), vls));
+    for (; j < n; j++) y[j] = (x[j] - m) - ls;
   } else {
-    v128_t vsum = wasm_f32x4_splat(s);
-    for (j = 0; j + 4 <= n; j += 4) wasm_v128_store(y + j, wasm_f32x4_div(wasm_v128_load(y + j), vsum));
-    for (; j < n; j++) y[j] /= s;
+    /* A multiply by 1/sum: within an ulp of dividing, and a fraction of a divide's cost. */
+    float r = 1.0f / s;
+    v128_t vr = wasm_f32x4_splat(r);
+    for (j = 0; j + 4 <= n; j += 4) wasm_v128_store(y + j, wasm_f32x4_mul(wasm_v128_load(y + j), vr));
+    for (; j < n; j++) y[j] *= r;
   }
 }
 
-/* Four neighbouring rows whose elements sit `inner` apart (width 4), or one (width 1, splatted). */
-INLINE void softmax_columns(const float* x, float* y, uint32_t n, uint32_t inner, int width, int is_log) {
-#define LOAD(p) (width == 4 ? wasm_v128_load(p) : wasm_v128_load32_splat(p))
-#define STORE(p, v) (width == 4 ? wasm_v128_store((p), (v)) : wasm_v128_store32_lane((p), (v), 0))
-  v128_t m = wasm_f32x4_splat(-INFINITY), s = wasm_f32x4_splat(0.0f);
-  for (uint32_t d = 0; d < n; d++) m = wasm_f32x4_max(m, LOAD(x + d * inner));
-  for (uint32_t d = 0; d < n; d++) {
-    v128_t e = exp_f32x4(wasm_f32x4_sub(LOAD(x + d * inner), m));
-    if (!is_log) STORE(y + d * inner, e);
-    s = wasm_f32x4_add(s, e);
+/* Columns per pass over a strided axis: the per-column max and sum (1 KiB each) stay in L1. */
+#define CHUNK 256
+
+/*
+ * `width` neighbouring rows of a strided axis (their elements `inner` apart, each d one contiguous
+ * stretch of the input, read in memory order), width a multiple of 4 up to CHUNK; or, with
+ * `splat`, one row, its values splatted and lane 0 stored.
+ */
+INLINE void softmax_columns(const float* x, float* y, uint32_t n, uint32_t inner, uint32_t width, int splat, int is_log) {
+#define LOAD(p) (splat ? wasm_v128_load32_splat(p) : wasm_v128_load(p))
+#define STORE(p, v) (splat ? wasm_v128_store32_lane((p), (v), 0) : wasm_v128_store((p), (v)))
+  uint32_t nv = splat ? 1 : width / 4;
+  v128_t m[CHUNK / 4], s[CHUNK / 4];
+  for (uint32_t b = 0; b < nv; b++) {
+    m[b] = wasm_f32x4_splat(-INFINITY);
+    s[b] = wasm_f32x4_splat(0.0f);
   }
-  if (is_log) {
+  for (uint32_t d = 0; d < n; d++) {
+    for (uint32_t b = 0; b < nv; b++) m[b] = wasm_f32x4_max(m[b], LOAD(x + d * inner + 4 * b));
+  }
+  for (uint32_t d = 0; d < n; d++) {
+    for (uint32_t b = 0; b < nv; b++) {
+      v128_t e = exp_f32x4(wasm_f32x4_sub(LOAD(x + d * inner + 4 * b), m[b]));
+      if (!is_log) STORE(y + d * inner + 4 * b, e);
+      s[b] = wasm_f32x4_add(s[b], e);
+    }
+  }
+  /* Now s[b] becomes what the write subtracts (log) or multiplies by (1/sum). */
+  for (uint32_t b = 0; b < nv; b++) {
     float l[4];
-    wasm_v128_store(l, s);
-    for (int i = 0; i < width; i++) l[i] = logf(l[i]);
-    v128_t ls = wasm_v128_load(l);
-    for (uint32_t d = 0; d < n; d++) STORE(y + d * inner, wasm_f32x4_sub(wasm_f32x4_sub(LOAD(x + d * inner), m), ls));
-  } else {
-    for (uint32_t d = 0; d < n; d++) STORE(y + d * inner, wasm_f32x4_div(LOAD(y + d * inner), s));
+    wasm_v128_store(l, s[b]);
+    for (int i = 0; i < 4; i++) l[i] = is_log ? logf(l[i]) : 1.0f / l[i];
+    s[b] = wasm_v128_load(l);
+  }
+  for (uint32_t d = 0; d < n; d++) {
+    for (uint32_t b = 0; b < nv; b++) {
+      float* yp = y + d * inner + 4 * b;
+      if (is_log) STORE(yp, wasm_f32x4_sub(wasm_f32x4_sub(LOAD(x + d * inner + 4 * b), m[b]), s[b]));
+      else STORE(yp, wasm_f32x4_mul(LOAD(yp), s[b]));
+    }
   }
 #undef LOAD
 #undef STORE
@@ -95,12 +125,12 @@ INLINE void softmax(const float* x, float* y, const SoftmaxParams* u, int is_log
     for (uint32_t r = 0; r < u->rows; r++) softmax_row(x + r * D, y + r * D, D, is_log);
     return;
   }
+  uint32_t inner4 = inner / 4 * 4;
   for (uint32_t o = 0; o < u->rows / inner; o++) {
     const float* xo = x + o * D * inner;
     float* yo = y + o * D * inner;
-    uint32_t i = 0;
-    for (; i + 4 <= inner; i += 4) softmax_columns(xo + i, yo + i, D, inner, 4, is_log);
-    for (; i < inner; i++) softmax_columns(xo + i, yo + i, D, inner, 1, is_log);
+    for (uint32_t i = 0; i < inner4; i += CHUNK) softmax_columns(xo + i, yo + i, D, inner, (uint32_t)min_i(CHUNK, inner4 - i), 0, is_log);
+    for (uint32_t i = inner4; i < inner; i++) softmax_columns(xo + i, yo + i, D, inner, 1, 1, is_log);
   }
 }
 
