@@ -153,7 +153,7 @@ __attribute__((noinline)) static void fold_store_one(const uint32_t* x, uint32_t
 #define CHUNK 256
 
 /*
- * acc[b] ⊕= map(x[4b..4b+4) − shift[b]) at every reduced position of the columns x[0..width)
+ * acc[b] ⊕= map(x[4b..4b+4), shift[b]) at every reduced position of the columns x[0..width)
  * (width a multiple of 4): each reduced position's columns are one contiguous stretch, so the
  * input streams row after row, as it lies in memory, instead of striding down one column.
  */
@@ -165,7 +165,11 @@ INLINE void fold_columns(const uint32_t* x, const ReduceParams* u, uint32_t widt
   for (uint32_t o = 0; o < outer; o++) {
     const uint32_t* p = x + offset_of(o, u->red_dims, u->red_strides, outer_groups);
     for (uint32_t j = 0; j < run; j++, p += stride) {
-      for (uint32_t b = 0; b < n; b++) acc[b] = combine(w, is_int, acc[b], map(w, is_int, wasm_v128_load(p + 4 * b), shift[b]));
+      for (uint32_t b = 0; b < n; b++) {
+        v128_t v = wasm_v128_load(p + 4 * b);
+        /* shift is only written (and read) for log-sum-exp. */
+        acc[b] = combine(w, is_int, acc[b], map(w, is_int, v, w == W_EXP_SUM ? shift[b] : v));
+      }
     }
   }
 }
