@@ -1,6 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tensor } from '../../core/tensor.js';
+import { instantiateCpuKernels } from '../../core/runtime/cpu/kernel-module.js';
+import { sizeOf, stridesOf, tensor } from '../../core/tensor.js';
 import { checkOp, expectClose, runOp } from '../testing/harness.js';
+import { stridedProgram, type Bound, type StridedAxis, type StridedCopy } from './strided-kernel.js';
 import { data, expectOp, floats, ints } from './test-util.js';
 
 /**
@@ -90,5 +93,92 @@ describe('Dropout with its mask', () => {
   it('copies the data and fills the mask', async () => {
     const x = data('float32', [3, 7], 16);
     await expectOp('Dropout', [x], {}, { outputs: 2 }, [x, tensor('bool', [3, 7], new Array<number>(21).fill(1))]);
+  });
+});
+
+describe('strided.c against its header formula', () => {
+  /**
+   * Uniform blocks no op plans today (edge rules with any start and step, an index together with an
+   * edge rule) still mean what strided.wgsl computes: the C twin is checked on random ones against
+   * the formula itself, transcribed below.
+   */
+  const ruleArb = fc.constantFrom<Bound>('none', 'wrap', 'clamp', 'reflect', 'fill');
+  const axisArb = fc.record({
+    n: fc.integer({ min: 1, max: 6 }),
+    srcDim: fc.integer({ min: 1, max: 5 }),
+    start: fc.integer({ min: -7, max: 7 }),
+    step: fc.integer({ min: -3, max: 3 }),
+    indexed: fc.boolean(),
+  });
+  const copyArb = fc.tuple(fc.array(axisArb, { maxLength: 4 }), ruleArb, fc.boolean(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 3 }), fc.nat());
+
+  function bound(rule: Bound, k: number, n: number): number {
+    switch (rule) {
+      case 'none': return k;
+      case 'wrap': return ((k % n) + n) % n;
+      case 'clamp': return Math.min(Math.max(k, 0), n - 1);
+      case 'reflect': {
+        if (n === 1) return 0;
+        const r = ((k % (2 * (n - 1))) + 2 * (n - 1)) % (2 * (n - 1));
+        return r >= n ? 2 * (n - 1) - r : r;
+      }
+      case 'fill': return k < 0 || k >= n ? -1 : k;
+    }
+  }
+
+  it('any starts, steps, edge rule and index', async () => {
+    const kernels = await instantiateCpuKernels();
+    const memory = (): Uint32Array => new Uint32Array(kernels.memory.buffer);
+    kernels.memory.grow(4);
+    const at = Math.ceil(kernels.heapBase / 64) * 64;
+    await fc.assert(fc.asyncProperty(copyArb, async ([spec, rule, gathered, gatherDim, srcBase, seed]) => {
+      // Without an edge rule every coordinate must land inside the source: start and step made to.
+      const axes0 = spec.map((a) => (rule === 'none' ? { ...a, start: a.step < 0 ? a.srcDim - 1 : 0, step: Math.sign(a.step), n: Math.min(a.n, a.srcDim) } : a));
+      const gatherStride = gathered ? 1 : 0;
+      const srcStrides = stridesOf([...axes0.map((a) => a.srcDim), gathered ? gatherDim : 1]);
+      const idxStrides = stridesOf(axes0.map((a) => (a.indexed ? a.n : 1)));
+      const axes: StridedAxis[] = axes0.map((a, d) => ({ n: a.n, start: a.start, step: a.step, srcDim: a.srcDim, srcStride: srcStrides[d]!, idxStride: a.indexed ? idxStrides[d]! : 0 }));
+      const dims = axes.map((a) => a.n);
+      const count = sizeOf(dims);
+      const srcLen = srcBase + srcStrides[0]! * (axes0[0]?.srcDim ?? (gathered ? gatherDim : 1));
+      const src = Uint32Array.from({ length: srcLen }, (_, i) => 1000 + i);
+      const idx = Int32Array.from(data('int32', [sizeOf(axes0.map((a) => (a.indexed ? a.n : 1)))], seed).data, (v) => (v % (gatherDim + 3)));
+      const copy: StridedCopy = { dtype: 'int32', src: 0, dst: 0, axes, srcBase, bound: rule, fill: 7, ...(gathered ? { gather: { input: 1, dim: gatherDim, stride: gatherStride } } : {}) };
+
+      const want = new Uint32Array(count);
+      const coord = new Array<number>(dims.length).fill(0);
+      for (let i = 0; i < count; i++) {
+        let s = srcBase;
+        let j = 0;
+        let outside = false;
+        axes.forEach((a, d) => {
+          const k = bound(rule, a.start! + coord[d]! * a.step!, a.srcDim!);
+          outside ||= k < 0;
+          s += k * a.srcStride;
+          j += coord[d]! * a.idxStride!;
+        });
+        if (gathered) {
+          const g = idx[j]! < 0 ? idx[j]! + gatherDim : idx[j]!;
+          s += Math.min(Math.max(g, 0), gatherDim - 1) * gatherStride;
+        }
+        want[i] = outside ? 7 : src[s]!;
+        for (let d = dims.length - 1; d >= 0; d--) {
+          if (++coord[d]! < dims[d]!) break;
+          coord[d] = 0;
+        }
+      }
+
+      const [program] = stridedProgram(copy);
+      const srcAt = at;
+      const idxAt = srcAt + 64 * Math.ceil(src.length / 16);
+      const dstAt = idxAt + 64 * Math.ceil(idx.length / 16);
+      const uniAt = dstAt + 64 * Math.ceil(count / 16);
+      memory().set(src, srcAt / 4);
+      new Int32Array(kernels.memory.buffer).set(idx, idxAt / 4);
+      memory().set(program!.uniforms!, uniAt / 4);
+      if (gathered) kernels.fns.strided_gather!(srcAt, idxAt, dstAt, uniAt);
+      else kernels.fns.strided_copy!(srcAt, dstAt, uniAt);
+      expect([...memory().subarray(dstAt / 4, dstAt / 4 + count)]).toEqual([...want]);
+    }), { numRuns: 300 });
   });
 });

@@ -17,8 +17,10 @@
  * planner has already merged axes, so most copies are one to three rows deep and many are a
  * single memcpy. A transpose (the row read with a stride, the rows side by side in the source)
  * goes 4 or 16 rows at a time in 4×4 SIMD blocks, so each source cache line is read once rather
- * than once per row. Only an index that moves along the row (Gather on the last axis,
- * GatherElements) or an edge rule with a step other than 1 goes element by element.
+ * than once per row. An index that moves along the row (Gather on the last axis, GatherElements)
+ * goes element by element in a tight loop. Combinations no planner makes today (an edge rule with
+ * a step other than 1, or with an index) take a plain per-element loop, so the twin still accepts
+ * every uniform block the WGSL does.
  *
  * Uniform words: 0 count, 1 src_base, 2 dst_base, 3 fill, 4 gather_dim, 5 gather_stride, 6 rank R,
  * 7 edge rule (EdgeRule below), then 7 arrays of R words from 8: n, start, step, src_dim,
@@ -144,6 +146,12 @@ static inline int32_t source_part(uint32_t rule, const Axis* a, int32_t c, int32
 static void copy_row(const uint32_t* src, const int32_t* idx, uint32_t* out, const Axis* in, uint32_t rule, int32_t s, int32_t j,
                      const Params* u) {
   const int32_t n = in->n, ds = in->ds;
+  if (idx && in->is != 0 && rule == EDGE_NONE) {
+    const uint32_t* p = src + s + in->start * in->ss;
+    const int32_t S = in->step * in->ss;
+    for (int32_t x = 0; x < n; x++) out[x * ds] = p[x * S + gathered(idx, (uint32_t)(j + x * in->is), u)];
+    return;
+  }
   if ((idx && in->is != 0) || (rule != EDGE_NONE && in->step != 1)) {
     for (int32_t x = 0; x < n; x++) {
       int32_t k = bound(rule, in->start + x * in->step, in->dim);
