@@ -47,6 +47,18 @@ static uint32_t taps_in(const PoolAxis* a, int start, int lo, int hi) {
 
 /* Four taps `stride` apart; strides 2 and 3 as two overlapping loads and a shuffle, which read
  * nothing past the last tap. */
+/* The taps k of a window whose coordinate start + k·dilation lies inside [0, in). */
+typedef struct {
+  uint32_t first, end;
+} Taps;
+
+static Taps taps_inside(const PoolAxis* a, int start) {
+  int d = (int)a->dilation, k = (int)a->kernel;
+  int f = min_i(start >= 0 ? 0 : (-start + d - 1) / d, k);
+  int e = start >= (int)a->in ? 0 : ((int)a->in - 1 - start) / d + 1;
+  return (Taps){(uint32_t)f, (uint32_t)max_i(f, min_i(e, k))};
+}
+
 INLINE v128_t load_taps(const float* p, uint32_t stride) {
   switch (stride) {
     case 1: return wasm_v128_load(p);
@@ -56,10 +68,11 @@ INLINE v128_t load_taps(const float* p, uint32_t stride) {
   }
 }
 
-/* y[o2] ⊕= the tap at taps[o2 · stride], for o2 in [lo, hi), 4 at a time. */
-INLINE void accumulate(float* y, const float* taps, int lo, int hi, uint32_t stride, int average) {
+/* y[o2] ⊕= row[o2 · stride + offset], for o2 in [lo, hi), 4 at a time (the index is never
+ * negative there, though offset may be). */
+INLINE void accumulate(float* y, const float* row, int offset, int lo, int hi, int stride, int average) {
   for (int o2 = lo; o2 < hi; o2 += 4) {
-    v128_t v = load_taps(taps + (uint32_t)o2 * stride, stride);
+    v128_t v = load_taps(row + (o2 * stride + offset), (uint32_t)stride);
     v128_t a = wasm_v128_load(y + o2);
     wasm_v128_store(y + o2, average ? wasm_f32x4_add(a, v) : wasm_f32x4_max(a, v));
   }
@@ -70,26 +83,23 @@ INLINE void accumulate(float* y, const float* taps, int lo, int hi, uint32_t str
  * input row and tap at a time, so the inner loop streams along the row (load, combine, store per
  * 4 outputs) with no per-output loop overhead, and the row stays in L1 across the taps.
  */
-INLINE void pool_interior(const float* xp, float* y, const PoolParams* u, int s0, int s1, int lo, int hi, float count, int average) {
+INLINE void pool_interior(const float* xp, float* y, const PoolParams* u, int s0, int s1, Taps t0, Taps t1, int lo, int hi, float count, int average) {
   const PoolAxis *a0 = &u->axis[0], *a1 = &u->axis[1], *a2 = &u->axis[2];
-  uint32_t stride = a2->stride;
+  int stride = (int)a2->stride;
   v128_t init = wasm_f32x4_splat(average ? 0.0f : -3.4028234663852886e38f);
   for (int o2 = lo; o2 < hi; o2 += 4) wasm_v128_store(y + o2, init);
-  for (uint32_t k0 = 0; k0 < a0->kernel; k0++) {
-    int i0 = s0 + (int)(k0 * a0->dilation);
-    if (i0 < 0 || i0 >= (int)a0->in) continue;
-    for (uint32_t k1 = 0; k1 < a1->kernel; k1++) {
-      int i1 = s1 + (int)(k1 * a1->dilation);
-      if (i1 < 0 || i1 >= (int)a1->in) continue;
-      const float* row = xp + ((uint32_t)i0 * a1->in + (uint32_t)i1) * a2->in - a2->pad_begin;
+  for (uint32_t k0 = t0.first; k0 < t0.end; k0++) {
+    uint32_t i0 = (uint32_t)s0 + k0 * a0->dilation;
+    for (uint32_t k1 = t1.first; k1 < t1.end; k1++) {
+      const float* row = xp + (i0 * a1->in + (uint32_t)s1 + k1 * a1->dilation) * a2->in;
       for (uint32_t k2 = 0; k2 < a2->kernel; k2++) {
-        const float* taps = row + k2 * a2->dilation;
+        int offset = (int)(k2 * a2->dilation) - a2->pad_begin;
         /* The common strides get loops of their own, with constant shuffles. */
         switch (stride) {
-          case 1: accumulate(y, taps, lo, hi, 1, average); break;
-          case 2: accumulate(y, taps, lo, hi, 2, average); break;
-          case 3: accumulate(y, taps, lo, hi, 3, average); break;
-          default: accumulate(y, taps, lo, hi, stride, average);
+          case 1: accumulate(y, row, offset, lo, hi, 1, average); break;
+          case 2: accumulate(y, row, offset, lo, hi, 2, average); break;
+          case 3: accumulate(y, row, offset, lo, hi, 3, average); break;
+          default: accumulate(y, row, offset, lo, hi, stride, average);
         }
       }
     }
@@ -105,6 +115,7 @@ INLINE void pool_row(const float* xp, float* y, const PoolParams* u, uint32_t o0
   const PoolAxis *a0 = &u->axis[0], *a1 = &u->axis[1], *a2 = &u->axis[2];
   int s0 = (int)(o0 * a0->stride) - a0->pad_begin;
   int s1 = (int)(o1 * a1->stride) - a1->pad_begin;
+  Taps t0 = taps_inside(a0, s0), t1 = taps_inside(a1, s1);
   float count01 = 1.0f;
   if (average) count01 = (float)(taps_in(a0, s0, a0->count_lo, a0->count_hi) * taps_in(a1, s1, a1->count_lo, a1->count_hi));
 
@@ -117,23 +128,20 @@ INLINE void pool_row(const float* xp, float* y, const PoolParams* u, uint32_t o0
   int hi = room < 0 ? lo : max_i(lo, min_i(room / stride + 1, out));
 
   int hi4 = lo + (hi - lo) / 4 * 4;
-  if (hi4 > lo) pool_interior(xp, y, u, s0, s1, lo, hi4, count01 * (float)a2->kernel, average);
+  if (hi4 > lo) pool_interior(xp, y, u, s0, s1, t0, t1, lo, hi4, count01 * (float)a2->kernel, average);
   for (int o2 = 0; o2 < out; o2++) {
     if (o2 == lo) o2 = hi4;
     if (o2 >= out) break;
     int s2 = o2 * stride - pad;
+    Taps t2 = taps_inside(a2, s2);
     float acc = average ? 0.0f : -3.4028234663852886e38f;
-    for (uint32_t k0 = 0; k0 < a0->kernel; k0++) {
-      int i0 = s0 + (int)(k0 * a0->dilation);
-      if (i0 < 0 || i0 >= (int)a0->in) continue;
-      for (uint32_t k1 = 0; k1 < a1->kernel; k1++) {
-        int i1 = s1 + (int)(k1 * a1->dilation);
-        if (i1 < 0 || i1 >= (int)a1->in) continue;
-        const float* row = xp + ((uint32_t)i0 * a1->in + (uint32_t)i1) * a2->in;
-        for (uint32_t k2 = 0; k2 < a2->kernel; k2++) {
-          int i2 = s2 + (int)(k2 * a2->dilation);
-          if (i2 < 0 || i2 >= (int)a2->in) continue;
-          acc = average ? acc + row[i2] : max_nan(acc, row[i2]);
+    for (uint32_t k0 = t0.first; k0 < t0.end; k0++) {
+      uint32_t i0 = (uint32_t)s0 + k0 * a0->dilation;
+      for (uint32_t k1 = t1.first; k1 < t1.end; k1++) {
+        const float* row = xp + (i0 * a1->in + (uint32_t)s1 + k1 * a1->dilation) * a2->in;
+        for (uint32_t k2 = t2.first; k2 < t2.end; k2++) {
+          float v = row[s2 + (int)(k2 * a2->dilation)];
+          acc = average ? acc + v : max_nan(acc, v);
         }
       }
     }
