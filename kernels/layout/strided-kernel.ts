@@ -56,28 +56,33 @@ export interface StridedCopy {
  * fold into the source base, steps into the strides, size-1 axes drop, and an axis merges into the
  * next inner one when every stride continues it (source, destination and index alike). Most
  * Concat/Split/Slice/Gather copies and many Transposes end up rank 1–3, which means fewer div/mods
- * per element and fewer distinct pipelines (the rank is in the shader text).
+ * per element and fewer distinct pipelines (the rank is in the shader text). Under an edge rule,
+ * an axis the rule can never touch (the whole source axis in order: Pad's and Tile's untouched
+ * axes) is plain affine too and is treated alike; only the others keep start, step and extent.
  */
 function simplify(copy: StridedCopy): StridedCopy {
-  if ((copy.bound ?? 'none') !== 'none') return copy;
+  const edged = (copy.bound ?? 'none') !== 'none';
   const contiguous = stridesOf(copy.axes.map((a) => a.n));
   let srcBase = copy.srcBase ?? 0;
   const affine = copy.axes.map((a, d) => {
+    const plain = !edged || ((a.start ?? 0) === 0 && (a.step ?? 1) === 1 && a.n === (a.srcDim ?? a.n));
+    const axis = { n: a.n, dstStride: a.dstStride ?? contiguous[d]!, idxStride: a.idxStride ?? 0 };
+    if (!plain) return { ...axis, plain, start: a.start ?? 0, step: a.step ?? 1, srcDim: a.srcDim ?? a.n, srcStride: a.srcStride };
     srcBase += (a.start ?? 0) * a.srcStride;
-    return { n: a.n, srcStride: (a.step ?? 1) * a.srcStride, dstStride: a.dstStride ?? contiguous[d]!, idxStride: a.idxStride ?? 0 };
+    return { ...axis, plain, srcStride: (a.step ?? 1) * a.srcStride };
   });
   const axes: (typeof affine)[number][] = [];
   for (let d = affine.length - 1; d >= 0; d--) {
     const a = affine[d]!;
-    if (a.n === 1) continue;
+    if (a.n === 1 && a.plain) continue;
     const inner = axes[0];
-    if (inner && a.srcStride === inner.srcStride * inner.n && a.dstStride === inner.dstStride * inner.n && a.idxStride === inner.idxStride * inner.n) {
+    if (inner?.plain && a.plain && a.srcStride === inner.srcStride * inner.n && a.dstStride === inner.dstStride * inner.n && a.idxStride === inner.idxStride * inner.n) {
       inner.n *= a.n;
     } else {
       axes.unshift({ ...a });
     }
   }
-  return { ...copy, srcBase, axes };
+  return { ...copy, srcBase, axes: axes.map(({ plain: _, ...a }) => a) };
 }
 
 /** The program for one copy, or none when its iteration space is empty. */
