@@ -240,7 +240,7 @@ static void strided(const uint32_t* src, const int32_t* idx, uint32_t* dst, cons
       copy_row(src, idx, dst + o, &in, rule, s, j, u);
     }
     row += (uint32_t)done;
-    // Four rows at once only where they fit the axis, so a carry lands on 0 exactly.
+    // Blocks of rows only where they fit the axis, so a carry lands on 0 exactly.
     for (int32_t d = (int32_t)outer - 1; d >= 0; d--, done = 1) {
       const Axis* a = &ax[d];
       int32_t was = c[d];
