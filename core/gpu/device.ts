@@ -65,9 +65,10 @@ async function loadNodeGpu(): Promise<GPU | undefined> {
 }
 
 async function gpuEntryPoint(): Promise<GPU | undefined> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  const nav = (globalThis as { navigator?: { gpu?: GPU; userAgent?: string } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  // Workers with nodejs_compat report a Node version too, but have neither the addon nor a GPU.
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node && nav?.userAgent !== 'Cloudflare-Workers';
   if (!isNode) return undefined;
   nodeGpu ??= loadNodeGpu();
   return nodeGpu;

@@ -54,7 +54,7 @@ export function buildApp(cpuKernels: WebAssembly.Module): Hono<{ Bindings: Env }
     const feeds = parseFeeds(body, model.graph.inputs);
     const session = await models.session(c.env.MODELS, name, limits(c.env), Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, t.dims])));
     const outputs = await session.run(feeds);
-    return c.json({ model: name, outputs: toJson(outputs) });
+    return c.json({ model: name, backend: session.report().backend, outputs: toJson(outputs) });
   });
 
   app.notFound((c) => c.json(errorBody('not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`), 404));

@@ -56,7 +56,8 @@ export class ModelCache {
     const { model } = await entry.loaded;
     const key = JSON.stringify(model.graph.inputs.map((i) => dims[i.name]));
     if (entry.session?.dims !== key) {
-      const session = Session.load(model, { backend: 'cpu', cpuKernels: this.cpuKernels, inputDims: dims }).catch((e: unknown) => {
+      // 'auto': a Worker has no navigator.gpu, so this is the CPU backend, found as an app would find it.
+      const session = Session.load(model, { backend: 'auto', cpuKernels: this.cpuKernels, inputDims: dims }).catch((e: unknown) => {
         throw fromTessera(e) ?? e;
       });
       const slot = { dims: key, session };

@@ -89,7 +89,9 @@ describe('edge worker in workerd', () => {
     const first = await predict('wake', body);
     const coldMs = performance.now() - t0;
     expect(first.status, await first.clone().text()).toBe(200);
-    const answer = ((await first.json()) as { outputs: Record<string, JsonTensor> }).outputs;
+    const { backend, outputs: answer } = (await first.json()) as { backend: string; outputs: Record<string, JsonTensor> };
+    // Chosen by 'auto' under nodejs_compat, where core must not take its Node path.
+    expect(backend).toBe('cpu');
 
     const warm: number[] = [];
     for (let i = 0; i < 10; i++) {
