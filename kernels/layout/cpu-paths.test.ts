@@ -25,6 +25,7 @@ describe('strided copy: row runs', () => {
     await checkOp('Transpose', [data('int32', [7, 33, 5], 4)], { perm: [2, 0, 1] });
     await checkOp('Transpose', [data('float32', [37, 21], 4)], { perm: [1, 0] });
     await checkOp('Transpose', [data('float32', [2, 18, 5, 7], 4)], { perm: [0, 2, 3, 1] });
+    await checkOp('Transpose', [data('float32', [9, 5, 11], 4)], { perm: [2, 1, 0] });
     await checkOp('Concat', [data('float32', [4, 19], 5), data('float32', [4, 30], 6)], { axis: 1 });
     await checkOp('Split', [data('float32', [4, 49], 7), ints([20, 0, 29])], { axis: 1 }, { constInputs: [1], outputs: 3 });
     await checkOp('Tile', [data('float32', [3, 17], 8), ints([2, 3])], {}, { constInputs: [1] });

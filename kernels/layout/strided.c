@@ -215,6 +215,17 @@ static void strided(const uint32_t* src, const int32_t* idx, uint32_t* dst, cons
                    axis(u, AX_SRC_STRIDE, d), axis(u, AX_DST_STRIDE, d), axis(u, AX_IDX_STRIDE, d)};
   }
   const Axis in = R ? ax[outer] : (Axis){1, 0, 1, 1, 0, 0, 0};
+  const int32_t S = in.step * in.ss;
+  // A transpose goes by blocks of rows along the outer axis that reads the source contiguously;
+  // rows may go in any order (each knows its destination), so that axis moves next to the row.
+  const int transpose = rule == EDGE_NONE && !idx && outer && in.ds == 1 && S != 0 && S != 1;
+  for (uint32_t d = 0; transpose && d + 1 < outer; d++) {
+    if (ax[d].step * ax[d].ss == 1 && ax[outer - 1].step * ax[outer - 1].ss != 1) {
+      Axis t = ax[d];
+      ax[d] = ax[outer - 1];
+      ax[outer - 1] = t;
+    }
+  }
   int32_t c[outer + 1], part[outer + 1], out[outer + 1];
   int32_t s = u->src_base, o = (int32_t)u->dst_base, j = 0, outside = 0;
   for (uint32_t d = 0; d < outer; d++) {
@@ -224,8 +235,7 @@ static void strided(const uint32_t* src, const int32_t* idx, uint32_t* dst, cons
     outside += out[d];
   }
   const Axis* above = outer ? &ax[outer - 1] : 0;
-  const int32_t S = in.step * in.ss;
-  const int tiles = rule == EDGE_NONE && !idx && above && above->step * above->ss == 1 && in.ds == 1 && S != 0 && S != 1;
+  const int tiles = transpose && above->step * above->ss == 1;
 
   const uint32_t rows = u->count / (uint32_t)in.n;
   for (uint32_t row = 0; row < rows;) {
