@@ -15,9 +15,9 @@
  * re-bounded), and a row is cut into runs whose source is contiguous (memcpy: bulk memory.copy),
  * constant (SIMD fill: Expand's broadcast, Pad's edge, the fill value) or a plain stride. The
  * planner has already merged axes, so most copies are one to three rows deep and many are a
- * single memcpy. A transpose (the row read with a stride, the rows side by side in the source)
- * goes 4 or 16 rows at a time in 4×4 SIMD blocks, so each source cache line is read once rather
- * than once per row. An index that moves along the row (Gather on the last axis, GatherElements)
+ * single memcpy. A transpose (the row read with a stride, some outer axis reading the source
+ * contiguously, which then goes next to the row) runs 4 or 16 rows at a time in 4×4 SIMD blocks,
+ * so each source cache line is read once rather than once per row. An index that moves along the row (Gather on the last axis, GatherElements)
  * goes element by element in a tight loop. Combinations no planner makes today (an edge rule with
  * a step other than 1, or with an index) take a plain per-element loop, so the twin still accepts
  * every uniform block the WGSL does.
