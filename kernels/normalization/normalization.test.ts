@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
-import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
+import type { Tensor } from '../../core/tensor.js';
+import { checkOp, expectClose, randomTensor, runOp, type RunOpOptions } from '../testing/harness.js';
 
 const RUNS = { numRuns: 20 };
 
@@ -145,6 +146,32 @@ describe('CPU kernel paths', () => {
       const bias = randomTensor('float32', bdims, 7);
       await checkOp('LayerNormalization', [x, scale, bias], { axis: 1 }, { outputs: 3, atol: 2e-4, rtol: 2e-4 });
     }
+  });
+
+  it('wider random shapes (up to 40 per dim): every op, CPU against the reference', async () => {
+    const dims = fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }).filter((d) => d.reduce((a, b) => a * b, 1) < 60000);
+    await fc.assert(fc.asyncProperty(dims, fc.nat(), async (d, seed) => {
+      const check = async (op: string, inputs: Tensor[], attrs: Record<string, number>, options: RunOpOptions = {}): Promise<void> => {
+        const [cpu, ref] = await Promise.all([runOp('cpu', op, inputs, attrs, options), runOp('reference', op, inputs, attrs, options)]);
+        ref.forEach((r, i) => expectClose(cpu[i]!, r, { atol: 2e-4, rtol: 2e-4 }));
+      };
+      const axis = seed % d.length;
+      const x = randomTensor('float32', d, seed, [-8, 8]);
+      await check('Softmax', [x], { axis }, { opset: 13 });
+      await check('LogSoftmax', [x], { axis }, { opset: 13 });
+      await check('Softmax', [x], { axis }, { opset: 11 });
+      // Scale and bias: independent trailing blocks of the normalised dims.
+      const normalized = d.slice(axis);
+      const scale = randomTensor('float32', normalized.slice((seed >> 3) % (normalized.length + 1)), seed + 1);
+      const bias = randomTensor('float32', normalized.slice((seed >> 5) % (normalized.length + 1)), seed + 2);
+      await check('LayerNormalization', [x, scale, bias], { axis }, { outputs: 3 });
+      if (d.length >= 2) {
+        const c = d[1]!;
+        await check('InstanceNormalization', [x, randomTensor('float32', [c], seed + 1), randomTensor('float32', [c], seed + 2)], {});
+        const params = [1, 2, 3, 4].map((s) => randomTensor('float32', [c], seed + s, [0.1, 2]));
+        await check('BatchNormalization', [x, ...params], {}, { constInputs: [1, 2, 3, 4] });
+      }
+    }), { numRuns: 60 });
   });
 
   it('zero-size inputs', async () => {

@@ -112,6 +112,24 @@ describe('CPU kernel paths', () => {
     }
   });
 
+  it('wide random windows: every attribute, CPU against the reference', async () => {
+    const wide = fc.record({ kernel: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 5 }), dilation: fc.integer({ min: 1, max: 3 }), padFrac: fc.tuple(fc.nat(), fc.nat()), extra: fc.integer({ min: 0, max: 40 }) });
+    const autoPad = fc.constantFrom('NOTSET', 'VALID', 'SAME_UPPER', 'SAME_LOWER');
+    await fc.assert(fc.asyncProperty(fc.array(wide, { minLength: 1, maxLength: 3 }), autoPad, fc.boolean(), fc.boolean(), fc.nat(), async (axes, auto_pad, ceil, includePad, seed) => {
+      // Rows up to ~50 wide, so most windows take the vector interior; 3-D volumes kept small.
+      const spatial = axes.map((a) => (a.kernel - 1) * a.dilation + 1 + (axes.length === 3 ? a.extra % 9 : a.extra));
+      const attrs: Record<string, string | number | number[]> = {
+        kernel_shape: axes.map((a) => a.kernel), strides: axes.map((a) => a.stride), dilations: axes.map((a) => a.dilation), auto_pad, ceil_mode: ceil ? 1 : 0,
+      };
+      if (auto_pad === 'NOTSET') attrs.pads = [...axes.map((a) => a.padFrac[0] % a.kernel), ...axes.map((a) => a.padFrac[1] % a.kernel)];
+      const x = randomTensor('float32', [1, 2, ...spatial], seed, [-5, 5]);
+      for (const [op, a] of [['MaxPool', attrs], ['AveragePool', { ...attrs, count_include_pad: includePad ? 1 : 0 }]] as const) {
+        const [cpu, ref] = await Promise.all([runOp('cpu', op, [x], a, { opset: 19 }), runOp('reference', op, [x], a, { opset: 19 })]);
+        expectClose(cpu[0]!, ref[0]!);
+      }
+    }), { numRuns: 100 });
+  });
+
   it('zero-size batches give empty outputs', async () => {
     await checkOp('MaxPool', [randomTensor('float32', [0, 2, 9], 1)], { kernel_shape: [2] });
     await checkOp('AveragePool', [randomTensor('float32', [2, 0, 9, 9], 1)], { kernel_shape: [2, 2] });

@@ -125,10 +125,10 @@ describe('CPU kernel paths', () => {
   const ops = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
   const f32 = (dims: number[], data: number[]): Tensor => tensor('float32', dims, Float32Array.from(data));
 
-  /** CPU against the reference only: WGSL's max/min need not propagate NaN, the C kernels do. */
+  /** CPU against the reference only (WGSL's max/min need not propagate NaN, the C kernels do). */
   async function checkCpu(op: string, inputs: Tensor[], attrs: Record<string, number | number[]>, opset?: number): Promise<void> {
     const [cpu, ref] = await Promise.all([runOp('cpu', op, inputs, attrs, { opset }), runOp('reference', op, inputs, attrs, { opset })]);
-    expectClose(cpu[0]!, ref[0]!);
+    expectClose(cpu[0]!, ref[0]!, { rtol: 2e-4 });
   }
 
   it('contiguous runs (16, then 4 at a time, then a tail) and columns (chunks of 4-column vectors, then leftovers)', async () => {
@@ -145,6 +145,25 @@ describe('CPU kernel paths', () => {
     for (const [dims, axes] of cases) {
       for (const op of ops) await checkReduce(op, randomTensor('float32', dims, dims.length, RANGE[op] ?? [-3, 3]), axes, { keepdims: 0 }, true, { rtol: 2e-4 });
     }
+  });
+
+  it('wider random shapes and axes (up to 40 per dim), every reduction, CPU against the reference', async () => {
+    const ops = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp', 'ArgMax', 'ArgMin'];
+    const dims = fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }).filter((d) => d.reduce((a, b) => a * b, 1) < 60000);
+    await fc.assert(fc.asyncProperty(dims, fc.constantFrom(...ops), fc.nat(), fc.boolean(), async (d, op, seed, last) => {
+      if (op.startsWith('Arg')) {
+        const x = randomTensor('int64', d, seed, [-3, 3]);
+        const attrs = { axis: seed % d.length, select_last_index: last ? 1 : 0 };
+        await checkCpu(op, [x], attrs);
+        await checkCpu(op, [{ ...x, dtype: 'float32', data: Float32Array.from(x.data) }], attrs);
+        return;
+      }
+      // The bits of the seed pick the axes (none: all of them).
+      const axes = d.map((_, i) => i).filter((i) => (seed >> i) & 1);
+      const attrs: Record<string, number | number[]> = axes.length ? { axes, keepdims: 0 } : {};
+      await checkCpu(op, [randomTensor('float32', d, seed, RANGE[op] ?? [-3, 3])], attrs, 13);
+      if (!['ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceProd'].includes(op)) await checkCpu(op, [randomTensor('int64', d, seed, [-100, 100])], attrs, 13);
+    }), { numRuns: 100 });
   });
 
   it('zero-size inputs: empty rows give the identity (0, −inf, NaN for the mean), empty outputs nothing', async () => {
