@@ -6,7 +6,7 @@ import { checkCpu } from './test-models.js';
 
 /**
  * CPU-only edges of the GEMM core (gemm-core.h): sizes on either side of the 4x8 tile, the K block
- * (256), the M block (128) and the run-time packing block, K = 0 and empty outputs, every fused
+ * (512), the M block (64) and the run-time packing block, K = 0 and empty outputs, every fused
  * activation. Compared with the reference only: the WebGPU side has its own tests.
  */
 
@@ -24,8 +24,8 @@ describe('CPU GEMM tile and block edges', () => {
     }
   });
 
-  it('K across the 256 block, M across the 128 block', async () => {
-    for (const [m, k, n] of [[5, 255, 9], [6, 256, 16], [7, 257, 13], [3, 600, 11], [127, 40, 9], [128, 3, 8], [133, 300, 17]] as const) {
+  it('K across the 512 block, M across the 64 block', async () => {
+    for (const [m, k, n] of [[5, 511, 9], [6, 512, 16], [7, 513, 13], [3, 1100, 11], [63, 40, 9], [64, 3, 8], [133, 600, 17]] as const) {
       await checkCpu('MatMul', [t([m, k], m + k), t([k, n], n)], {}, { atol: 1e-3, rtol: 1e-3, constInputs: [1] });
       await checkCpu('MatMul', [t([m, k], m + k), t([k, n], n)], {}, { atol: 1e-3, rtol: 1e-3 });
     }
