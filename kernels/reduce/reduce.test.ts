@@ -166,12 +166,13 @@ describe('CPU kernel paths', () => {
     }), { numRuns: 100 });
   });
 
-  it('zero-size inputs: empty rows give the identity (0, −inf, NaN for the mean), empty outputs nothing', async () => {
+  it('zero-size inputs: empty rows give the identity (0, −inf or the lowest int32, NaN for the float mean), empty outputs nothing', async () => {
     for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceProd', 'ReduceLogSumExp']) {
       await checkReduce(op, randomTensor('float32', [0, 3], 1), [0], { keepdims: 1 }, true);
       await checkReduce(op, randomTensor('float32', [3, 0], 1), [1], { keepdims: 0 }, true);
       await checkReduce(op, randomTensor('float32', [0, 3], 1), [1], { keepdims: 1 }, true);
     }
+    for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd']) await checkReduce(op, randomTensor('int64', [3, 0], 1), [1], { keepdims: 0 }, true);
   });
 
   it('NaN propagates as in the reference, in rows and in columns', async () => {

@@ -82,12 +82,14 @@ export const REDUCERS: Readonly<Record<string, Reducer>> = {
     cpu: fold('sum', 'mean'),
   },
   ReduceMax: {
-    ref: (row) => row.reduce((m, x) => Math.max(m, x), -Infinity),
+    // An empty row gives the identity, which for int32 is its lowest value (−Infinity would
+    // store as 0).
+    ref: (row, int) => row.reduce((m, x) => Math.max(m, x), int ? -(2 ** 31) : -Infinity),
     wgsl: foldWgsl({ init: lowest, combine: (a, b) => `max(${a}, ${b})` }),
     cpu: fold('max'),
   },
   ReduceMin: {
-    ref: (row) => row.reduce((m, x) => Math.min(m, x), Infinity),
+    ref: (row, int) => row.reduce((m, x) => Math.min(m, x), int ? 2 ** 31 - 1 : Infinity),
     wgsl: foldWgsl({ init: highest, combine: (a, b) => `min(${a}, ${b})` }),
     cpu: fold('min'),
   },
