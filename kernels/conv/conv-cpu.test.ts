@@ -31,13 +31,13 @@ describe('CPU conv2d (GEMM) edges', () => {
   });
 
   it('several im2col column blocks and grouped channels, batch 2', async () => {
-    // K = 64 * 9 = 576 packs 112 pixels at a time: 20 x 20 takes four blocks.
+    // K = 64 * 9 = 576 packs 24 pixels at a time: 20 x 20 takes 17 blocks, the last partial.
     await conv([2, 64, 20, 20], [9, 64, 3, 3], { pads: [1, 1, 1, 1] }, 10);
     await conv([2, 6, 11, 13], [9, 2, 3, 2], { group: 3, pads: [1, 0, 1, 1], strides: [2, 1] }, 11);
   });
 
   it('pointwise: pixels across several column blocks and off the panel width', async () => {
-    // K = 700 packs 88 pixels at a time.
+    // K = 700 packs 16 pixels at a time: 250 pixels take 16 blocks, the last partial.
     await conv([1, 700, 10, 25], [13, 700, 1, 1], {}, 20);
     await conv([2, 5, 3, 3], [6, 5, 1, 1], {}, 21, false);
     await conv([1, 7, 9, 9], [5, 7, 1, 1], { strides: [2, 2] }, 22);

@@ -32,7 +32,7 @@ describe('CPU GEMM tile and block edges', () => {
   });
 
   it('run-time B packed in several column blocks (transB, N past the block)', async () => {
-    // K = 600 packs 104 columns at a time: N = 250 takes three blocks, the last partial.
+    // K = 600 packs 24 columns at a time: N = 250 takes 11 blocks, the last partial.
     await checkCpu('Gemm', [t([6, 600], 1), t([250, 600], 2), t([250], 3)], { transB: 1, alpha: 0.7, beta: -1.25 }, { atol: 1e-3, rtol: 1e-3 });
     await checkCpu('Gemm', [t([600, 5], 4), t([600, 250], 5), t([5, 1], 6)], { transA: 1 }, { atol: 1e-3, rtol: 1e-3 });
   });
