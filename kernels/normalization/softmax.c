@@ -2,7 +2,9 @@
  * Softmax / LogSoftmax along one axis: the C twin of softmax.wgsl, reading its parameter block
  * (planned by softmax.ts). Three passes per row: the max (subtracted so exp cannot overflow), the
  * sum of exp(x − max), then the write: exp(x − max) / sum, or (x − max) − log(sum). Softmax stores
- * the exps in the second pass and divides them in place, so exp runs once per element.
+ * the exps in the second pass and scales them in place by 1/sum, so exp runs once per element.
+ * exp is the cost: 1024 rows × 1000 take ≈ 2.3 ns per element (V8, 2-core shared EPYC), ≈ 1.5 of
+ * them in the vector exp.
  *
  * Layout: x viewed as [outer, D, inner]; a row is D elements `inner` apart. With inner = 1 (the
  * last axis, and every opset < 13 case) rows are contiguous and 4 lanes take neighbouring
