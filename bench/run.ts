@@ -92,6 +92,7 @@ type EngineResult =
       readonly medianMs: number;
       readonly p90Ms: number;
       readonly runs: number;
+      readonly runsPerSample: number;
       readonly maxAbsDiffVsReference?: number;
       readonly detail: Measured['detail'];
     }
@@ -134,6 +135,7 @@ function summarize(r: MeasureResult, reference: MeasureResult | undefined): Engi
     medianMs: percentile(sorted, 0.5),
     p90Ms: percentile(sorted, 0.9),
     runs: sorted.length,
+    runsPerSample: r.runsPerSample,
     maxAbsDiffVsReference: reference?.ok ? maxAbsDiff(r.outputs, reference.outputs) : undefined,
     detail: r.detail,
   };
@@ -218,12 +220,12 @@ function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
 }
 
 function engineTable(models: readonly ModelResult[]): string[] {
-  const lines = ['| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | runs | max\\|Δ\\| | note |', '|---|---|---:|---:|---:|---:|---:|---|'];
+  const lines = ['| model | engine | first (ms): create + run | steady median (ms) | steady p90 (ms) | samples×runs | max\\|Δ\\| | note |', '|---|---|---:|---:|---:|---:|---:|---|'];
   for (const m of models) {
     for (const [key, r] of Object.entries(m.engines)) {
       if (r.status === 'ok') {
         const diff = r.maxAbsDiffVsReference === undefined ? '' : r.maxAbsDiffVsReference.toExponential(1);
-        lines.push(`| ${m.id} | ${key} | ${ms(r.firstMs)} (${ms(r.createMs)} + ${ms(r.firstRunMs)}) | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
+        lines.push(`| ${m.id} | ${key} | ${ms(r.firstMs)} (${ms(r.createMs)} + ${ms(r.firstRunMs)}) | ${ms(r.medianMs)} | ${ms(r.p90Ms)} | ${r.runsPerSample > 1 ? `${r.runs}×${r.runsPerSample}` : r.runs} | ${diff} | ${cell(engineNote(key, r))} |`);
       } else {
         const what = r.status === 'error' ? `error (${r.stage}): ${short(r.error)}` : r.reason;
         lines.push(`| ${m.id} | ${key} | ${cell(what)} | | | | | |`);

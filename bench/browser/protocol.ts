@@ -40,8 +40,10 @@ export interface Measured {
   /** Session creation: parse, compile/upload, and (ORT) instantiating its wasm on first use in the page. */
   readonly createMs: number;
   readonly firstRunMs: number;
-  /** Wall time of one run each after warm-up; every run uploads inputs and reads outputs back. */
+  /** Wall time of one run after warm-up, each the mean of a batch of `runsPerSample` runs; every run uploads inputs and reads outputs back. */
   readonly steadyMs: readonly number[];
+  /** Runs per steady sample: more than 1 when one run is too short to time alone. */
+  readonly runsPerSample: number;
   readonly outputs: Readonly<Record<string, OutputValues>>;
   /** Engine-specific facts worth printing: Tessera's backend and adapter, ORT's resolved thread count. */
   readonly detail: Readonly<Record<string, string | number | boolean>>;
