@@ -45,8 +45,6 @@ static uint32_t taps_in(const PoolAxis* a, int start, int lo, int hi) {
   return n;
 }
 
-/* Four taps `stride` apart; strides 2 and 3 as two overlapping loads and a shuffle, which read
- * nothing past the last tap. */
 /* The taps k of a window whose coordinate start + k·dilation lies inside [0, in). */
 typedef struct {
   uint32_t first, end;
@@ -59,6 +57,8 @@ static Taps taps_inside(const PoolAxis* a, int start) {
   return (Taps){(uint32_t)f, (uint32_t)max_i(f, min_i(e, k))};
 }
 
+/* Four taps `stride` apart; strides 2 and 3 as two overlapping loads and a shuffle, which read
+ * nothing past the last tap. */
 INLINE v128_t load_taps(const float* p, uint32_t stride) {
   switch (stride) {
     case 1: return wasm_v128_load(p);
