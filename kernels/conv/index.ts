@@ -18,7 +18,8 @@ import depthwiseSrc from './depthwise.wgsl';
  *
  * Kernel choice: depthwise (one input channel per group) → depthwise.wgsl; everything else →
  * conv2d.wgsl, specialised for pointwise (1x1, stride 1, no pad) where it is a plain GEMM over
- * contiguous pixels. ConvTranspose → conv-transpose.wgsl.
+ * contiguous pixels. ConvTranspose → conv-transpose.wgsl. The CPU twins (.c beside each .wgsl)
+ * make the same choice; cpu.ts plans them.
  */
 
 const WG = 64;

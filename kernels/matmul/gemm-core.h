@@ -149,22 +149,26 @@ INLINE void gemm_tile(const GemmArgs* g, const int MR, const int S, int m0, int 
       acc[0][i][1] = wasm_f32x4_add(acc[0][i][1], acc[s][i][1]);
     }
 
-  const int n0 = p * 8;
-  const int nv = min_i(8, g->n - n0);
+  /* Locals, so the stores to out (floats, which may alias float fields) do not force reloads. */
+  const int n0 = p * 8, nv = min_i(8, g->n - n0), ldo = g->ldo, scm = g->scm, scn = g->scn;
+  const float alpha = g->alpha, beta = g->beta;
+  const Act act = g->act;
+  const float* c = g->c;
+  float* out = g->out;
   for (int i = 0; i < MR; i++) {
-    float* o = g->out + (m0 + i) * g->ldo + n0;
+    float* o = out + (m0 + i) * ldo + n0;
     for (int h = 0; h < 2; h++) {
       const int cnt = nv - 4 * h;
       if (cnt <= 0) break;
       v128_t v = acc[0][i][h];
       if (!first) v = wasm_f32x4_add(v, load_lanes(o + 4 * h, 1, cnt));
       if (last) {
-        if (g->alpha != 1.0f) v = wasm_f32x4_mul(v, wasm_f32x4_splat(g->alpha));
-        if (g->c) {
-          const v128_t cv = load_lanes(g->c + (m0 + i) * g->scm + (n0 + 4 * h) * g->scn, g->scn, cnt);
-          v = wasm_f32x4_add(v, g->beta == 1.0f ? cv : wasm_f32x4_mul(cv, wasm_f32x4_splat(g->beta)));
+        if (alpha != 1.0f) v = wasm_f32x4_mul(v, wasm_f32x4_splat(alpha));
+        if (c) {
+          const v128_t cv = load_lanes(c + (m0 + i) * scm + (n0 + 4 * h) * scn, scn, cnt);
+          v = wasm_f32x4_add(v, beta == 1.0f ? cv : wasm_f32x4_mul(cv, wasm_f32x4_splat(beta)));
         }
-        v = act_vec(v, &g->act);
+        v = act_vec(v, &act);
       }
       store_lanes(o + 4 * h, v, cnt);
     }

@@ -10,7 +10,8 @@ import { gemmProgram, type BatchDim } from './gemm.js';
 /**
  * MatMul (numpy semantics: 1-D operands promoted and the added axis dropped again, batch dims
  * broadcast) and Gemm (transA/transB, alpha, beta, C broadcast to [M, N]). Both lower to the one
- * strided batched GEMM kernel. A fused MatMul may carry a third input: a bias along N (see
+ * strided batched GEMM kernel (gemm.wgsl; on the CPU gemm.c, planned by cpu.ts, whose core
+ * gemm-core.h the conv kernels share). A fused MatMul may carry a third input: a bias along N (see
  * core/runtime/fold-batchnorm.ts, which folds MatMul→Add into it).
  */
 
