@@ -48,6 +48,8 @@ const [, library] = await Promise.all([
     platform: 'browser',
     target: 'es2022',
     minify: true,
+    // Error classes name themselves from their constructor (`e.name === 'CpuKernelError'`).
+    keepNames: true,
     metafile: true,
     // core/gpu/device.ts reaches for `webgpu` and node:* only when it finds itself in Node.
     external: ['webgpu', 'node:*'],

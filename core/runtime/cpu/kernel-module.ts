@@ -47,6 +47,10 @@ async function readDefault(): Promise<Uint8Array<ArrayBuffer>> {
 
 async function compile(source: CpuKernelSource | undefined): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
+  // Said up front: with nodejs_compat a Worker would otherwise look for the file on a disk it lacks.
+  if (typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers') {
+    throw new CpuKernelError('Cloudflare Workers cannot compile WebAssembly at run time: import tessera-cpu.wasm (wrangler hands over a WebAssembly.Module) and pass it as `cpuKernels`');
+  }
   try {
     if (source === undefined) return await WebAssembly.compile(await readDefault());
     if (typeof source === 'string' || source instanceof URL) {
