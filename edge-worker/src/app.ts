@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
 import { ApiError, errorBody, fromTessera } from './errors.js';
 import { ModelCache, type LoaderLimits, type ModelStore } from './models.js';
 import { parseFeeds, toJson } from './tensors.js';
@@ -9,6 +10,8 @@ export interface Env {
   readonly MAX_BODY_BYTES?: string;
   readonly MAX_CACHED_MODELS?: string;
   readonly MODEL_RECHECK_MS?: string;
+  /** Comma-separated origins whose pages may call the worker ("*" for any). */
+  readonly CORS_ORIGINS?: string;
 }
 
 function setting(value: string | undefined, fallback: number): number {
@@ -26,6 +29,12 @@ export function buildApp(cpuKernels: WebAssembly.Module): Hono<{ Bindings: Env }
   // Module scope of the isolate: sessions outlive requests.
   const models = new ModelCache(cpuKernels);
   const app = new Hono<{ Bindings: Env }>();
+
+  // Pages call predict straight from the browser, as they call the control plane.
+  app.use('*', async (c, next) => {
+    const origins = (c.env.CORS_ORIGINS ?? '*').split(',').map((o) => o.trim());
+    return cors({ origin: origins.includes('*') ? '*' : origins, allowMethods: ['GET', 'POST', 'OPTIONS'], allowHeaders: ['Content-Type'], maxAge: 600 })(c, next);
+  });
 
   app.get('/healthz', (c) => c.json({ ok: true }));
 

@@ -148,6 +148,16 @@ describe('edge worker in workerd', () => {
     await expectError(await predict('relu', { x: { dims: [2, 4], data: new Array(8).fill(0) } }), 422, 'invalid_input');
   });
 
+  it('lets pages call it (CORS preflight)', async () => {
+    const res = await fetch(`${base}/v1/models/reshape/predict`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+  });
+
   it('answers bad requests with typed 4xx errors', async () => {
     const ok = { dims: [2, 3], data: [1, 2, 3, 4, 5, 6] };
     await expectError(await predict('reshape', '{"x": '), 400, 'invalid_json');
