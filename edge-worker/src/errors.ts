@@ -1,24 +1,12 @@
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { CpuKernelError, InputError, MemoryLimitError, ModelFormatError, ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import { ApiError } from '../../control-plane/src/errors.js';
 
 /**
- * Every failure is rendered as `{ "error": { "code", "message", "detail"? } }`, as the control plane
- * does, so clients branch on `code`. 4xx: the request is wrong; 5xx: the model cannot be served.
+ * The control plane's error type and wire format, `{ "error": { "code", "message", "detail"? } }`,
+ * so a client of both branches on `code` the same way. 4xx: the request is wrong; 5xx: the model
+ * cannot be served.
  */
-export class ApiError extends Error {
-  constructor(
-    readonly status: ContentfulStatusCode,
-    readonly code: string,
-    message: string,
-    readonly detail?: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
-export function errorBody(code: string, message: string, detail?: Record<string, unknown>) {
-  return { error: { code, message, ...(detail ? { detail } : {}) } };
-}
+export { ApiError, errorBody } from '../../control-plane/src/errors.js';
 
 /** Tessera's own errors, each to the status that says whose problem it is. */
 export function fromTessera(e: unknown): ApiError | undefined {
