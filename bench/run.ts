@@ -158,7 +158,7 @@ async function measureEngines(modelId: string, engines: readonly EngineConfig[],
   for (const e of order) {
     const r = await measure(e);
     raw.set(e.id, r);
-    console.error(`  ${modelId} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady runs` : `${r.stage}: ${r.error}`}`);
+    console.error(`  ${modelId} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady samples` : `${r.stage}: ${r.error}`}`);
   }
   const reference = raw.get(REFERENCE_ENGINE);
   const summary: Record<string, EngineResult> = {};
@@ -185,10 +185,13 @@ async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<
 
 /** The CPU engines on one model, in this process or in fresh pages; ORT wasm is measured again here, with the CPU section's run counts. */
 async function benchCpu(p: PreparedModel, opts: Options, harness: Harness | 'node'): Promise<ModelResult> {
-  const measure =
-    harness === 'node'
-      ? async (e: EngineConfig) => (await nodeSection()).measureInNode(e.engine, p, opts.cpu)
-      : (e: EngineConfig) => harness.measure({ engine: e.engine, ...serveModel(harness, p), ...opts.cpu }, opts.timeoutMs);
+  let measure: (e: EngineConfig) => Promise<MeasureResult>;
+  if (harness === 'node') {
+    measure = async (e) => (await nodeSection()).measureInNode(e.engine, p, opts.cpu);
+  } else {
+    const served = serveModel(harness, p);
+    measure = (e) => harness.measure({ engine: e.engine, ...served, ...opts.cpu }, opts.timeoutMs);
+  }
   const engines = await measureEngines(p.model.id, opts.cpuEngines, measure);
   return { ...describeModel(p), engines, tesseraRatios: ratios(engines, CPU_SUBJECT, CPU_RATIO_BASES) };
 }
