@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { randomTensor } from '../testing/harness.js';
 import { checkCpu } from '../matmul/test-models.js';
+import { opRegistry } from '../registry.js';
 
 /**
  * CPU-only edges of the conv kernels: im2col panels that cross output rows, several column blocks,
@@ -81,5 +82,37 @@ describe('CPU conv activations', () => {
       await conv([1, 4, 7, 21], [4, 1, 3, 3], { ...act, group: 4 }, 51);
       await checkCpu('ConvTranspose', [t([1, 4, 5, 6], 52), t([4, 3, 3, 3], 53, [-0.3, 0.3]), t([3], 54)], { ...act, strides: [2, 2] }, { ...TOL, constInputs: [1, 2] });
     }
+  });
+});
+
+/** The CPU kernel a Conv with these dims and attrs plans to. */
+function cpuKernelOf(x: number[], w: number[], attrs: Attrs): string {
+  const node = { name: 'c', opType: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attrs };
+  const plan = opRegistry.Conv!.cpu!({ node, opset: 17, inputs: [{ dtype: 'float32', dims: x }, { dtype: 'float32', dims: w, value: t(w, 1) }], outputs: [] });
+  return plan.kind === 'call' ? plan.calls[0]!.fn : plan.kind;
+}
+
+describe('CPU Winograd F(4,3) for 1x3 / 3x1 convs', () => {
+  it('is chosen only for 3 taps along one axis, stride and dilation 1, one group, ≥ 8 channels', () => {
+    expect(cpuKernelOf([1, 8, 5, 9], [8, 8, 1, 3], {})).toBe('conv_winograd_f32');
+    expect(cpuKernelOf([1, 8, 9, 5], [8, 8, 3, 1], { pads: [1, 0, 1, 0] })).toBe('conv_winograd_f32');
+    expect(cpuKernelOf([1, 8, 20], [8, 8, 3], {})).toBe('conv_winograd_f32');
+    expect(cpuKernelOf([1, 8, 5, 9], [8, 8, 3, 3], {})).toBe('conv2d_f32');
+    expect(cpuKernelOf([1, 8, 5, 9], [8, 8, 1, 3], { strides: [1, 2] })).toBe('conv2d_f32');
+    expect(cpuKernelOf([1, 8, 5, 9], [8, 4, 1, 3], { group: 2 })).toBe('conv2d_f32');
+    expect(cpuKernelOf([1, 4, 5, 9], [8, 4, 1, 3], {})).toBe('conv2d_f32');
+  });
+
+  it('both axes, output lengths around the 4-wide tile, pads, batches, tile blocks, activation', async () => {
+    let seed = 60;
+    for (const len of [4, 5, 7, 8, 13, 34]) {
+      for (const [cin, cout] of [[8, 8], [9, 13], [24, 48]] as const) {
+        await conv([1, cin, 3, len + 2], [cout, cin, 1, 3], {}, seed++);
+        await conv([2, cin, len, 5], [cout, cin, 3, 1], { pads: [1, 0, 1, 2] }, seed++);
+      }
+    }
+    await conv([1, 16, 74, 32], [24, 16, 3, 1], { _activation: 'LeakyRelu', _alpha: 0.2, _beta: 0 }, seed++);
+    await conv([1, 48, 34, 16], [48, 48, 1, 3], { pads: [0, 1, 0, 1], _activation: 'LeakyRelu', _alpha: 0.2, _beta: 0 }, seed++);
+    await conv([1, 12, 40], [10, 12, 3], { auto_pad: 'SAME_UPPER' }, seed++);
   });
 });

@@ -12,11 +12,34 @@ typedef struct {
   uint32_t batch, cin, h, w, cout, ho, wo, kh, kw;
   int32_t sh, sw, ph, pw, dh, dw;
   uint32_t group, cin_g, cout_g;
-  /* conv2d: 1x1/stride 1/no pad packs x as it is, else im2col; `nc` output pixels at a time. */
-  uint32_t pointwise, nc;
+  /* conv2d: variant 1 = 1x1/stride 1/no pad packs x as it is, else im2col; `nc` output pixels
+   * at a time.
+   * conv_winograd: variant = the axis the 3 taps run along (0 W, 1 H); `nc` tiles at a time. */
+  uint32_t variant, nc;
   /* The zero-padded input planes' rows and columns (conv2d: h and w when there are no pads). */
   uint32_t hp, wp;
   Act act;
 } ConvU;
+
+/*
+ * Copies a group's cin_g input planes into dst zero-padded to hp x wp: ph rows above and pw columns
+ * left of the input, zeros everywhere else (including any rows/columns past the conv's end pads).
+ */
+static inline void pad_planes(float* dst, const float* x, const ConvU* u) {
+  const int h = (int)u->h, w = (int)u->w, hp = (int)u->hp, wp = (int)u->wp, ph = u->ph, pw = u->pw;
+  for (int ci = 0; ci < (int)u->cin_g; ci++) {
+    for (int r = 0; r < hp; r++) {
+      float* d = dst + (ci * hp + r) * wp;
+      const int ih = r - ph;
+      if (ih < 0 || ih >= h) {
+        memset(d, 0, (size_t)wp * 4);
+        continue;
+      }
+      memset(d, 0, (size_t)pw * 4);
+      memcpy(d + pw, x + (ci * h + ih) * w, (size_t)w * 4);
+      memset(d + pw + w, 0, (size_t)(wp - pw - w) * 4);
+    }
+  }
+}
 
 #endif

@@ -23,24 +23,6 @@
  */
 #include "conv-params.h"
 
-/* Copies the group's input planes into scratch zero-padded to hp x wp (pads on all four sides). */
-static void pad_planes(float* dst, const float* x, const ConvU* u) {
-  const int h = (int)u->h, w = (int)u->w, hp = (int)u->hp, wp = (int)u->wp, ph = u->ph, pw = u->pw;
-  for (int ci = 0; ci < (int)u->cin_g; ci++) {
-    for (int r = 0; r < hp; r++) {
-      float* d = dst + (ci * hp + r) * wp;
-      const int ih = r - ph;
-      if (ih < 0 || ih >= h) {
-        memset(d, 0, (size_t)wp * 4);
-        continue;
-      }
-      memset(d, 0, (size_t)pw * 4);
-      memcpy(d + pw, x + (ci * h + ih) * w, (size_t)w * 4);
-      memset(d + pw + w, 0, (size_t)(wp - pw - w) * 4);
-    }
-  }
-}
-
 /*
  * Columns [n0, n0 + cols) of one group's im2col matrix, as panels [cols/8][K][8], from input planes
  * already padded to hp x wp (every tap in bounds). A panel's pixels fall into runs along output
@@ -111,7 +93,7 @@ void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, 
       float* o = g.out;
       for (int n0 = 0; n0 < pixels; n0 += (int)u->nc) {
         const int cols = min_i((int)u->nc, pixels - n0);
-        if (u->pointwise) pack_b_panels(cols_buf, xg, in_plane, 1, k, n0, cols);
+        if (u->variant) pack_b_panels(cols_buf, xg, in_plane, 1, k, n0, cols);
         else im2col_panels(cols_buf, src, u, n0, cols);
         g.b = cols_buf, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols;
         gemm_core(&g);

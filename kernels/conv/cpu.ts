@@ -7,8 +7,9 @@ import { Params } from '../wgsl.js';
 import { convGeometry, convTransposeGeometry, type ConvGeometry } from './geometry.js';
 
 /**
- * CPU plans for Conv and ConvTranspose: depthwise.c for one input channel per group, conv2d.c
- * (GEMM over gemm-core.h, 1x1 read in place, else blocked im2col) for the rest, conv-transpose.c.
+ * CPU plans for Conv and ConvTranspose: depthwise.c for one input channel per group, winograd.c
+ * for 1x3 / 3x1 convs, conv2d.c (GEMM over gemm-core.h: 1x1 packed as it is, else blocked im2col)
+ * for the rest, conv-transpose.c.
  * Weights and bias are known at load (constInputs), so they are re-packed here once.
  */
 
@@ -20,7 +21,7 @@ function twoD(g: ConvGeometry, node: Node): (a: readonly number[], fill: number)
 }
 
 interface ConvExtras {
-  readonly pointwise?: boolean;
+  readonly variant?: number;
   readonly nc?: number;
   readonly hp?: number;
   readonly wp?: number;
@@ -32,7 +33,7 @@ function convCpuParams(g: ConvGeometry, node: Node, extras: ConvExtras = {}): Ui
   const params = new Params()
     .u32s(g.batch, g.cIn, ...two(g.inSpatial, 1), g.cOut, ...two(g.outSpatial, 1), ...two(g.kernel, 1))
     .i32s(...two(g.strides, 1), ...two(g.padsBegin, 0), ...two(g.dilations, 1))
-    .u32s(g.group, g.cIn / g.group, g.cOut / g.group, extras.pointwise ? 1 : 0, extras.nc ?? 0, extras.hp ?? 0, extras.wp ?? 0);
+    .u32s(g.group, g.cIn / g.group, g.cOut / g.group, extras.variant ?? 0, extras.nc ?? 0, extras.hp ?? 0, extras.wp ?? 0);
   return pushActivation(params, node).pack();
 }
 
@@ -58,6 +59,44 @@ function packWeightTiles(w: Tensor, g: ConvGeometry): Tensor {
   return f32(out);
 }
 
+/** Lavin & Gray's F(4,3) weight transform G (6 x 3), applied at load. */
+const WINOGRAD_G = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]];
+
+/**
+ * winograd.c for 1x3 / 3x1 / 1-D 3-tap convs with stride and dilation 1 and one group, where the
+ * channel counts make the GEMM dominate the transforms; undefined otherwise.
+ */
+function winogradPlan(g: ConvGeometry, node: Node, w: Tensor, bias: Tensor): CpuOpPlan | undefined {
+  const two = twoD(g, node);
+  const [kh, kw] = two(g.kernel, 1);
+  const alongH = kh === 3 && kw === 1;
+  if (g.group !== 1 || !(alongH || (kh === 1 && kw === 3)) || g.cIn < 8 || g.cOut < 8) return undefined;
+  if (!g.strides.every((s) => s === 1) || !g.dilations.every((d) => d === 1)) return undefined;
+  const [ho, wo] = two(g.outSpatial, 1);
+  const tilesL = Math.ceil((alongH ? ho : wo) / 4);
+  const tiles = tilesL * (alongH ? wo : ho);
+  // Padded planes: the other axis exactly as the output needs it, the tap axis to 4 * tiles + 2.
+  const [hp, wp] = alongH ? [4 * tilesL + 2, wo] : [ho, 4 * tilesL + 2];
+  const nc = Math.max(8, Math.min(Math.ceil(tiles / 8) * 8, Math.floor(49152 / (6 * (g.cIn + g.cOut)) / 8) * 8));
+  const m4 = Math.ceil(g.cOut / 4) * 4;
+  const u = new Float32Array(6 * m4 * g.cIn);
+  for (let co = 0; co < g.cOut; co++) {
+    for (let ci = 0; ci < g.cIn; ci++) {
+      const taps = [0, 1, 2].map((j) => w.data[(co * g.cIn + ci) * 3 + j]!);
+      WINOGRAD_G.forEach((row, x) => {
+        u[(x * m4 + Math.floor(co / 4) * 4) * g.cIn + ci * 4 + (co % 4)] = row[0]! * taps[0]! + row[1]! * taps[1]! + row[2]! * taps[2]!;
+      });
+    }
+  }
+  const scratch = Math.ceil((g.cIn * hp * wp) / 4) * 4 + 6 * (g.cIn + g.cOut) * nc;
+  return {
+    kind: 'call',
+    calls: [{ fn: 'conv_winograd_f32', bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }, { scratch: 0 }], uniforms: convCpuParams(g, node, { variant: alongH ? 1 : 0, nc, hp, wp }) }],
+    scratch: [4 * scratch],
+    constants: [f32(u), bias],
+  };
+}
+
 export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
   const g = convGeometry(x!.dims, w!.dims, node.attrs);
   const two = twoD(g, node);
@@ -80,6 +119,8 @@ export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
       constants: [w!.value!, bias],
     };
   }
+  const winograd = winogradPlan(g, node, w!.value!, bias);
+  if (winograd) return winograd;
   const k = (g.cIn / g.group) * sizeOf(g.kernel);
   const pointwise = g.kernel.every((d) => d === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
   const nc = columnBlock(k, pixels);
@@ -91,7 +132,7 @@ export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
   const padFloats = hp !== h || wp !== wd ? Math.ceil(((g.cIn / g.group) * hp * wp) / 4) * 4 : 0;
   return {
     kind: 'call',
-    calls: [{ fn: 'conv2d_f32', bindings, uniforms: convCpuParams(g, node, { pointwise, nc, hp, wp }) }],
+    calls: [{ fn: 'conv2d_f32', bindings, uniforms: convCpuParams(g, node, { variant: pointwise ? 1 : 0, nc, hp, wp }) }],
     scratch: [4 * (padFloats + k * nc)],
     constants: [packWeightTiles(w!.value!, g), bias],
   };
