@@ -21,9 +21,14 @@ INLINE v128_t load_strided(const float* p, const int S, int s) {
   return wasm_f32x4_make(p[0], p[s], p[2 * s], p[3 * s]);
 }
 
-/* One output row; `in` is the padded plane at the row's first tap row. S is 1, 2 or 0 (use s). */
-INLINE void dw_row(float* o, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s) {
-  const int st = S ? S : s, wo = (int)u->wo, wp = (int)u->wp, kh = (int)u->kh, kw = (int)u->kw;
+/*
+ * One output row; `in` is the padded plane at the row's first tap row. S is the stride along the
+ * row when it is 1 or 2, else 0 (use s); KW the kernel width when it is 3, else 0 (use u's):
+ * unrolling a row of 3 taps measured ~10% faster at stride 1; unrolling 5 taps or all KH x KW
+ * measured slower (V8 runs out of v128 registers and spills).
+ */
+INLINE void dw_row(float* o, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s, const int KW) {
+  const int st = S ? S : s, wo = (int)u->wo, wp = (int)u->wp, kh = (int)u->kh, kw = KW ? KW : (int)u->kw;
   const int dh = u->dh, dw = u->dw;
   int ow = 0;
   for (; ow + 16 <= wo; ow += 16) {
@@ -83,9 +88,11 @@ void depthwise_f32(const float* x, const float* w, const float* bias, float* out
       float* o = out + (n * u->cout + co) * pixels;
       for (int oh = 0; oh < (int)u->ho; oh++, o += u->wo) {
         const float* in = scratch + oh * sh * wp;
-        if (sw == 1) dw_row(o, in, wt, u, b, 1, 1);
-        else if (sw == 2) dw_row(o, in, wt, u, b, 2, 2);
-        else dw_row(o, in, wt, u, b, 0, sw);
+        if (sw == 1 && u->kw == 3) dw_row(o, in, wt, u, b, 1, 1, 3);
+        else if (sw == 2 && u->kw == 3) dw_row(o, in, wt, u, b, 2, 2, 3);
+        else if (sw == 1) dw_row(o, in, wt, u, b, 1, 1, 0);
+        else if (sw == 2) dw_row(o, in, wt, u, b, 2, 2, 0);
+        else dw_row(o, in, wt, u, b, 0, sw, 0);
       }
     }
   }
