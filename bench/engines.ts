@@ -32,7 +32,7 @@ export async function loadTessera(bytes: Uint8Array, feeds: readonly Feed[], bac
     run: (fs) => session.run(Object.fromEntries(fs.map((f): [string, Tensor] => [f.name, { dtype: 'float32', dims: f.dims, data: f.data }]))),
     detail() {
       const r = session.report();
-      return { backend: r.backend, adapter: r.adapter ?? '', pipelines: r.pipelines, dispatchesPerRun: r.dispatchesPerRun };
+      return { backend: r.backend, adapter: r.adapter ?? '', pipelines: r.pipelines, dispatchesPerRun: r.dispatchesPerRun, cpuMemoryBytes: r.cpuMemoryBytes ?? 0 };
     },
     async dispose() {
       session.dispose();

@@ -213,7 +213,11 @@ const short = (s: string): string => (s.length > 140 ? `${s.slice(0, 137)}...` :
 
 function engineNote(key: string, r: EngineResult & { status: 'ok' }): string {
   const d = r.detail;
-  if (key.startsWith('tessera')) return `backend ${d.backend}, ${d.dispatchesPerRun} ${d.backend === 'cpu' ? 'kernel calls' : 'dispatches'}/run`;
+  if (key.startsWith('tessera')) {
+    // The wasm memory tells whether a model fits a Worker's 128 MB.
+    if (d.backend === 'cpu') return `backend cpu, ${d.dispatchesPerRun} kernel calls/run, ${(Number(d.cpuMemoryBytes) / 2 ** 20).toFixed(1)} MiB wasm memory`;
+    return `backend ${d.backend}, ${d.dispatchesPerRun} dispatches/run`;
+  }
   if (key.startsWith('tfjs')) return `tfjs ${d.tfjs} ${d.backend}${d.simd === true ? ', SIMD' : ''}`;
   if (key.startsWith('ort-wasm')) {
     const isolated = d.crossOriginIsolated === 'n/a' ? '' : `, crossOriginIsolated=${d.crossOriginIsolated}`;
