@@ -12,10 +12,10 @@
  *
  * Pointwise (1x1, stride 1, no pads): X is the input itself, [cin][H*W], so no im2col, only the
  * panel packing any GEMM does of B (gemm-core.h says why packing beats reading it in place).
- * Otherwise im2col. Either way `nc` output pixels at a time, written straight into the 8-column
- * panel layout the core reads, so the block (K x nc floats, sized by cpu.ts to stay in L2) is
- * still cached when multiplied, and scratch stays small. A direct
- * kernel would skip the copy, but the copy costs K*N moves against M*K*N multiply-adds (M ≥ 24 in
+ * Otherwise im2col (1x3 / 3x1 convs go to winograd.c instead). Either way `nc` output pixels at a
+ * time, written straight into the 8-column panel layout the core reads, so the block (K x nc
+ * floats, 64 KiB, see cpu.ts) is still cached when multiplied, and scratch stays small. A direct
+ * kernel would skip the copy, but the copy costs K*N moves against M*K*N multiply-adds (M ≥ 8 in
  * the target models) and lets every conv shape share the one tuned micro-kernel. With pads, the
  * group's input is first copied into zero-padded planes (1/(KH*KW) of the im2col traffic) so that
  * im2col has no bounds checks and a panel inside one output row is copied with vector loads

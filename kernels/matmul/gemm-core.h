@@ -15,9 +15,9 @@
  * C (bias) is read through strides (scm, scn), 0 along broadcast axes. out is row-major (ldo).
  *
  * Blocking. The micro-kernel keeps a 4x8 tile of out in 8 f32x4 accumulators; per k it loads two B
- * vectors and four A broadcasts for 16 mul/add, so it is bound by the SIMD ALU, not by loads, and
- * uses ~12 of the 16 v128 registers V8 has on x64 (a 6x8 tile needs 16 with the mul temporaries
- * and spills). One- and two-row tiles (M tails, M = 1 Gemm heads) split K into 4 / 2 interleaved
+ * vectors and four A broadcasts for 16 mul/add, so it is bound by the SIMD ALU (SIMD128 has no
+ * FMA), not by loads. V8's x64 code for it holds 15 xmm registers (8 accumulators, 2 B vectors,
+ * 4 broadcasts, 1 product), all it allocates: no wider or taller tile fits. One- and two-row tiles (M tails, M = 1 Gemm heads) split K into 4 / 2 interleaved
  * partial sums so the add latency does not serialise 2 accumulators. K is cut into KC blocks so
  * one B panel (KC x 8 floats, 16 KiB) stays in L1 while every A tile of an MC block streams past
  * it; M into MC blocks so those A rows (MC x KC, 128 KiB) stay in L2 (KC 512 / MC 64 measured
