@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,18 @@ describe('edge worker in workerd', () => {
     expect({ status: res.status, code: body.error?.code }).toEqual({ status, code });
     return body.error!.message;
   }
+
+  it('bundles well under the free plan\'s 3 MB compressed', () => {
+    const out = spawnSync(process.execPath, ['--no-warnings', WRANGLER_CLI, 'deploy', '--dry-run', '--config', CONFIG, '--outdir', join(dir, 'bundle')], {
+      encoding: 'utf8',
+      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+    });
+    const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(out.stdout);
+    expect(m, out.stdout + out.stderr).not.toBeNull();
+    const gzipKiB = Number(m![2]);
+    console.log(`edge worker bundle (wrangler deploy --dry-run): ${m![1]} KiB, ${gzipKiB} KiB gzipped; models live in R2, outside it`);
+    expect(gzipKiB).toBeLessThan(1024);
+  });
 
   it('answers a wake-word head as the CPU backend in Node does, and times cold and warm requests', async () => {
     const input = wakeInput();
