@@ -102,7 +102,7 @@ describe('edge worker in workerd', () => {
     const coldMs = performance.now() - t0;
     expect(first.status, await first.clone().text()).toBe(200);
     const { backend, outputs: answer } = (await first.json()) as { backend: string; outputs: Record<string, JsonTensor> };
-    // Chosen by 'auto' under nodejs_compat, where core must not take its Node path.
+    // Chosen by 'auto': a Worker has no navigator.gpu.
     expect(backend).toBe('cpu');
 
     const warm: number[] = [];
