@@ -50,13 +50,13 @@ INLINE void softmax_row(const float* x, float* y, uint32_t n, int is_log) {
 
   v128_t vs = wasm_f32x4_splat(0.0f);
   for (j = 0; j + 4 <= n; j += 4) {
-    v128_t e = exp_f32x4(wasm_f32x4_sub(wasm_v128_load(x + j), shift));
+    v128_t e = exp_nonpos_f32x4(wasm_f32x4_sub(wasm_v128_load(x + j), shift));
     if (!is_log) wasm_v128_store(y + j, e);
     vs = wasm_f32x4_add(vs, e);
   }
   float s = hsum(vs);
   for (; j < n; j++) {
-    float e = wasm_f32x4_extract_lane(exp_f32x4(wasm_f32x4_splat(x[j] - m)), 0);
+    float e = wasm_f32x4_extract_lane(exp_nonpos_f32x4(wasm_f32x4_splat(x[j] - m)), 0);
     if (!is_log) y[j] = e;
     s += e;
   }
@@ -97,7 +97,7 @@ INLINE void softmax_columns(const float* x, float* y, uint32_t n, uint32_t inner
   }
   for (uint32_t d = 0; d < n; d++) {
     for (uint32_t b = 0; b < nv; b++) {
-      v128_t e = exp_f32x4(wasm_f32x4_sub(LOAD(x + d * inner + 4 * b), m[b]));
+      v128_t e = exp_nonpos_f32x4(wasm_f32x4_sub(LOAD(x + d * inner + 4 * b), m[b]));
       if (!is_log) STORE(y + d * inner + 4 * b, e);
       s[b] = wasm_f32x4_add(s[b], e);
     }

@@ -68,7 +68,7 @@ INLINE v128_t map(int w, int is_int, v128_t v, v128_t shift) {
   switch (w) {
     case W_ABS_SUM: return is_int ? wasm_i32x4_abs(v) : wasm_f32x4_abs(v);
     case W_SQUARE_SUM: return is_int ? wasm_i32x4_mul(v, v) : wasm_f32x4_mul(v, v);
-    case W_EXP_SUM: return exp_f32x4(wasm_f32x4_sub(v, shift));
+    case W_EXP_SUM: return exp_nonpos_f32x4(wasm_f32x4_sub(v, shift));
     default: return v;
   }
 }
