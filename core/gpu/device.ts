@@ -13,7 +13,7 @@ const SOFTWARE_ICDS = [
 
 const HOW_TO_GET_ONE =
   'Tessera needs a WebGPU adapter. In a browser: a WebGPU-enabled browser (Chromium: --enable-unsafe-webgpu). ' +
-  'In Node without a GPU: install a software Vulkan driver with `bash scripts/install-system-deps.sh` ' +
+  'In Node: the optional `webgpu` package (Dawn), and without a GPU a software Vulkan driver from `bash scripts/install-system-deps.sh` ' +
   '(Debian chromium brings SwiftShader), or set VK_ICD_FILENAMES to a Vulkan ICD json.';
 
 export interface AcquiredDevice {
@@ -42,7 +42,13 @@ async function fileExists(path: string): Promise<boolean> {
 }
 
 async function loadNodeGpu(): Promise<GPU | undefined> {
-  const mod = (await import(/* @vite-ignore */ NODE_WEBGPU)) as NodeGpu;
+  let mod: NodeGpu;
+  try {
+    mod = (await import(/* @vite-ignore */ NODE_WEBGPU)) as NodeGpu;
+  } catch {
+    // `webgpu` is an optional dependency: without it Node has no WebGPU, and 'auto' runs on the CPU.
+    return undefined;
+  }
   // Dawn's globals (GPUBufferUsage etc.) are what browser code expects to find.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
