@@ -1,4 +1,4 @@
-import { DisposedError, InputError, NoAdapterError, TesseraError } from './errors.js';
+import { DisposedError, InputError, MemoryLimitError, NoAdapterError, TesseraError } from './errors.js';
 import type { Model } from './ir/graph.js';
 import { loadOnnx, type ExternalData } from './onnx/load-onnx.js';
 import { acquireDevice, type AcquiredDevice } from './gpu/device.js';
@@ -79,6 +79,8 @@ export class Session {
   private readonly buckets = new Map<string, Promise<Bucket>>();
   /** GPU plans that hold buffers, freed at once by dispose. */
   private readonly resident = new Set<GpuExecutable>();
+  /** CPU plans, each with its own wasm memory, counted against the memory limit. */
+  private readonly residentCpu = new Set<CpuExecutable>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private lastTimings: readonly number[] | undefined;
@@ -144,7 +146,9 @@ export class Session {
         if (this.backend === 'cpu') {
           // One instance per bucket: each plan lays out the instance's memory for itself.
           const kernels = await instantiateCpuKernels(this.options.cpuKernels);
-          return { plan, cpu: CpuExecutable.create(kernels, plan, this.memoryLimit()) };
+          const cpu = CpuExecutable.create(kernels, plan, this.memoryLimit());
+          this.residentCpu.add(cpu);
+          return { plan, cpu };
         }
         const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
         if (gpu && this.disposed) {
@@ -160,12 +164,21 @@ export class Session {
     return b;
   }
 
+  /**
+   * What the next CPU plan may take: the caller's limit, or in a Worker its 128 MiB less the
+   * model's weights held in JS; either less what this session's other shape buckets already hold.
+   */
   private memoryLimit(): number {
-    if (this.options.memoryLimitBytes !== undefined) return this.options.memoryLimitBytes;
-    if (!inWorkers()) return 2 ** 31;
+    let held = 0;
+    for (const cpu of this.residentCpu) held += cpu.memoryBytes;
+    if (this.options.memoryLimitBytes !== undefined) return this.options.memoryLimitBytes - held;
+    if (!inWorkers()) return 2 ** 31 - held;
     let weights = 0;
     for (const t of this.model.graph.initializers.values()) weights += t.data.byteLength;
-    return WORKER_MEMORY - weights;
+    if (weights >= WORKER_MEMORY) {
+      throw new MemoryLimitError(`the model's weights alone (${(weights / 2 ** 20).toFixed(1)} MiB) exceed a Worker's 128 MiB of memory`);
+    }
+    return WORKER_MEMORY - weights - held;
   }
 
   private validate(feeds: Readonly<Record<string, Tensor>>): Map<string, Tensor> {
@@ -240,6 +253,7 @@ export class Session {
     this.disposed = true;
     for (const gpu of this.resident) gpu.dispose();
     this.resident.clear();
+    this.residentCpu.clear();
     this.buckets.clear();
     if (this.ownsDevice) void this.queue.finally(() => this.gpu?.device.destroy());
   }

@@ -274,6 +274,14 @@ describe('CPU backend limits', () => {
     }
   });
 
+  it('CPU kernels at a file: URL load in Node; a missing file or an unreachable host → CpuKernelError naming the URL', async () => {
+    const here = new URL('../dist/tessera-cpu.wasm', import.meta.url);
+    const session = await Session.load(dropoutModel(4), { backend: 'cpu', cpuKernels: here });
+    session.dispose();
+    await expectError(Session.load(dropoutModel(4), { backend: 'cpu', cpuKernels: new URL('../dist/nowhere.wasm', import.meta.url) }), CpuKernelError, /fetching the CPU kernels from file:.*nowhere\.wasm failed/);
+    await expectError(Session.load(dropoutModel(4), { backend: 'cpu', cpuKernels: 'http://127.0.0.1:1/k.wasm' }), CpuKernelError, /fetching the CPU kernels from http:\/\/127\.0\.0\.1:1\/k\.wasm failed/);
+  });
+
   /** The kernels Dropout's plan calls, as a module that has none of them names them. */
   async function kernelsCalled(): Promise<string[]> {
     const stale = trappingKernelModule(['some_other_kernel']);

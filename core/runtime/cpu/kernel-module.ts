@@ -19,14 +19,29 @@ export interface CpuKernels {
 const WASM_FILE = 'tessera-cpu.wasm';
 let defaultModule: Promise<WebAssembly.Module> | undefined;
 
+/** Bytes from a URL; Node's fetch has no file: scheme, so those are read from disk there. */
+async function fetchBytes(source: URL | string, hint = ''): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(String(source), typeof location !== 'undefined' ? location.href : undefined);
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  try {
+    if (url.protocol === 'file:' && isNode) {
+      const [{ readFileSync }, { fileURLToPath }] = await Promise.all([
+        import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
+        import(/* @vite-ignore */ 'node:url' as string) as Promise<typeof import('node:url')>,
+      ]);
+      return new Uint8Array(readFileSync(fileURLToPath(url)));
+    }
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    throw new CpuKernelError(`fetching the CPU kernels from ${url.href} failed: ${(e as Error).message}${hint}`, { cause: e });
+  }
+}
+
 async function readDefault(): Promise<Uint8Array<ArrayBuffer>> {
   const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (!isNode) {
-    const url = new URL(`./${WASM_FILE}`, import.meta.url);
-    const res = await fetch(url);
-    if (!res.ok) throw new CpuKernelError(`fetching the CPU kernels from ${url.href} failed: HTTP ${res.status}; pass \`cpuKernels\` to Session.load`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
+  if (!isNode) return fetchBytes(new URL(`./${WASM_FILE}`, import.meta.url), '; pass `cpuKernels` to Session.load');
   // Source and bundle sit at different depths below the package root, which holds dist/.
   const [{ readFileSync, existsSync }, { dirname, join }, { fileURLToPath }] = await Promise.all([
     import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
@@ -51,16 +66,11 @@ async function compile(source: CpuKernelSource | undefined): Promise<WebAssembly
   if (typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers') {
     throw new CpuKernelError('Cloudflare Workers cannot compile WebAssembly at run time: import tessera-cpu.wasm (wrangler hands over a WebAssembly.Module) and pass it as `cpuKernels`');
   }
+  const bytes = source === undefined ? await readDefault()
+    : typeof source === 'string' || source instanceof URL ? await fetchBytes(source) : source;
   try {
-    if (source === undefined) return await WebAssembly.compile(await readDefault());
-    if (typeof source === 'string' || source instanceof URL) {
-      const res = await fetch(source);
-      if (!res.ok) throw new CpuKernelError(`fetching the CPU kernels from ${String(source)} failed: HTTP ${res.status}`);
-      return await WebAssembly.compile(await res.arrayBuffer());
-    }
-    return await WebAssembly.compile(source);
+    return await WebAssembly.compile(bytes);
   } catch (e) {
-    if (e instanceof CpuKernelError) throw e;
     throw new CpuKernelError(`the CPU kernels could not be compiled: ${(e as Error).message}`, { cause: e });
   }
 }
