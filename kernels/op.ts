@@ -50,16 +50,20 @@ export interface GpuProgram {
   readonly uniforms?: Uint32Array;
 }
 
-export type GpuOpPlan =
-  /** Output 0 is a view of input 0 with new dims (Reshape, Flatten, Squeeze, Identity…): no dispatch. */
-  | { readonly kind: 'alias' }
-  | {
-      readonly kind: 'dispatch';
-      readonly programs: readonly GpuProgram[];
-      /** Byte sizes of temporaries live only during this op. */
-      readonly scratch?: readonly number[];
-      readonly constants?: readonly Tensor[];
-    };
+/** What a kernel plan holds besides its launches. */
+export interface PlanResources {
+  /** Byte sizes of temporaries live only during this op. */
+  readonly scratch?: readonly number[];
+  /** Tensors the plan packed itself (re-laid-out weights, folded parameters), bound as `{ constant: i }`. */
+  readonly constants?: readonly Tensor[];
+}
+
+/** Output 0 is a view of input 0 with new dims (Reshape, Flatten, Squeeze, Identity…): no kernel. */
+export interface AliasPlan {
+  readonly kind: 'alias';
+}
+
+export type GpuOpPlan = AliasPlan | ({ readonly kind: 'dispatch'; readonly programs: readonly GpuProgram[] } & PlanResources);
 
 /**
  * One call of an exported wasm kernel: `fn(...bindings, uniforms)`, every argument an i32 byte
@@ -73,13 +77,4 @@ export interface CpuCall {
   readonly uniforms?: Uint32Array;
 }
 
-export type CpuOpPlan =
-  | { readonly kind: 'alias' }
-  | {
-      readonly kind: 'call';
-      readonly calls: readonly CpuCall[];
-      /** Byte sizes of temporaries live only during this op. */
-      readonly scratch?: readonly number[];
-      /** Tensors the plan packed itself (re-laid-out weights), bound as `{ constant: i }`. */
-      readonly constants?: readonly Tensor[];
-    };
+export type CpuOpPlan = AliasPlan | ({ readonly kind: 'call'; readonly calls: readonly CpuCall[] } & PlanResources);

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
@@ -42,9 +42,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-async function bundle(entry: string): Promise<string> {
+/** One ES module for a page, from a TypeScript entry (a path, or a file name beside this one). */
+export async function bundleForPage(entry: string): Promise<string> {
   const out = await build({
-    entryPoints: [join(HERE, entry)],
+    entryPoints: [resolve(HERE, entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -63,7 +64,7 @@ function message(e: unknown): string {
 }
 
 export async function openHarness(): Promise<Harness> {
-  const pageJs = await bundle('page.ts');
+  const pageJs = await bundleForPage('page.ts');
   let tfjsJs: Promise<string> | undefined;
   const files = new Map<string, Uint8Array | { readonly path: string }>();
 
@@ -73,7 +74,7 @@ export async function openHarness(): Promise<Harness> {
     // Tessera's CPU engine fetches its kernels from beside page.js, as from beside dist/tessera.mjs
     // (built by scripts/build-wasm.mjs; the bench builds it before it opens the harness).
     if (url === '/tessera-cpu.wasm') return readFile(WASM_OUT).catch(() => undefined);
-    if (url === TFJS_BUNDLE) return (tfjsJs ??= bundle('tfjs-entry.ts'));
+    if (url === TFJS_BUNDLE) return (tfjsJs ??= bundleForPage('tfjs-entry.ts'));
     const ort = /^\/ort\/([\w.-]+)$/.exec(url);
     if (ort) return readFile(join(ORT_DIST, ort[1]!)).catch(() => undefined);
     const tfjsWasm = url.startsWith(TFJS_WASM_DIR) ? /^[\w.-]+\.wasm$/.exec(url.slice(TFJS_WASM_DIR.length)) : null;

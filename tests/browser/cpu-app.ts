@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { bundleForPage } from '../../bench/browser/harness.js';
 import { launchBrowser } from '../../bench/browser/launch.js';
 import { WASM_OUT } from '../../scripts/build-wasm.mjs';
 import { CPU_PAGE_ENTRY, type CpuPageResult, type CpuPageSpec } from './cpu-protocol.js';
@@ -26,26 +26,10 @@ export interface CpuApp {
   close(): Promise<void>;
 }
 
-async function bundlePage(): Promise<string> {
-  const out = await build({
-    entryPoints: [join(HERE, 'cpu-page.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    write: false,
-    loader: { '.wgsl': 'text' },
-    // As in bench/browser/harness.ts: Node-only imports the page never reaches.
-    external: ['webgpu', 'node:*'],
-    logLevel: 'error',
-  });
-  return out.outputFiles[0]!.text;
-}
-
 const INDEX_HTML = '<!doctype html><meta charset="utf-8"><title>tessera cpu</title><script type="module" src="./page.js"></script>';
 
 export async function openCpuApp(): Promise<CpuApp> {
-  const pageJs = await bundlePage();
+  const pageJs = await bundleForPage(join(HERE, 'cpu-page.ts'));
   const files = new Map<string, Uint8Array>();
   const body = async (path: string): Promise<{ type: string; bytes: Uint8Array | string } | undefined> => {
     if (path === '/app/' || path === '/bare/') return { type: 'text/html; charset=utf-8', bytes: INDEX_HTML };
