@@ -2,6 +2,7 @@ import type { Node } from '../ir/graph.js';
 import type { Activation } from '../../kernels/wgsl.js';
 import { foldConstantEpilogues } from './fold-batchnorm.js';
 import { recognizeHardSwish } from './hardswish-pattern.js';
+import { recognizeLayerNorm } from './layernorm-pattern.js';
 import type { PlannedNode } from './plan.js';
 
 /**
@@ -86,7 +87,7 @@ export function fusedActivation(node: Node): Activation | undefined {
 
 export type FusionPass = (nodes: readonly PlannedNode[], graphOutputs: ReadonlySet<string>) => PlannedNode[];
 
-const PASSES: FusionPass[] = [recognizeHardSwish, foldConstantEpilogues, fuseActivations];
+const PASSES: FusionPass[] = [recognizeHardSwish, recognizeLayerNorm, foldConstantEpilogues, fuseActivations];
 
 export function fuse(nodes: readonly PlannedNode[], graphOutputs: ReadonlySet<string>): PlannedNode[] {
   return PASSES.reduce((acc, pass) => pass(acc, graphOutputs), [...nodes]);

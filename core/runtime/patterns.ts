@@ -1,0 +1,48 @@
+import type { PlannedNode } from './plan.js';
+
+/**
+ * What the graph-rewriting passes that recognise an operator spelled out in primitives (HardSwish,
+ * LayerNormalization) need: each value's producer, and whether an intermediate is private to the
+ * pattern, that is read once and not a graph output, so it may vanish without anyone noticing.
+ */
+export class PatternIndex {
+  private readonly slots: (PlannedNode | undefined)[];
+  private readonly producer = new Map<string, number>();
+  private readonly readCount = new Map<string, number>();
+
+  constructor(nodes: readonly PlannedNode[], private readonly graphOutputs: ReadonlySet<string>) {
+    this.slots = [...nodes];
+    nodes.forEach((p, i) => {
+      for (const name of p.node.inputs) if (name) this.readCount.set(name, (this.readCount.get(name) ?? 0) + 1);
+      p.node.outputs.forEach((o) => this.producer.set(o, i));
+    });
+  }
+
+  /** Readers of `name` among the nodes, or Infinity when a graph output lets the caller see it too. */
+  readers(name: string): number {
+    return this.graphOutputs.has(name) ? Infinity : this.readCount.get(name) ?? 0;
+  }
+
+  /** The node of type `opType` producing `name`, if `name` is read `readers` times and nowhere else. */
+  producedBy(name: string | undefined, opType: string, readers = 1): PlannedNode | undefined {
+    const i = name === undefined ? undefined : this.producer.get(name);
+    const p = i === undefined ? undefined : this.slots[i];
+    return p && p.node.opType === opType && this.readers(name!) === readers ? p : undefined;
+  }
+
+  /** Puts `replacement` where `last` stood and drops the rest of the pattern. */
+  replace(pattern: readonly PlannedNode[], last: PlannedNode, replacement: PlannedNode): void {
+    for (const p of pattern) this.slots[this.slots.indexOf(p)] = undefined;
+    this.slots[this.slots.indexOf(last)] = replacement;
+  }
+
+  nodes(): PlannedNode[] {
+    return this.slots.filter((p): p is PlannedNode => p !== undefined);
+  }
+}
+
+/** The single value of a load-time-known input, if it has exactly one element. */
+export function scalarInput(p: PlannedNode, input: number): number | undefined {
+  const v = p.inputs[input]?.value;
+  return v && v.data.length === 1 ? Number(v.data[0]) : undefined;
+}
