@@ -60,6 +60,8 @@ export interface IoInfo {
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 interface Bucket {
+  /** Input dims it was planned for, as `buckets` keys it. */
+  readonly key: string;
   readonly plan: ExecutionPlan;
   readonly gpu?: GpuExecutable;
   readonly cpu?: CpuExecutable;
@@ -148,7 +150,7 @@ export class Session {
           const kernels = await instantiateCpuKernels(this.options.cpuKernels);
           const cpu = CpuExecutable.create(kernels, plan, this.memoryLimit());
           this.residentCpu.add(cpu);
-          return { plan, cpu };
+          return { key, plan, cpu };
         }
         const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
         if (gpu && this.disposed) {
@@ -156,7 +158,7 @@ export class Session {
           throw new DisposedError();
         }
         if (gpu) this.resident.add(gpu);
-        return { plan, gpu };
+        return { key, plan, gpu };
       })();
       this.buckets.set(key, b);
       b.catch(() => this.buckets.delete(key));
@@ -208,9 +210,17 @@ export class Session {
       const bucket = await this.bucket(Object.fromEntries([...checked].map(([k, t]) => [k, t.dims])));
       this.lastBucket = bucket;
       if (bucket.cpu) {
-        const { outputs, perNodeMs } = bucket.cpu.run(checked, this.options.profile ?? false);
-        if (perNodeMs) this.lastTimings = perNodeMs;
-        return outputs;
+        try {
+          const { outputs, perNodeMs } = bucket.cpu.run(checked, this.options.profile ?? false);
+          if (perNodeMs) this.lastTimings = perNodeMs;
+          return outputs;
+        } catch (e) {
+          // A trap leaves the instance's stack and buffers as the kernel left them: the next run
+          // of this shape gets a fresh instance.
+          this.residentCpu.delete(bucket.cpu);
+          this.buckets.delete(bucket.key);
+          throw e;
+        }
       }
       if (!bucket.gpu) return runReference(bucket.plan, checked);
       const { outputs, timings } = await bucket.gpu.run(checked, this.options.profile ?? false);

@@ -297,6 +297,8 @@ describe('CPU backend limits', () => {
     const session = await Session.load(dropoutModel(4), { backend: 'cpu', cpuKernels: trappingKernelModule(await kernelsCalled()) });
     try {
       await expectError(session.run({ x: x([4]) }), CpuKernelError, /a CPU kernel trapped: unreachable/);
+      // The trapped instance is dropped; the next run plans a fresh one (which traps the same way).
+      await expectError(session.run({ x: x([4]) }), CpuKernelError, /a CPU kernel trapped: unreachable/);
     } finally {
       session.dispose();
     }
