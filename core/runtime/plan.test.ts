@@ -4,6 +4,7 @@ import type { Graph, Model, Node } from '../ir/graph.js';
 import { tensor, type Tensor } from '../tensor.js';
 import { planModel } from './plan.js';
 import { runReference } from './reference-executor.js';
+import { Session } from '../session.js';
 
 function node(opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node {
   return { name: `${opType}:${outputs[0]}`, opType, domain: '', inputs, outputs, attrs };
@@ -48,7 +49,7 @@ describe('planner', () => {
     expect([...out.get('y')!.data]).toEqual([1, -2]);
   });
 
-  it('plans both branches of an If known only at run time and selects with Where', () => {
+  it('plans both branches of an If known only at run time and selects with Where', async () => {
     const branch = (op: string): Graph => ({
       nodes: [node(op, ['x'], [`${op}_out`])], inputs: [], outputs: [{ name: `${op}_out`, dtype: 'float32', dims: [2] }], initializers: new Map(),
     });
@@ -65,6 +66,17 @@ describe('planner', () => {
     ])).get('y')!.data];
     expect(run(1)).toEqual([0, 2]);
     expect(run(-1)).toEqual([1, -2]);
+    expect(plan.nodes.map((p) => p.guards?.map((g) => g.when))).toEqual([undefined, [true], [false], undefined]);
+    // The CPU skips the side not selected; both ways round it still answers right.
+    const session = await Session.load(m, { backend: 'cpu' });
+    try {
+      for (const [s, want] of [[1, [0, 2]], [-1, [1, -2]]] as const) {
+        const out = await session.run({ x: tensor('float32', [2], [-1, 2]), s: tensor('float32', [], [s]) });
+        expect([...out.y!.data]).toEqual(want);
+      }
+    } finally {
+      session.dispose();
+    }
   });
 
   it('lists every unsupported node, by op and node name, before doing anything else', () => {

@@ -17,6 +17,18 @@ export interface PlannedNode {
   readonly def: OpDef;
   readonly inputs: readonly (KnownValue | undefined)[];
   readonly outputs: readonly ValueInfo[];
+  /**
+   * Set on nodes of an If branch whose condition is only known at run time: the node's result is
+   * only selected when every guard's condition value equals `when`. A backend may skip the node
+   * otherwise (the CPU does); running it anyway is always correct, as Where picks the other side.
+   */
+  readonly guards?: readonly Guard[];
+}
+
+export interface Guard {
+  /** A bool value holding one element. */
+  readonly cond: string;
+  readonly when: boolean;
 }
 
 export interface BoundValue extends ValueInfo {
@@ -211,7 +223,12 @@ function inlineIf(
   const results = branchNames.map((b) => {
     const branch = node.attrs[b] as Graph;
     for (const [name, t] of branch.initializers) known.set(name, { dtype: t.dtype, dims: t.dims, value: t });
+    const start = planned.length;
     walk(branch.nodes, opset, known, planned, unsupported);
+    if (!cond.value) {
+      const guard: Guard = { cond: node.inputs[0]!, when: b === 'then_branch' };
+      for (let i = start; i < planned.length; i++) planned[i] = { ...planned[i]!, guards: [...(planned[i]!.guards ?? []), guard] };
+    }
     return branch.outputs.map((o) => {
       if (!known.has(o.name)) throw new ModelFormatError(`If "${node.name}": branch output "${o.name}" is produced by no node`);
       return o.name;

@@ -17,6 +17,12 @@ interface Call {
   readonly args: readonly number[];
 }
 
+/** A node runs only when the u32 word at `offset` is nonzero exactly when `when` says. */
+interface NodeGuard {
+  readonly offset: number;
+  readonly when: boolean;
+}
+
 export interface CpuNodeRecord {
   readonly name: string;
   readonly opType: string;
@@ -36,6 +42,7 @@ export class CpuExecutable {
     private readonly kernels: CpuKernels,
     private readonly plan: ExecutionPlan,
     private readonly perNode: readonly (readonly Call[])[],
+    private readonly guards: readonly (readonly NodeGuard[] | undefined)[],
     private readonly inputOffsets: ReadonlyMap<string, number>,
     private readonly outputOffsets: ReadonlyMap<string, number>,
     records: CpuNodeRecord[],
@@ -117,6 +124,8 @@ export class CpuExecutable {
     });
     const inputOffsets = new Map(plan.inputs.map((i) => [i.name, valueOffset(i.name)]));
     const outputOffsets = new Map(plan.outputs.map((o) => [o.name, valueOffset(o.name)]));
+    // Unlike a GPU command buffer, the CPU can branch: the side of an If not selected is skipped.
+    const guards = plan.nodes.map((p) => p.guards?.map((g) => ({ offset: valueOffset(g.cond), when: g.when })));
 
     if (top > memoryLimit) {
       throw new MemoryLimitError(
@@ -134,7 +143,7 @@ export class CpuExecutable {
     const bytes = new Uint8Array(memory.buffer);
     for (const w of writes) bytes.set(new Uint8Array(w.words.buffer, w.words.byteOffset, w.words.byteLength), w.at);
     const resolved = perNode.map((calls) => calls.map((c) => ({ fn: kernels.fns[c.fn]!, args: c.args })));
-    return new CpuExecutable(kernels, plan, resolved, inputOffsets, outputOffsets, records);
+    return new CpuExecutable(kernels, plan, resolved, guards, inputOffsets, outputOffsets, records);
   }
 
   /** Runs once; with `profile`, the wall time of each node's calls is measured too. */
@@ -147,7 +156,13 @@ export class CpuExecutable {
     }
     const perNodeMs = profile ? new Array<number>(this.perNode.length) : undefined;
     try {
+      const words = new Uint32Array(buffer);
       this.perNode.forEach((calls, k) => {
+        const guards = this.guards[k];
+        if (guards?.some((g) => (words[g.offset >> 2] !== 0) !== g.when)) {
+          if (perNodeMs) perNodeMs[k] = 0;
+          return;
+        }
         const t0 = perNodeMs ? performance.now() : 0;
         for (const c of calls) c.fn(...c.args);
         if (perNodeMs) perNodeMs[k] = performance.now() - t0;
