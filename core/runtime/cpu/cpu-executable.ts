@@ -1,7 +1,8 @@
-import { CpuKernelError, MemoryLimitError, UnsupportedOpError, type UnsupportedNode } from '../../errors.js';
+import { CpuKernelError, MemoryLimitError } from '../../errors.js';
 import { sizeOf, type Tensor } from '../../tensor.js';
-import type { BindingRef, CpuOpPlan } from '../../../kernels/op.js';
+import type { BindingRef } from '../../../kernels/op.js';
 import type { ExecutionPlan } from '../plan.js';
+import { planKernels } from '../kernel-plans.js';
 import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
 import type { CpuKernels } from './kernel-module.js';
 
@@ -54,16 +55,7 @@ export class CpuExecutable {
 
   /** `memoryLimit` bounds the linear memory the plan may take (a Worker has 128 MB in all). */
   static create(kernels: CpuKernels, plan: ExecutionPlan, memoryLimit = WASM32_LIMIT): CpuExecutable {
-    const unsupported: UnsupportedNode[] = [];
-    const opPlans: CpuOpPlan[] = plan.nodes.map((p) => {
-      const { node } = p;
-      if (!p.def.cpu) {
-        unsupported.push({ opType: node.opType, domain: node.domain, node: node.name, reason: 'no CPU kernel, and its inputs are not known at load' });
-        return { kind: 'alias' };
-      }
-      return p.def.cpu({ node, opset: plan.opset, inputs: p.inputs, outputs: p.outputs });
-    });
-    if (unsupported.length) throw new UnsupportedOpError(unsupported);
+    const opPlans = planKernels(plan, 'cpu');
     const missing = [...new Set(opPlans.flatMap((op) => (op.kind === 'call' ? op.calls.map((c) => c.fn) : [])))].filter((fn) => !kernels.fns[fn]);
     if (missing.length) throw new CpuKernelError(`the CPU kernel module lacks ${missing.join(', ')}: rebuild it (npm run build)`);
 

@@ -1,8 +1,9 @@
-import { GpuError, UnsupportedOpError, type UnsupportedNode } from '../../errors.js';
+import { GpuError } from '../../errors.js';
 import { sizeOf, type Tensor } from '../../tensor.js';
-import type { BindingRef, GpuOpPlan } from '../../../kernels/op.js';
+import type { BindingRef } from '../../../kernels/op.js';
 import type { AcquiredDevice } from '../../gpu/device.js';
 import type { ExecutionPlan } from '../plan.js';
+import { planKernels } from '../kernel-plans.js';
 import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
 
 /**
@@ -94,16 +95,7 @@ export class GpuExecutable {
 
   static async create(acquired: AcquiredDevice, plan: ExecutionPlan): Promise<GpuExecutable> {
     const { device } = acquired;
-    const unsupported: UnsupportedNode[] = [];
-    const opPlans: GpuOpPlan[] = plan.nodes.map((p) => {
-      const { node } = p;
-      if (!p.def.webgpu) {
-        unsupported.push({ opType: node.opType, domain: node.domain, node: node.name, reason: 'no WebGPU kernel, and its inputs are not known at load' });
-        return { kind: 'alias' };
-      }
-      return p.def.webgpu({ node, opset: plan.opset, inputs: p.inputs, outputs: p.outputs });
-    });
-    if (unsupported.length) throw new UnsupportedOpError(unsupported);
+    const opPlans = planKernels(plan, 'webgpu');
 
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
