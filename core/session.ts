@@ -1,4 +1,5 @@
 import { DisposedError, InputError, MemoryLimitError, NoAdapterError, TesseraError } from './errors.js';
+import { inWorkers } from './platform.js';
 import type { Model } from './ir/graph.js';
 import { loadOnnx, type ExternalData } from './onnx/load-onnx.js';
 import { acquireDevice, type AcquiredDevice } from './gpu/device.js';
@@ -67,7 +68,6 @@ interface Bucket {
   readonly cpu?: CpuExecutable;
 }
 
-const inWorkers = (): boolean => typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers';
 const WORKER_MEMORY = 128 * 2 ** 20;
 
 /**

@@ -1,4 +1,5 @@
 import { NoAdapterError } from '../errors.js';
+import { inNode } from '../platform.js';
 
 /**
  * Finds a WebGPU device: the browser's `navigator.gpu`, or in Node the `webgpu` package (Dawn).
@@ -71,11 +72,9 @@ async function loadNodeGpu(): Promise<GPU | undefined> {
 }
 
 async function gpuEntryPoint(): Promise<GPU | undefined> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU; userAgent?: string } }).navigator;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  // Workers with nodejs_compat report a Node version too, but have neither the addon nor a GPU.
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node && nav?.userAgent !== 'Cloudflare-Workers';
-  if (!isNode) return undefined;
+  if (!inNode()) return undefined;
   nodeGpu ??= loadNodeGpu();
   return nodeGpu;
 }

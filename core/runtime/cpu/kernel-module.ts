@@ -1,4 +1,5 @@
 import { CpuKernelError } from '../../errors.js';
+import { inNode, inWorkers } from '../../platform.js';
 
 /**
  * The compiled CPU kernels (dist/tessera-cpu.wasm, built by scripts/build-wasm.mjs). Compiled once
@@ -22,9 +23,8 @@ let defaultModule: Promise<WebAssembly.Module> | undefined;
 /** Bytes from a URL; Node's fetch has no file: scheme, so those are read from disk there. */
 async function fetchBytes(source: URL | string, hint = ''): Promise<Uint8Array<ArrayBuffer>> {
   const url = new URL(String(source), typeof location !== 'undefined' ? location.href : undefined);
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
   try {
-    if (url.protocol === 'file:' && isNode) {
+    if (url.protocol === 'file:' && inNode()) {
       const [{ readFileSync }, { fileURLToPath }] = await Promise.all([
         import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
         import(/* @vite-ignore */ 'node:url' as string) as Promise<typeof import('node:url')>,
@@ -40,8 +40,7 @@ async function fetchBytes(source: URL | string, hint = ''): Promise<Uint8Array<A
 }
 
 async function readDefault(): Promise<Uint8Array<ArrayBuffer>> {
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (!isNode) return fetchBytes(new URL(`./${WASM_FILE}`, import.meta.url), '; pass `cpuKernels` to Session.load');
+  if (!inNode()) return fetchBytes(new URL(`./${WASM_FILE}`, import.meta.url), '; pass `cpuKernels` to Session.load');
   // Source and bundle sit at different depths below the package root, which holds dist/.
   const [{ readFileSync, existsSync }, { dirname, join }, { fileURLToPath }] = await Promise.all([
     import(/* @vite-ignore */ 'node:fs' as string) as Promise<typeof import('node:fs')>,
@@ -63,7 +62,7 @@ async function readDefault(): Promise<Uint8Array<ArrayBuffer>> {
 async function compile(source: CpuKernelSource | undefined): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source;
   // Said up front: with nodejs_compat a Worker would otherwise look for the file on a disk it lacks.
-  if (typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers') {
+  if (inWorkers()) {
     throw new CpuKernelError('Cloudflare Workers cannot compile WebAssembly at run time: import tessera-cpu.wasm (wrangler hands over a WebAssembly.Module) and pass it as `cpuKernels`');
   }
   const bytes = source === undefined ? await readDefault()
