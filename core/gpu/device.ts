@@ -79,6 +79,15 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
   return nodeGpu;
 }
 
+/**
+ * WGSL language features belong to the implementation (`navigator.gpu`), not to a device, so a
+ * device the application brings gets them from the same entry point.
+ */
+export async function wgslLanguageFeatures(): Promise<ReadonlySet<string>> {
+  const gpu = await gpuEntryPoint().catch(() => undefined);
+  return new Set([...(gpu?.wgslLanguageFeatures ?? [])]);
+}
+
 /** The features Tessera's kernels can use when present; each has a fallback path. */
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
 
