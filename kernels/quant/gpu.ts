@@ -4,7 +4,7 @@ import { nodeActivationFn } from '../matmul/epilogue.js';
 import type { BindingRef, GpuProgram } from '../op.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
 import amaxSrc from './amax.wgsl';
-import { packedWords, staticScale } from './pack.js';
+import { packedWords, QMAX, staticScale } from './pack.js';
 import commonSrc from './qgemm-common.wgsl';
 import qgemmSrc from './qgemm.wgsl';
 import qgemvSrc from './qgemv.wgsl';
@@ -54,7 +54,7 @@ const storage = (name: string, binding: number, type: string, mode = 'read'): st
 
 /** amax.wgsl over `segments` runs of `len` contiguous floats of x. */
 export function amaxProgram(x: BindingRef, scales: BindingRef, len: number, segments: number): GpuProgram {
-  const params = new Params().u32s(len, segments);
+  const params = new Params().u32s(len, segments).f32s(QMAX);
   const code = `${storage('x', 0, 'f32')}
 ${storage('scales', 1, 'f32', 'read_write')}
 ${paramsDecl(2, params.length)}
