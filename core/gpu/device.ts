@@ -80,11 +80,11 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
 }
 
 /**
- * WGSL language features belong to the implementation (`navigator.gpu`), not to a device, so a
- * device the application brings gets them from the same entry point.
+ * The WGSL language features of this environment's WebGPU implementation (empty without one). They
+ * belong to the implementation, not to a device, so they hold for a device the application made.
  */
 export async function wgslLanguageFeatures(): Promise<ReadonlySet<string>> {
-  const gpu = await gpuEntryPoint().catch(() => undefined);
+  const gpu = await gpuEntryPoint();
   return new Set([...(gpu?.wgslLanguageFeatures ?? [])]);
 }
 
