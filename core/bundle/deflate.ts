@@ -1,0 +1,40 @@
+/**
+ * Raw DEFLATE through the Compression Streams API (Node 18+, browsers, Workers): the manifest is
+ * stored compressed, since a model with hundreds of small tensors has a JSON graph and tensor table
+ * of a size that would otherwise rival a quantized model's weights.
+ */
+
+async function pump(bytes: Uint8Array, transform: CompressionStream | DecompressionStream, limit: number): Promise<Uint8Array> {
+  const source = new ReadableStream<BufferSource>({
+    start(controller) {
+      // Bundles live in plain ArrayBuffers; the typing of compression streams insists on it.
+      controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
+      controller.close();
+    },
+  });
+  const reader = source.pipeThrough(transform).getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new RangeError(`inflates to more than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+export const deflateRaw = (bytes: Uint8Array): Promise<Uint8Array> => pump(bytes, new CompressionStream('deflate-raw'), Number.MAX_SAFE_INTEGER);
+
+/** Rejects data that is not raw DEFLATE, or that inflates past `limit` bytes (a decompression bomb). */
+export const inflateRaw = (bytes: Uint8Array, limit: number): Promise<Uint8Array> => pump(bytes, new DecompressionStream('deflate-raw'), limit);
