@@ -1,27 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Model } from '../ir/graph.js';
 import { loadOnnx } from '../onnx/load-onnx.js';
-import type { Tensor } from '../tensor.js';
-import { chunkedStream, ifModelOnnx, keyPair, kitchenSinkModel, manifestText, META } from '../../tests/support/bundle-fixtures.js';
+import { chunkedStream, ifModelOnnx, keyPair, kitchenSinkModel, manifestText, META, tensorsOf } from '../../tests/support/bundle-fixtures.js';
 import { ALIGNMENT, dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, SIGNATURE_BYTES } from './format.js';
 import { packModel, readBundle, readBundleStream, signBundle, withSignature, writeBundle } from './index.js';
 import { sha256Hex } from './digest.js';
-
-/** Every tensor of a model, initializers and tensor attributes, in sub-graphs too. */
-function tensorsOf(model: Model): Tensor[] {
-  const out: Tensor[] = [];
-  const walk = (g: Model['graph']): void => {
-    out.push(...g.initializers.values());
-    for (const n of g.nodes) {
-      for (const a of Object.values(n.attrs)) {
-        if (typeof a === 'object' && a !== null && 'data' in a) out.push(a);
-        if (typeof a === 'object' && a !== null && 'nodes' in a) walk(a);
-      }
-    }
-  };
-  walk(model.graph);
-  return out;
-}
 
 describe('bundle round trip', () => {
   it('gives back the model it was given: every attribute kind, dtype, nested If, com.tessera node', async () => {

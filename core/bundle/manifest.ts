@@ -1,6 +1,7 @@
 // zod/mini rather than zod: the same validation at a tenth of the size in the library a browser
 // or Worker downloads (the classic API would more than double dist/tessera.mjs).
 import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { FORMAT_VERSION } from './format.js';
 
 /**
@@ -132,9 +133,15 @@ export const BundleMeta = z.strictObject({
 });
 export type BundleMeta = z.infer<typeof BundleMeta>;
 
-/** One line naming each problem zod found, by its path. */
-export function issuesText(error: z.core.$ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+// zod/mini carries no messages of its own; English ones are passed per parse rather than set
+// globally, which would change zod's behaviour for the application too.
+const messages = { error: en().localeError };
+
+/** The parsed value, or one line naming each problem by its path. */
+export function validate<T>(schema: z.ZodMiniType<T>, data: unknown): { ok: true; data: T } | { ok: false; problem: string } {
+  const r = schema.safeParse(data, messages);
+  if (r.success) return { ok: true, data: r.data };
+  return { ok: false, problem: r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
 }
 
 export function numberToJson(v: number): NumberJson {

@@ -6,7 +6,7 @@ import { inflateRaw } from './deflate.js';
 import { sha256, sha256Hex } from './digest.js';
 import { ALIGNMENT, bundleSizes, dataStart, DIGEST_BYTES, ELEMENT_BYTES, HEADER_BYTES, MAX_MANIFEST_JSON, readHeader, splitTrailer, type BundleSizes, type Header } from './format.js';
 import { decodeGraph } from './graph-codec.js';
-import { issuesText, Manifest, type BundleManifest, type TensorEntry } from './manifest.js';
+import { Manifest, validate, type BundleManifest, type TensorEntry } from './manifest.js';
 import { checkSignature, type SignatureOptions } from './signature.js';
 
 export type ReadBundleOptions = SignatureOptions;
@@ -34,8 +34,8 @@ export async function parseManifest(bundle: Uint8Array, header: Header): Promise
   } catch (e) {
     throw invalid((e as Error).message);
   }
-  const parsed = Manifest.safeParse(json);
-  if (!parsed.success) throw invalid(issuesText(parsed.error));
+  const parsed = validate(Manifest, json);
+  if (!parsed.ok) throw invalid(parsed.problem);
   const room = header.bundleBytes - DIGEST_BYTES - dataStart(header.manifestBytes);
   for (const t of parsed.data.tensors) {
     const want = sizeOf(t.dims) * ELEMENT_BYTES[t.dtype];

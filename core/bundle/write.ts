@@ -7,7 +7,7 @@ import { sha256, sha256Hex } from './digest.js';
 import { alignUp, bundleSizes, dataStart, DIGEST_BYTES, FORMAT_VERSION, HEADER_BYTES, writeHeader, type BundleSizes } from './format.js';
 import { encodeGraph } from './graph-codec.js';
 import { DENSE, impliedLayouts } from './layouts.js';
-import { BundleMeta, issuesText, Manifest, type BundleManifest, type TensorEntry } from './manifest.js';
+import { BundleMeta, Manifest, validate, type BundleManifest, type TensorEntry } from './manifest.js';
 
 const HOLDER: Readonly<Record<DType, { new (n: number): Tensor['data'] }>> = {
   float32: Float32Array,
@@ -35,8 +35,8 @@ export interface PackedBundle {
 
 /** Lays out and writes a bundle in one buffer of its final size (docs/bundle-format.md). */
 async function buildBundle(model: Model, meta: BundleMeta): Promise<PackedBundle> {
-  const checked = BundleMeta.safeParse(meta);
-  if (!checked.success) throw invalidMeta(issuesText(checked.error));
+  const checked = validate(BundleMeta, meta);
+  if (!checked.ok) throw invalidMeta(checked.problem);
   const { layouts, model: identity, ...opaque } = checked.data;
   const { graph, tensors } = encodeGraph(model.graph);
   const implied = impliedLayouts(model.graph);
@@ -59,8 +59,8 @@ async function buildBundle(model: Model, meta: BundleMeta): Promise<PackedBundle
     throw invalidMeta((e as Error).message);
   }
   // Checked against the reader's own schema, so a writer never emits what a reader refuses.
-  const manifest = Manifest.safeParse(JSON.parse(json));
-  if (!manifest.success) throw invalidMeta(issuesText(manifest.error));
+  const manifest = validate(Manifest, JSON.parse(json));
+  if (!manifest.ok) throw invalidMeta(manifest.problem);
 
   const manifestBytes = await deflateRaw(new TextEncoder().encode(json));
   const start = dataStart(manifestBytes.byteLength);

@@ -5,9 +5,9 @@
  * digests can be reached).
  */
 import { BundleError } from '../../core/errors.js';
-import type { Graph, Model } from '../../core/ir/graph.js';
+import { isGraphAttr, isTensorAttr, type Graph, type Model } from '../../core/ir/graph.js';
 import { toBase64Url } from '../../core/sign/message.js';
-import { tensor } from '../../core/tensor.js';
+import { tensor, type Tensor } from '../../core/tensor.js';
 import { deflateRaw, inflateRaw } from '../../core/bundle/deflate.js';
 import { sha256 } from '../../core/bundle/digest.js';
 import { dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, writeHeader } from '../../core/bundle/format.js';
@@ -101,6 +101,22 @@ export function ifModelOnnx(): Uint8Array {
       },
     ],
   });
+}
+
+/** Every tensor of a model, initializers and tensor attributes, in sub-graphs too. */
+export function tensorsOf(model: Model): Tensor[] {
+  const out: Tensor[] = [];
+  const walk = (g: Model['graph']): void => {
+    out.push(...g.initializers.values());
+    for (const n of g.nodes) {
+      for (const a of Object.values(n.attrs)) {
+        if (isTensorAttr(a)) out.push(a);
+        if (isGraphAttr(a)) walk(a);
+      }
+    }
+  };
+  walk(model.graph);
+  return out;
 }
 
 export async function keyPair(): Promise<{ privateKey: CryptoKey; publicKey: string }> {
