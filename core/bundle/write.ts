@@ -1,13 +1,14 @@
 import { BundleError, ModelFormatError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { loadOnnx, type LoadOnnxOptions } from '../onnx/load-onnx.js';
+import { toHex } from '../sign/message.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
 import { deflateRaw } from './deflate.js';
 import { sha256, sha256Hex } from './digest.js';
 import { alignUp, bundleSizes, dataStart, DIGEST_BYTES, FORMAT_VERSION, HEADER_BYTES, writeHeader, type BundleSizes } from './format.js';
 import { encodeGraph } from './graph-codec.js';
 import { DENSE, impliedLayouts } from './layouts.js';
-import { BundleMeta, Manifest, validate, type BundleManifest, type TensorEntry } from './manifest.js';
+import { BundleMeta, Manifest, validate, type BundleManifest, type GraphJson, type TensorEntry } from './manifest.js';
 
 const HOLDER: Readonly<Record<DType, { new (n: number): Tensor['data'] }>> = {
   float32: Float32Array,
@@ -31,6 +32,24 @@ export interface PackedBundle {
   readonly bytes: Uint8Array<ArrayBuffer>;
   readonly manifest: BundleManifest;
   readonly sizes: BundleSizes;
+  /** The sha256 sealed at the end of the file, lowercase hex. */
+  readonly fileDigest: string;
+}
+
+export interface StoredTensor {
+  readonly name: string;
+  readonly tensor: Tensor;
+  readonly layout: string;
+}
+
+/**
+ * The tensors a bundle of `model` holds, in file order, with their layouts (`layouts` by name,
+ * else what the consuming op implies, else dense); and the graph that refers to them by index.
+ */
+export function tensorsToStore(model: Model, layouts: Readonly<Record<string, string>> = {}): { graph: GraphJson; tensors: StoredTensor[] } {
+  const { graph, tensors } = encodeGraph(model.graph);
+  const implied = impliedLayouts(model.graph);
+  return { graph, tensors: tensors.map((t) => ({ ...t, layout: layouts[t.name] ?? implied.get(t.name) ?? DENSE })) };
 }
 
 /** Lays out and writes a bundle in one buffer of its final size (docs/bundle-format.md). */
@@ -38,17 +57,14 @@ async function buildBundle(model: Model, meta: BundleMeta): Promise<PackedBundle
   const checked = validate(BundleMeta, meta);
   if (!checked.ok) throw invalidMeta(checked.problem);
   const { layouts, model: identity, ...opaque } = checked.data;
-  const { graph, tensors } = encodeGraph(model.graph);
-  const implied = impliedLayouts(model.graph);
-
+  const { graph, tensors } = tensorsToStore(model, layouts);
   const blobs = tensors.map(({ name, tensor }) => storedBytes(name, tensor));
   const digests = await Promise.all(blobs.map(sha256Hex));
   let dataBytes = 0;
-  const entries: TensorEntry[] = tensors.map(({ name, tensor }, i) => {
+  const entries: TensorEntry[] = tensors.map(({ name, tensor, layout }, i) => {
     const offset = alignUp(dataBytes);
     const length = blobs[i]!.byteLength;
     dataBytes = offset + length;
-    const layout = layouts?.[name] ?? implied.get(name) ?? DENSE;
     return { name, dtype: tensor.dtype, dims: [...tensor.dims], layout, offset, length, sha256: digests[i]! };
   });
 
@@ -70,8 +86,10 @@ async function buildBundle(model: Model, meta: BundleMeta): Promise<PackedBundle
   writeHeader(out, header);
   out.set(manifestBytes, HEADER_BYTES);
   entries.forEach((e, i) => out.set(blobs[i]!, start + e.offset));
-  out.set(await sha256(out.subarray(0, end)), end);
-  return { bytes: out, manifest: manifest.data, sizes: bundleSizes(header, blobs.reduce((n, b) => n + b.byteLength, 0), 0) };
+  const digest = await sha256(out.subarray(0, end));
+  out.set(digest, end);
+  const sizes = bundleSizes(header, blobs.reduce((n, b) => n + b.byteLength, 0), 0);
+  return { bytes: out, manifest: manifest.data, sizes, fileDigest: toHex(digest) };
 }
 
 /** Writes `model` as a bundle: one file, manifest and 64-byte-aligned tensors, sealed with its sha256. */
