@@ -1,7 +1,9 @@
 /**
- * Raw DEFLATE through the Compression Streams API (Node 18+, browsers, Workers): the manifest is
- * stored compressed, since a model with hundreds of small tensors has a JSON graph and tensor table
- * of a size that would otherwise rival a quantized model's weights.
+ * zlib-wrapped DEFLATE (RFC 1950) through the Compression Streams API: the manifest is stored
+ * compressed, since a model with hundreds of small tensors has a JSON graph and tensor table of a
+ * size that would otherwise rival a quantized model's weights. 'deflate' rather than the 6-byte
+ * smaller 'deflate-raw', which arrived in Node 21.2 and only in later 20.x releases; 'deflate'
+ * works in every Node this package supports, in browsers and in Workers.
  */
 
 async function pump(bytes: Uint8Array, transform: CompressionStream | DecompressionStream, limit: number): Promise<Uint8Array> {
@@ -34,7 +36,7 @@ async function pump(bytes: Uint8Array, transform: CompressionStream | Decompress
   return out;
 }
 
-export const deflateRaw = (bytes: Uint8Array): Promise<Uint8Array> => pump(bytes, new CompressionStream('deflate-raw'), Number.MAX_SAFE_INTEGER);
+export const deflate = (bytes: Uint8Array): Promise<Uint8Array> => pump(bytes, new CompressionStream('deflate'), Number.MAX_SAFE_INTEGER);
 
-/** Rejects data that is not raw DEFLATE, or that inflates past `limit` bytes (a decompression bomb). */
-export const inflateRaw = (bytes: Uint8Array, limit: number): Promise<Uint8Array> => pump(bytes, new DecompressionStream('deflate-raw'), limit);
+/** Rejects data that is not zlib DEFLATE, or that inflates past `limit` bytes (a decompression bomb). */
+export const inflate = (bytes: Uint8Array, limit: number): Promise<Uint8Array> => pump(bytes, new DecompressionStream('deflate'), limit);

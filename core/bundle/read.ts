@@ -2,7 +2,7 @@ import { BundleError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { toBase64Url, toHex } from '../sign/message.js';
 import { sizeOf, type Tensor, type TensorData } from '../tensor.js';
-import { inflateRaw } from './deflate.js';
+import { inflate } from './deflate.js';
 import { sha256, sha256Hex } from './digest.js';
 import { ALIGNMENT, bundleSizes, dataStart, DIGEST_BYTES, ELEMENT_BYTES, HEADER_BYTES, MAX_MANIFEST_JSON, readHeader, splitTrailer, type BundleSizes, type Header } from './format.js';
 import { decodeGraph } from './graph-codec.js';
@@ -29,7 +29,7 @@ const invalid = (problem: string): BundleError => new BundleError('MANIFEST_INVA
 export async function parseManifest(bundle: Uint8Array, header: Header): Promise<BundleManifest> {
   let json: unknown;
   try {
-    const text = await inflateRaw(bundle.subarray(HEADER_BYTES, HEADER_BYTES + header.manifestBytes), MAX_MANIFEST_JSON);
+    const text = await inflate(bundle.subarray(HEADER_BYTES, HEADER_BYTES + header.manifestBytes), MAX_MANIFEST_JSON);
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(text));
   } catch (e) {
     throw invalid((e as Error).message);
@@ -67,7 +67,9 @@ interface Verdicts {
 }
 
 /**
- * Hashes the tensors and the whole in parallel. When the whole is wrong but a tensor is too, the
+ * Hashes the whole and, alongside, the tensors one after another: WebCrypto copies what it hashes,
+ * so this holds at most one more copy of the bundle and one of a tensor, where hashing every tensor
+ * at once would add a second copy of the model. When the whole is wrong and a tensor is too, the
  * tensor is named, which says more than "the file is corrupt".
  */
 async function verifyDigests(bundle: Uint8Array, header: Header): Promise<Verdicts> {
@@ -80,13 +82,16 @@ async function verifyDigests(bundle: Uint8Array, header: Header): Promise<Verdic
   }
   const end = header.bundleBytes - DIGEST_BYTES;
   const start = dataStart(header.manifestBytes);
-  const tensors = manifest instanceof BundleError ? [] : manifest.tensors;
-  const [whole, ...each] = await Promise.all([
-    sha256(bundle.subarray(0, end)),
-    ...tensors.map((t) => sha256Hex(bundle.subarray(start + t.offset, start + t.offset + t.length))),
-  ]);
-  const fileDigestOk = whole!.every((b, i) => b === bundle[end + i]);
-  return { manifest, fileDigestOk, badTensor: tensors.find((t, i) => each[i] !== t.sha256) };
+  const whole = sha256(bundle.subarray(0, end));
+  let badTensor: TensorEntry | undefined;
+  for (const t of manifest instanceof BundleError ? [] : manifest.tensors) {
+    if ((await sha256Hex(bundle.subarray(start + t.offset, start + t.offset + t.length))) !== t.sha256) {
+      badTensor = t;
+      break;
+    }
+  }
+  const fileDigestOk = (await whole).every((b, i) => b === bundle[end + i]);
+  return { manifest, fileDigestOk, badTensor };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Model } from '../ir/graph.js';
 import { loadOnnx, type LoadOnnxOptions } from '../onnx/load-onnx.js';
 import { toHex } from '../sign/message.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
-import { deflateRaw } from './deflate.js';
+import { deflate } from './deflate.js';
 import { sha256, sha256Hex } from './digest.js';
 import { alignUp, bundleSizes, dataStart, DIGEST_BYTES, FORMAT_VERSION, HEADER_BYTES, writeHeader, type BundleSizes } from './format.js';
 import { encodeGraph } from './graph-codec.js';
@@ -78,7 +78,7 @@ async function buildBundle(model: Model, meta: BundleMeta): Promise<PackedBundle
   const manifest = validate(Manifest, JSON.parse(json));
   if (!manifest.ok) throw invalidMeta(manifest.problem);
 
-  const manifestBytes = await deflateRaw(new TextEncoder().encode(json));
+  const manifestBytes = await deflate(new TextEncoder().encode(json));
   const start = dataStart(manifestBytes.byteLength);
   const end = start + dataBytes;
   const out = new Uint8Array(end + DIGEST_BYTES);

@@ -8,7 +8,7 @@ import { BundleError } from '../../core/errors.js';
 import { isGraphAttr, isTensorAttr, type Graph, type Model } from '../../core/ir/graph.js';
 import { toBase64Url } from '../../core/sign/message.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
-import { deflateRaw, inflateRaw } from '../../core/bundle/deflate.js';
+import { deflate, inflate } from '../../core/bundle/deflate.js';
 import { sha256 } from '../../core/bundle/digest.js';
 import { dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, writeHeader } from '../../core/bundle/format.js';
 import { buildModel } from './onnx-builder.js';
@@ -138,7 +138,7 @@ export async function bundleCode(p: Promise<unknown>): Promise<string> {
 /** The manifest as stored (deflated JSON), as text. */
 export async function manifestText(bytes: Uint8Array): Promise<string> {
   const header = readHeader(bytes);
-  return new TextDecoder().decode(await inflateRaw(bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.manifestBytes), 2 ** 26));
+  return new TextDecoder().decode(await inflate(bytes.subarray(HEADER_BYTES, HEADER_BYTES + header.manifestBytes), 2 ** 26));
 }
 
 /**
@@ -149,7 +149,7 @@ export async function manifestText(bytes: Uint8Array): Promise<string> {
 export async function resealed(bytes: Uint8Array, edit: (json: string) => string, raw = false): Promise<Uint8Array> {
   const header = readHeader(bytes);
   const text = new TextEncoder().encode(edit(await manifestText(bytes)));
-  const manifest = raw ? text : await deflateRaw(text);
+  const manifest = raw ? text : await deflate(text);
   const data = bytes.subarray(dataStart(header.manifestBytes), header.bundleBytes - DIGEST_BYTES);
   const start = dataStart(manifest.byteLength);
   const out = new Uint8Array(start + data.byteLength + DIGEST_BYTES);
