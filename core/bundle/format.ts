@@ -8,7 +8,7 @@ import type { DType } from '../tensor.js';
  * The magic is the one the control plane's upload check (control-plane/src/artifact-format.ts)
  * already recognises: `TESSERA\0` then a u32 format version, so a packed bundle publishes as is.
  */
-export const MAGIC = Uint8Array.of(0x54, 0x45, 0x53, 0x53, 0x45, 0x52, 0x41, 0x00);
+const MAGIC = Uint8Array.of(0x54, 0x45, 0x53, 0x53, 0x45, 0x52, 0x41, 0x00);
 export const FORMAT_VERSION = 1;
 export const HEADER_BYTES = 24;
 /** Every tensor starts on this boundary: a typed-array view (and a GPU upload) of it needs no copy. */

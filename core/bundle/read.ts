@@ -26,7 +26,7 @@ export interface BundleContents {
 const invalid = (problem: string): BundleError => new BundleError('MANIFEST_INVALID', `bundle manifest is invalid: ${problem}`);
 
 /** The manifest of a bundle whose header has been read: deflated JSON, the schema, and a tensor table that fits the file. */
-export async function parseManifest(bundle: Uint8Array, header: Header): Promise<BundleManifest> {
+async function parseManifest(bundle: Uint8Array, header: Header): Promise<BundleManifest> {
   let json: unknown;
   try {
     const text = await inflate(bundle.subarray(HEADER_BYTES, HEADER_BYTES + header.manifestBytes), MAX_MANIFEST_JSON);
