@@ -1,7 +1,7 @@
 /**
- * A small argv parser for the CLI's fixed set of options: `--name value`, `--name=value`, repeated
- * options collected in order, flags without values. Unknown options are errors, so a typo never
- * silently runs with defaults.
+ * A small argv parser for the CLI's fixed set of options: `--name value`, `--name=value`, a
+ * one-letter alias (`-o value`), repeated options collected in order, flags without values.
+ * Unknown options are errors, so a typo never silently runs with defaults.
  */
 
 export class UsageError extends Error {
@@ -13,6 +13,8 @@ export interface OptionSpec {
   readonly value: boolean;
   /** May be given more than once (`--dims a=1,2 --dims b=3`). */
   readonly repeat?: boolean;
+  /** One-letter alias: `o` lets `-o FILE` stand for `--out FILE`. */
+  readonly short?: string;
 }
 
 export interface Parsed {
@@ -23,8 +25,10 @@ export interface Parsed {
 export function parseArgs(argv: readonly string[], spec: Readonly<Record<string, OptionSpec>>): Parsed {
   const positional: string[] = [];
   const options = new Map<string, string[]>();
+  const aliases = new Map(Object.entries(spec).flatMap(([name, s]) => (s.short ? [[`-${s.short}`, name]] : [])));
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const alias = aliases.get(argv[i]!);
+    const arg = alias ? `--${alias}` : argv[i]!;
     if (!arg.startsWith('--') || arg === '--') {
       positional.push(arg);
       continue;

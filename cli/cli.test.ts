@@ -9,10 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signBundle, withSignature } from '../core/bundle/index.js';
 import { Session } from '../core/session.js';
 import type { Tensor } from '../core/tensor.js';
 import { randomTensor } from '../kernels/testing/harness.js';
 import { compareTensors } from '../tests/support/compare.js';
+import { keyPair } from '../tests/support/bundle-fixtures.js';
 import { buildModel, denseReluModel } from '../tests/support/onnx-builder.js';
 import { readNpy, writeNpy } from './npy.js';
 
@@ -107,6 +109,95 @@ describe('tessera inspect', () => {
     expect(info.params).toBe(12 * 4 + 12 * 3);
     expect(info.plan.ok).toBe(false);
     expect(info.plan.detail).toMatch(/LSTM at node "LSTM_0"/);
+  });
+});
+
+describe('tessera pack and bundles', () => {
+  const meta = { model: { id: 'dense-relu' }, compression: { quantize: 'none' }, metrics: { accuracy: 0.5 }, lineage: { parent: 'dense.onnx' } };
+
+  beforeAll(() => {
+    writeFileSync(file('meta.json'), JSON.stringify(meta));
+    const r = tessera('pack', 'dense.onnx', '-o', 'dense.tsra', '--name', 'Dense ReLU', '--version', '3', '--meta', 'meta.json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/packed dense\.onnx → dense\.tsra: [\d,]+ B, [\d.]+% of the ONNX file's/);
+    expect(r.stdout).toMatch(/model dense-relu "Dense ReLU" version 3; 2 tensors, 60 B/);
+  });
+
+  it('writes a bundle that inspect reads back (--json): identity, tensors, digests, recipe, metrics', () => {
+    expect(readFileSync(file('dense.tsra')).subarray(0, 8).toString('latin1')).toBe('TESSERA\0');
+    const r = tessera('inspect', 'dense.tsra', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.format).toBe('tessera-bundle');
+    expect(info.bundle).toMatchObject({
+      formatVersion: 1, model: { id: 'dense-relu', name: 'Dense ReLU', version: 3 }, signature: { present: false, verified: false },
+      compression: meta.compression, metrics: meta.metrics, lineage: meta.lineage,
+    });
+    expect(info.bundle.fileDigest).toMatch(/^[0-9a-f]{64}$/);
+    expect(info.bundle.sizes.total).toBe(statSync(file('dense.tsra')).size);
+    expect(info.tensors.map((t: { name: string; dims: number[]; layout: string; bytes: number }) => [t.name, t.dims, t.layout, t.bytes])).toEqual([
+      ['W', [4, 3], 'dense', 48],
+      ['b', [3], 'dense', 12],
+    ]);
+    expect(info.tensors[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(info.params).toBe(15);
+    expect(info.plan.ok).toBe(true);
+  });
+
+  it('inspect in text lists the tensors of an ONNX model and a bundle alike', () => {
+    for (const f of ['dense.onnx', 'dense.tsra']) {
+      const r = tessera('inspect', f);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/tensors \(2, 60 B\):\n {2}W +float32 +\[4, 3\] +dense +48 B/);
+    }
+    const bundle = tessera('inspect', 'dense.tsra').stdout;
+    expect(bundle).toMatch(/dense\.tsra: Tessera bundle \(format 1\): dense-relu "Dense ReLU" version 3/);
+    expect(bundle).toMatch(/signature: none/);
+    expect(bundle).toMatch(/metrics: \{"accuracy":0\.5\}/);
+    expect(JSON.parse(tessera('inspect', 'dense.onnx', '--json').stdout).format).toBe('onnx');
+  });
+
+  it('run takes a bundle and answers as the ONNX model does', async () => {
+    const r = tessera('run', 'dense.tsra', '--inputs', 'x.json', '--backend', 'cpu', '--out', 'y-bundle.json');
+    expect(r.code, r.stderr).toBe(0);
+    expectAgree(readJsonOutput(file('y-bundle.json')), await referenceOutput(x));
+  });
+
+  it('signatures: verified with --public-key, refused when required and absent', async () => {
+    const keys = await keyPair();
+    const bytes = readFileSync(file('dense.tsra'));
+    writeFileSync(file('signed.tsra'), withSignature(bytes, await signBundle(bytes, keys.privateKey)));
+    const verified = tessera('inspect', 'signed.tsra', '--public-key', keys.publicKey);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/signature: present, verified with --public-key/);
+    expect(tessera('inspect', 'signed.tsra').stdout).toMatch(/signature: present, not checked/);
+    const other = await keyPair();
+    const wrongKey = tessera('inspect', 'signed.tsra', '--public-key', other.publicKey);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.stderr).toMatch(/BundleError \[SIGNATURE_INVALID\]/);
+    const unsigned = tessera('run', 'dense.tsra', '--inputs', 'x.json', '--public-key', keys.publicKey, '--require-signature');
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toMatch(/^tessera: BundleError \[SIGNATURE_REQUIRED\]/m);
+  });
+
+  it('a corrupt bundle is refused by inspect and run with the code; bad pack arguments are named', () => {
+    const bytes = readFileSync(file('dense.tsra'));
+    bytes[bytes.byteLength - 40]! ^= 1;
+    writeFileSync(file('corrupt.tsra'), bytes);
+    for (const args of [['inspect', 'corrupt.tsra'], ['run', 'corrupt.tsra', '--inputs', 'x.json']]) {
+      const r = tessera(...args);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/^tessera: BundleError \[TENSOR_DIGEST_MISMATCH\]: tensor "b"/m);
+    }
+    const noOut = tessera('pack', 'dense.onnx');
+    expect(noOut.code).toBe(2);
+    expect(noOut.stderr).toMatch(/pack needs -o OUT\.tsra/);
+    expect(tessera('pack', 'dense.onnx', '-o', 'v.tsra', '--version', '1.5').code).toBe(2);
+    writeFileSync(file('bad-meta.json'), JSON.stringify({ model: { version: 'two' }, metrics: [1] }));
+    const badMeta = tessera('pack', 'dense.onnx', '-o', 'v.tsra', '--meta', 'bad-meta.json');
+    expect(badMeta.code).toBe(1);
+    expect(badMeta.stderr).toMatch(/BundleError \[MANIFEST_INVALID\]: bundle metadata is invalid: model\.version: .*; metrics: /);
+    expect(existsSync(file('v.tsra'))).toBe(false);
   });
 });
 

@@ -1,28 +1,37 @@
 /**
- * The `tessera` command line: look inside a model, run it on a backend with inputs from JSON or
- * .npy files, and (through cli/registry.ts) drive the model registry. `main` returns the exit
- * code; bin/tessera.mjs sets it, so every failure becomes a message and a non-zero status instead
- * of a stack trace.
+ * The `tessera` command line: look inside a model (cli/inspect.ts), pack it as a bundle
+ * (cli/pack.ts), run it on a backend with inputs from JSON or .npy files, and (through
+ * cli/registry.ts) drive the model registry. `main` returns the exit code; bin/tessera.mjs sets
+ * it, so every failure becomes a message and a non-zero status instead of a stack trace.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
-import { TesseraError, UnsupportedOpError } from '../core/errors.js';
-import { attrTensor, type Graph, type Model } from '../core/ir/graph.js';
-import { loadOnnx } from '../core/onnx/load-onnx.js';
-import { planModel } from '../core/runtime/plan.js';
+import { extname } from 'node:path';
+import { TesseraError } from '../core/errors.js';
+import { loadModel } from '../core/load-model.js';
 import { Session, type Backend, type IoInfo } from '../core/session.js';
 import { sizeOf, tensor, type DType, type Tensor } from '../core/tensor.js';
-import { isOnnxDomain, lookupOp, TESSERA_DOMAIN } from '../kernels/registry.js';
-import { option, parseArgs, parseDims, positiveInt, UsageError, type Parsed } from './args.js';
+import { option, parseArgs, positiveInt, UsageError, type Parsed } from './args.js';
+import { explicitDims, fmtDims, out, readModel, signatureOptions } from './common.js';
+import { inspect } from './inspect.js';
 import { readNpy, writeNpy } from './npy.js';
+import { pack } from './pack.js';
 import { REGISTRY_COMMANDS, runRegistryCommand } from './registry.js';
 
 const USAGE = `Usage:
-  tessera inspect MODEL [--dims NAME=D1,D2,...]... [--json]
+  MODEL is an ONNX file or a Tessera bundle (.tsra); a bundle's digests are always checked, and
+  its signature too with --public-key KEY (base64url Ed25519; --require-signature refuses one
+  without).
+  tessera inspect MODEL [--dims NAME=D1,D2,...]... [--public-key KEY] [--json]
       Operators with counts and whether Tessera runs them, inputs and outputs, parameter count,
-      and whether the model plans at load (symbolic dims bound by --dims, else 1).
+      the stored tensors (dtype, dims, layout, bytes), and whether the model plans at load
+      (symbolic dims bound by --dims, else 1); for a bundle also its model id and version, where
+      its bytes go, its digests, signature, compression recipe, lineage and metrics.
+  tessera pack MODEL.onnx -o OUT.tsra [--name N] [--version V] [--meta FILE.json] [--json]
+      Packs an ONNX model as a Tessera bundle. --meta holds {"model": {"id", "name", "version"},
+      "layouts", "compression", "lineage", "metrics", "telemetryProfile"}; --name and --version
+      (a positive integer, default 1) override its model fields.
   tessera run MODEL --inputs FILE [--backend webgpu|cpu|reference|auto] [--out FILE]
-                    [--dims NAME=D1,D2,...]... [--repeat N]
+                    [--dims NAME=D1,D2,...]... [--repeat N] [--public-key KEY [--require-signature]]
       Runs the model. --inputs is a .json file {"name": {"dims": [...], "type": "float32",
       "data": [...]}} holding every input, a .npy file for a single-input model, or NAME=FILE.npy
       (repeatable). --out writes .json (all outputs) or .npy (one file per output). Prints load,
@@ -33,99 +42,7 @@ const USAGE = `Usage:
 
 const DTYPES: readonly DType[] = ['float32', 'int32', 'int64', 'bool'];
 
-const out = (s = ''): void => void process.stdout.write(`${s}\n`);
-const fmtDims = (dims: readonly (number | string)[]): string => `[${dims.join(', ')}]`;
 const ms = (x: number): string => `${x.toFixed(1)} ms`;
-
-function readModel(path: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new Error(`cannot read model file "${path}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-}
-
-function explicitDims(p: Parsed): Record<string, number[]> {
-  return Object.fromEntries((p.options.get('dims') ?? []).map(parseDims));
-}
-
-/* ---------------------------------------------------------------- inspect */
-
-interface OpUse {
-  readonly opType: string;
-  readonly domain: string;
-  count: number;
-}
-
-/** Operators across the graph and every nested If branch, and the parameters (weights) they hold. */
-function survey(graph: Graph, ops = new Map<string, OpUse>()): { ops: Map<string, OpUse>; params: number } {
-  let params = [...graph.initializers.values()].reduce((n, t) => n + sizeOf(t.dims), 0);
-  for (const node of graph.nodes) {
-    const key = `${node.domain}:${node.opType}`;
-    const use = ops.get(key) ?? { opType: node.opType, domain: node.domain, count: 0 };
-    use.count++;
-    ops.set(key, use);
-    // Some exporters (paddle2onnx) keep every weight in a Constant node rather than an initializer.
-    const value = node.opType === 'Constant' ? attrTensor(node.attrs, 'value') : undefined;
-    if (value) params += sizeOf(value.dims);
-    for (const a of Object.values(node.attrs)) {
-      if (typeof a === 'object' && a !== null && 'nodes' in a) params += survey(a as Graph, ops).params;
-    }
-  }
-  return { ops, params };
-}
-
-/** Where an operator runs: kernels by backend, only folded at load, handled by the planner, or not at all. */
-function support(use: OpUse): string {
-  if (!isOnnxDomain(use.domain) && use.domain !== TESSERA_DOMAIN) return `unsupported (domain "${use.domain}")`;
-  if (isOnnxDomain(use.domain) && (use.opType === 'If' || use.opType === 'Constant')) return 'planner (folded at load)';
-  const def = lookupOp(use.domain, use.opType);
-  if (!def) return 'unsupported (no kernel)';
-  const kernels = [def.webgpu && 'webgpu', def.cpu && 'cpu'].filter(Boolean);
-  return kernels.length ? [...kernels, 'reference'].join(' + ') : 'reference only (runs folded at load)';
-}
-
-function planCheck(model: Model, dims: Record<string, number[]>): { ok: boolean; detail: string } {
-  try {
-    const plan = planModel(model, { inputDims: dims });
-    return { ok: true, detail: `plans at load: ${plan.nodes.length} runtime nodes of ${model.graph.nodes.length} (the rest folded)` };
-  } catch (e) {
-    if (e instanceof UnsupportedOpError) return { ok: false, detail: e.message };
-    return { ok: false, detail: `${(e as Error).name}: ${(e as Error).message}` };
-  }
-}
-
-function inspect(p: Parsed): number {
-  const path = p.positional[1];
-  if (!path) throw new UsageError('inspect needs a MODEL file');
-  const model = loadOnnx(readModel(path));
-  const { ops, params } = survey(model.graph);
-  const uses = [...ops.values()].sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType));
-  const unsupported = uses.filter((u) => support(u).startsWith('unsupported'));
-  const plan = planCheck(model, explicitDims(p));
-  const io = (v: IoInfo) => ({ name: v.name, dtype: v.dtype, dims: v.dims });
-  if (option(p, 'json')) {
-    out(JSON.stringify({
-      file: path, opset: model.opset, producer: model.producer, params,
-      inputs: model.graph.inputs.map(io), outputs: model.graph.outputs.map(io),
-      ops: uses.map((u) => ({ op: u.opType, domain: u.domain, count: u.count, support: support(u) })),
-      unsupported: unsupported.map((u) => u.opType), plan,
-    }, null, 2));
-    return 0;
-  }
-  out(`${basename(path)}: opset ${model.opset}${model.producer ? `, produced by ${model.producer}` : ''}`);
-  out(`parameters: ${params.toLocaleString('en-US')}`);
-  out('inputs:');
-  for (const v of model.graph.inputs) out(`  ${v.name}  ${v.dtype} ${fmtDims(v.dims)}`);
-  out('outputs:');
-  for (const v of model.graph.outputs) out(`  ${v.name}  ${v.dtype} ${fmtDims(v.dims)}`);
-  out(`operators (${uses.length} kinds, ${uses.reduce((n, u) => n + u.count, 0)} nodes):`);
-  const width = Math.max(...uses.map((u) => u.opType.length + (u.domain ? u.domain.length + 3 : 0)), 2);
-  for (const u of uses) out(`  ${`${u.opType}${u.domain ? ` (${u.domain})` : ''}`.padEnd(width)}  ${String(u.count).padStart(4)}  ${support(u)}`);
-  out(unsupported.length ? `unsupported: ${unsupported.map((u) => u.opType).join(', ')}` : `all ${uses.length} operator kinds supported`);
-  out(`${plan.ok ? 'plan' : 'plan FAILS'}: ${plan.detail}`);
-  return 0;
-}
 
 /* -------------------------------------------------------------------- run */
 
@@ -221,8 +138,7 @@ async function run(p: Parsed): Promise<number> {
   if (!['webgpu', 'cpu', 'reference', 'auto'].includes(backend)) throw new UsageError(`--backend must be webgpu, cpu, reference or auto, got "${backend}"`);
   const repeat = positiveInt(option(p, 'repeat') ?? '1', 'repeat');
 
-  const bytes = readModel(path);
-  const model = loadOnnx(bytes);
+  const model = await loadModel(readModel(path), signatureOptions(p));
   const feeds = readInputs(specs, model.graph.inputs);
   // The feeds' own dims bind symbolic dims; --dims, when given, must say the same (the session
   // would otherwise plan for the --dims and then quietly re-plan for the feeds).
@@ -268,7 +184,12 @@ async function run(p: Parsed): Promise<number> {
 const OPTIONS = {
   inputs: { value: true, repeat: true },
   backend: { value: true },
-  out: { value: true },
+  out: { value: true, short: 'o' },
+  name: { value: true },
+  version: { value: true },
+  meta: { value: true },
+  'public-key': { value: true },
+  'require-signature': { value: false },
   dims: { value: true, repeat: true },
   repeat: { value: true },
   json: { value: false },
@@ -288,7 +209,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       out(USAGE);
       return 0;
     }
-    if (command === 'inspect') return inspect(parsed);
+    if (command === 'inspect') return await inspect(parsed);
+    if (command === 'pack') return await pack(parsed);
     if (command === 'run') return await run(parsed);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {

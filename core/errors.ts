@@ -83,3 +83,29 @@ export class DisposedError extends TesseraError {
     super('DISPOSED', 'session has been disposed');
   }
 }
+
+export type BundleErrorCode =
+  | 'BAD_MAGIC'
+  | 'UNSUPPORTED_VERSION'
+  | 'HEADER_INVALID'
+  | 'TRUNCATED'
+  | 'TRAILING_DATA'
+  | 'TOO_LARGE'
+  | 'MANIFEST_INVALID'
+  | 'TENSOR_DIGEST_MISMATCH'
+  | 'FILE_DIGEST_MISMATCH'
+  | 'SIGNATURE_REQUIRED'
+  | 'SIGNATURE_INVALID'
+  | 'SIGNATURE_MALFORMED'
+  | 'SIGNATURE_UNSUPPORTED';
+
+/**
+ * A Tessera bundle that is not one, is damaged, or is not vouched for by the signature the caller
+ * asked for. Raised before any part of the model is handed out, so no kernel ever runs on it.
+ */
+export class BundleError extends TesseraError {
+  declare readonly code: BundleErrorCode;
+  constructor(code: BundleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

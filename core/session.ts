@@ -1,7 +1,9 @@
 import { DisposedError, InputError, MemoryLimitError, NoAdapterError, TesseraError } from './errors.js';
 import { inWorkers } from './platform.js';
 import type { Model } from './ir/graph.js';
-import { loadOnnx, type ExternalData } from './onnx/load-onnx.js';
+import type { ExternalData } from './onnx/load-onnx.js';
+import { loadModel } from './load-model.js';
+import type { SignatureOptions } from './bundle/signature.js';
 import { acquireDevice, wgslLanguageFeatures, type AcquiredDevice } from './gpu/device.js';
 import { planModel, bindInputDims, type ExecutionPlan } from './runtime/plan.js';
 import { runReference } from './runtime/reference-executor.js';
@@ -13,7 +15,8 @@ import { sizeOf, type DType, type Tensor } from './tensor.js';
 export type Backend = 'webgpu' | 'cpu' | 'reference' | 'auto';
 type ResolvedBackend = Exclude<Backend, 'auto'>;
 
-export interface SessionOptions {
+/** `publicKey`, `signature`, `requireSignature` and `signedAs` apply to the model's bytes, bundle or ONNX. */
+export interface SessionOptions extends SignatureOptions {
   readonly backend?: Backend;
   /** A device the application owns; the session never destroys it. */
   readonly device?: GPUDevice;
@@ -101,9 +104,10 @@ export class Session {
     this.outputs = model.graph.outputs;
   }
 
+  /** `source`: a Tessera bundle or ONNX model (bytes, told apart by the bundle's magic), or a Model. */
   static async load(source: Uint8Array | ArrayBuffer | Model, options: SessionOptions = {}): Promise<Session> {
     const t0 = now();
-    const model = 'graph' in source ? source : loadOnnx(source instanceof Uint8Array ? source : new Uint8Array(source), { externalData: options.externalData });
+    const model = await loadModel(source, options);
     const wanted = options.backend ?? 'auto';
     let gpu: AcquiredDevice | undefined;
     let reason: string;

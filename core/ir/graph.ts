@@ -67,7 +67,11 @@ export function attrInts(attrs: Attrs, name: string): readonly number[] | undefi
   return Array.isArray(v) ? (v as readonly number[]) : undefined;
 }
 
+export const isTensorAttr = (v: AttrValue | undefined): v is Tensor => typeof v === 'object' && v !== null && 'data' in v;
+
+export const isGraphAttr = (v: AttrValue | undefined): v is Graph => typeof v === 'object' && v !== null && 'nodes' in v;
+
 export function attrTensor(attrs: Attrs, name: string): Tensor | undefined {
   const v = attrs[name];
-  return typeof v === 'object' && v !== null && 'data' in v ? (v as Tensor) : undefined;
+  return isTensorAttr(v) ? v : undefined;
 }
