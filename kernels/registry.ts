@@ -1,6 +1,7 @@
 import type { OpDef } from './op.js';
 import { convOps } from './conv/index.js';
 import { elementwiseOps } from './elementwise/index.js';
+import { int4Ops } from './int4/index.js';
 import { layoutOps } from './layout/index.js';
 import { matmulOps } from './matmul/index.js';
 import { normalizationOps } from './normalization/index.js';
@@ -16,4 +17,5 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
   ...reduceOps,
   ...normalizationOps,
   ...layoutOps,
+  ...int4Ops,
 };
