@@ -32,21 +32,18 @@ export function q4GpuPlan(args: GpuOpArgs): GpuOpPlan {
   const decls = inputs.map((b, i) => `@group(0) @binding(${i}) var<storage, read> ${b.name}: array<${b.type}>;`);
   decls.push(`@group(0) @binding(${inputs.length}) var<storage, read_write> out: array<f32>;`);
   const params = new Params().u32s(g.m, g.n, g.k, g.groups, zeroPointWords(g.groups));
-  const mr = g.m === 1 ? 1 : 4;
   const code = `${decls.join('\n')}
 ${paramsDecl(inputs.length + 1, params.length)}
-const MR: u32 = ${mr}u;
 fn zero_point(n: u32, g: u32) -> f32 { ${g.zeroPoints ? 'return f32((zp[n * p_u(4u) + g / 8u] >> (4u * (g % 8u))) & 15u);' : 'return 8.0;'} }
 fn load_bias(n: u32) -> f32 { ${g.bias ? 'return bias[n];' : 'return 0.0;'} }
 ${nodeActivationFn(node)}
 ${src}`;
-  const rowBlocks = Math.ceil(g.m / mr);
-  const y = Math.min(rowBlocks, MAX_WORKGROUPS);
+  const y = Math.min(g.m, MAX_WORKGROUPS);
   return {
     kind: 'dispatch',
     programs: [{
       code, bindings: [...inputs.map((b) => b.ref), { output: 0 }], uniforms: params.pack(),
-      workgroups: [Math.ceil(g.n / WG), y, Math.ceil(rowBlocks / y)],
+      workgroups: [Math.ceil(g.n / WG), y, Math.ceil(g.m / y)],
     }],
     constants: scales.constants,
   };
