@@ -6,9 +6,9 @@ import { zeroPointWords } from './pack.js';
 import { scaleBinding } from './scales.js';
 
 /**
- * Below this many rows q4matmul.c runs one GEMV per row straight from the nibbles; from it on,
- * dequantizing a channel block once and running the fp32 GEMM core is faster (measured with
- * kernels/int4/perf.ts).
+ * Below this many rows q4matmul.c runs one GEMV per row straight from the nibbles; from it on it
+ * dequantizes a channel block once and runs the fp32 GEMM core. 4 is where the GEMM core's 4-row
+ * tile is first full; the crossover has not been measured yet (kernels/int4/perf.ts covers M = 1, 64).
  */
 export const GEMV_ROWS = 4;
 

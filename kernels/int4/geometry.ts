@@ -1,4 +1,4 @@
-import { ShapeError } from '../../core/errors.js';
+import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import { attrFloat, attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf } from '../../core/tensor.js';
 import { GROUP_WORDS, groupsOf, halfScaleWords, zeroPointWords } from './pack.js';
@@ -8,8 +8,6 @@ import { GROUP_WORDS, groupsOf, halfScaleWords, zeroPointWords } from './pack.js
  * 2 scales float32 [N, G] or int32 [N, ceil(G/2)] (fp16 pairs), 3 zero points int32 [N, ceil(G/8)]
  * (optional), 4 bias float32 [N] (optional). G = ceil(K/32).
  */
-
-export type ActMode = { readonly kind: 'float' } | { readonly kind: 'static'; readonly actScale: number } | { readonly kind: 'dynamic' };
 
 export interface Q4Geometry {
   /** Rows of A, its batch dims flattened. */
@@ -21,7 +19,6 @@ export interface Q4Geometry {
   readonly halfScales: boolean;
   readonly zeroPoints: boolean;
   readonly bias: boolean;
-  readonly act: ActMode;
 }
 
 const dimsOf = (v: ValueInfo): string => `${v.dtype} [${v.dims.join(', ')}]`;
@@ -32,15 +29,19 @@ function expectDims(name: string, v: ValueInfo, dtype: string, dims: readonly nu
   }
 }
 
-/** Activations are int8 when `act_scale` > 0 (static) or `act_int8` = 1 (dynamic, per row). */
-export function actMode(node: Node): ActMode {
-  const actScale = attrFloat(node.attrs, 'act_scale', 0);
-  if (actScale > 0) return { kind: 'static', actScale };
-  return attrInt(node.attrs, 'act_int8', 0) === 1 ? { kind: 'dynamic' } : { kind: 'float' };
+/**
+ * The format's int8-activation mode (`act_scale` > 0 or `act_int8` = 1) has no kernels yet; a node
+ * asking for it is refused rather than run with float activations.
+ */
+function refuseInt8Activations(node: Node): void {
+  if (attrFloat(node.attrs, 'act_scale', 0) > 0 || attrInt(node.attrs, 'act_int8', 0) === 1) {
+    throw new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason: 'int8 activations (act_scale / act_int8) are not implemented yet; only float activations run' }]);
+  }
 }
 
 export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Node): Q4Geometry {
   const [a, w, scales, zp, bias] = inputs;
+  refuseInt8Activations(node);
   if (!a || !w || !scales) throw new ShapeError('Q4MatMul needs A, W and scales');
   if (a.dtype !== 'float32' || a.dims.length === 0) throw new ShapeError(`Q4MatMul A must be float32 of rank ≥ 1, got ${dimsOf(a)}`);
   const k = a.dims[a.dims.length - 1]!;
@@ -58,6 +59,6 @@ export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Nod
   return {
     m: sizeOf(a.dims.slice(0, -1)), n, k, groups,
     out: [...a.dims.slice(0, -1), n],
-    halfScales, zeroPoints: zp !== undefined, bias: bias !== undefined, act: actMode(node),
+    halfScales, zeroPoints: zp !== undefined, bias: bias !== undefined,
   };
 }

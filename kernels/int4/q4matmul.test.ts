@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ShapeError } from '../../core/errors.js';
+import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { checkOp, randomTensor, runOp } from '../testing/harness.js';
@@ -129,6 +129,13 @@ describe('Q4MatMul with float activations', () => {
       const run = runOp('reference', 'Q4MatMul', inputs, attrs, CONSTS);
       await expect(run).rejects.toThrow(ShapeError);
       await expect(run).rejects.toThrow(message);
+    }
+  });
+
+  it('refuses int8 activations, which have no kernels yet, instead of running them as float', async () => {
+    const inputs = q4Inputs({ batch: [], m: 1, k: 40, n: 3, zeroPoint: false, scaleDtype: 'float32', bias: false, seed: 1 });
+    for (const attrs of [{ act_scale: 0.05 }, { act_int8: 1 }] as Attrs[]) {
+      await expect(runOp('cpu', 'Q4MatMul', inputs, attrs, CONSTS)).rejects.toThrow(UnsupportedOpError);
     }
   });
 });
