@@ -18,14 +18,13 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
   ...reduceOps,
   ...normalizationOps,
   ...layoutOps,
-  ...int4Ops,
 };
 
 /** Tessera's own operator domain: the compressed-weight ops (docs/compressed-formats.md). */
 export const TESSERA_DOMAIN = 'com.tessera';
 
 /** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
-export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps };
+export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops };
 
 export const isOnnxDomain = (domain: string): boolean => domain === '' || domain === 'ai.onnx';
 

@@ -93,7 +93,6 @@ const KNOWN_GAPS: Readonly<Record<KernelBackend, Readonly<Record<string, string>
 /** Operators with no single-operator test in the installed data. */
 const NO_TESTS: Readonly<Record<string, string>> = {
   Gelu: 'Gelu entered ONNX at opset 20; libonnx-testdata 1.12 predates it (covered by kernels/elementwise tests)',
-  Q4MatMul: 'a com.tessera op (docs/compressed-formats.md), not in ONNX: covered by kernels/int4 tests',
 };
 
 /**

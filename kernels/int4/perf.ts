@@ -14,6 +14,7 @@ const { values } = parseArgs({ options: { backends: { type: 'string', default: '
 const { Session } = await import('../../core/session.js');
 const { acquireDevice } = await import('../../core/gpu/device.js');
 const { oneNodeModel, randomTensor } = await import('../testing/harness.js');
+const { TESSERA_DOMAIN } = await import('../registry.js');
 const { quantizeInt4Blocks, unpackInt4Blocks, widenHalfScales, groupsOf } = await import('./pack.js');
 type Tensor = import('../../core/tensor.js').Tensor;
 type Model = import('../../core/ir/graph.js').Model;
@@ -48,7 +49,7 @@ function models(k: number, n: number): { q4: Model; f32: Model } {
   for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) b[p * n + j] = ints[j * k + p]! * scales[j * groupsOf(k) + (p >> 5)]!;
   const x: Tensor = { dtype: 'float32', dims: [1, k], data: new Float32Array(k) };
   return {
-    q4: oneNodeModel('Q4MatMul', [x, q.packed, q.scales], {}, { constInputs: [1, 2] }),
+    q4: oneNodeModel('Q4MatMul', [x, q.packed, q.scales], {}, { constInputs: [1, 2], domain: TESSERA_DOMAIN }),
     f32: oneNodeModel('MatMul', [x, { dtype: 'float32', dims: [k, n], data: b }], {}, { constInputs: [1] }),
   };
 }

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
-import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { planModel } from '../../core/runtime/plan.js';
+import { TESSERA_DOMAIN } from '../registry.js';
+import { checkOp, expectClose, oneNodeModel, randomTensor, runOp } from '../testing/harness.js';
+import { runModel } from '../matmul/test-models.js';
 import { quantizeInt4Blocks, type ScaleDtype } from './pack.js';
 
 /**
@@ -35,7 +38,7 @@ function q4Inputs(c: Case): (Tensor | undefined)[] {
   ];
 }
 
-const CONSTS = { constInputs: [1, 2, 3, 4] };
+const CONSTS = { constInputs: [1, 2, 3, 4], domain: TESSERA_DOMAIN };
 
 const caseArb = fc.record({
   batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
@@ -104,11 +107,11 @@ describe('Q4MatMul with float activations', () => {
     const sym = await runOp('reference', 'Q4MatMul', [
       { dtype: 'float32', dims: [1, k], data: a }, { dtype: 'int32', dims: [1, 8], data: words.slice(0, 8) },
       { dtype: 'float32', dims: [1, 2], data: scales.slice(0, 2) },
-    ], {}, { constInputs: [1, 2] });
+    ], {}, { constInputs: [1, 2], domain: TESSERA_DOMAIN });
     const asym = await runOp('reference', 'Q4MatMul', [
       { dtype: 'float32', dims: [1, k], data: a }, { dtype: 'int32', dims: [1, 8], data: words.slice(8) },
       { dtype: 'float32', dims: [1, 2], data: scales.slice(2) }, { dtype: 'int32', dims: [1, 1], data: zp.slice(1) },
-    ], {}, { constInputs: [1, 2, 3] });
+    ], {}, { constInputs: [1, 2, 3], domain: TESSERA_DOMAIN });
     expect(sym[0]!.data[0]).toBeCloseTo(expected[0]!, 4);
     expect(asym[0]!.data[0]).toBeCloseTo(expected[1]!, 4);
   });
@@ -137,5 +140,25 @@ describe('Q4MatMul with float activations', () => {
     for (const attrs of [{ act_scale: 0.05 }, { act_int8: 1 }] as Attrs[]) {
       await expect(runOp('cpu', 'Q4MatMul', inputs, attrs, CONSTS)).rejects.toThrow(UnsupportedOpError);
     }
+  });
+
+  it('the fusion pass folds a following Relu into it, and the fused node agrees with the reference', async () => {
+    const inputs = q4Inputs({ batch: [], m: 3, k: 50, n: 9, zeroPoint: true, scaleDtype: 'float16', bias: true, seed: 5 });
+    const one = oneNodeModel('Q4MatMul', inputs, {}, CONSTS);
+    const q4 = one.graph.nodes[0]!;
+    const model = {
+      ...one,
+      graph: {
+        ...one.graph,
+        inputs: [{ ...one.graph.inputs[0]!, name: 'x' }],
+        nodes: [{ ...q4, inputs: ['x', ...q4.inputs.slice(1)], outputs: ['q'] }, { name: 'relu', opType: 'Relu', domain: '', inputs: ['q'], outputs: ['y0'], attrs: {} }],
+      },
+    };
+    expect(planModel(model).nodes.map((p) => [p.node.opType, p.node.attrs._activation])).toEqual([['Q4MatMul', 'Relu']]);
+    const x = inputs[0]!;
+    const [gpu, cpu, ref] = await Promise.all([runModel(model, x, 'webgpu'), runModel(model, x, 'cpu'), runModel(model, x, 'reference')]);
+    expect(Math.min(...ref.data)).toBe(0);
+    expectClose(gpu, ref, TOL, 'webgpu');
+    expectClose(cpu, ref, TOL, 'cpu');
   });
 });
