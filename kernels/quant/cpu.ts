@@ -85,7 +85,7 @@ export function qconvCpuPlan(g: QConvGeometry, w: Tensor, wscale: Tensor, bias: 
   return {
     kind: 'call',
     calls: [{ fn: 'qconv_i8', bindings: BINDINGS, uniforms: pushScale(params, g.actScale, node).pack() }],
-    scratch: [2 * (planes + chunk * kp)],
+    scratch: [2 * (planes + chunk * kp) + 4 * g.k],
     constants: [repackWeightBlocks(w, g.group, coutG, g.k), padChannels(wscale, g.group, coutG), padChannels(bias, g.group, coutG)],
   };
 }

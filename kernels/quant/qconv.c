@@ -8,7 +8,9 @@
  * Quantizing the image before gathering (not while) costs each input one quantization instead of
  * kh*kw, and the padded planes let the gather run without bounds tests. The chunk keeps the rows
  * (chunk x KP int16) in L2 while each 4-channel weight block sweeps them.
- * Scratch: the padded planes, then the chunk's rows.
+ * The gather reads each tap through a table of plane offsets made once per call, so the inner
+ * loop is one load and one store per value whatever the kernel geometry.
+ * Scratch: the padded planes, then the chunk's rows, then the k tap offsets (int32).
  */
 #include "qgemm-core.h"
 
@@ -28,18 +30,25 @@ static void quantize_planes(int16_t* dst, const float* x, const QConvU* u, float
     for (int r = 0; r < h; r++) quantize_run(dst + (c * hp + r + u->ph) * wp + u->pw, x + (c * h + r) * w, w, inv);
 }
 
-static void im2row(int16_t* rows, const int16_t* planes, const QConvU* u, int g, int p0, int count) {
-  const int hp = (int)u->hp, wp = (int)u->wp, kh = (int)u->kh, kw = (int)u->kw, kp = (int)u->kp, k = (int)u->k;
+/* Offsets of the k taps (c, ky, kx) in the padded planes from a pixel's top-left corner. */
+static void tap_offsets(int32_t* off, const QConvU* u) {
+  const int hp = (int)u->hp, wp = (int)u->wp;
+  int t = 0;
+  for (int ci = 0; ci < (int)u->cin_g; ci++)
+    for (int ky = 0; ky < (int)u->kh; ky++)
+      for (int kx = 0; kx < (int)u->kw; kx++) off[t++] = (ci * hp + ky * u->dh) * wp + kx * u->dw;
+}
+
+static void im2row(int16_t* rows, const int16_t* planes, const int32_t* off, const QConvU* u, int p0, int count) {
+  const int wp = (int)u->wp, wo = (int)u->wo, kp = (int)u->kp, k = (int)u->k, sh = u->sh, sw = u->sw;
+  int oy = p0 / wo, ox = p0 % wo;
   for (int i = 0; i < count; i++) {
-    const int p = p0 + i, oy = p / (int)u->wo, ox = p % (int)u->wo;
+    const int16_t* corner = planes + oy * sh * wp + ox * sw;
     int16_t* row = rows + i * kp;
     int t = 0;
-    for (int ci = 0; ci < (int)u->cin_g; ci++) {
-      const int16_t* plane = planes + (g * (int)u->cin_g + ci) * hp * wp + oy * u->sh * wp + ox * u->sw;
-      for (int ky = 0; ky < kh; ky++)
-        for (int kx = 0; kx < kw; kx++) row[t++] = plane[ky * u->dh * wp + kx * u->dw];
-    }
-    memset(row + k, 0, (size_t)(kp - k) * 2);
+    for (; t < k; t++) row[t] = corner[off[t]];
+    for (; t < kp; t++) row[t] = 0;
+    if (++ox == wo) ox = 0, oy++;
   }
 }
 
@@ -49,6 +58,8 @@ void qconv_i8(const float* x, const int8_t* w, const float* wscale, const float*
   const int cout_g = (int)u->cout_g, blocks = (cout_g + 3) / 4, kp = (int)u->kp;
   int16_t* planes = scratch;
   int16_t* rows = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
+  int32_t* off = (int32_t*)(rows + (size_t)chunk * kp);
+  tap_offsets(off, u);
   for (int b = 0; b < (int)u->batch; b++) {
     float s = u->act_scale, inv = u->act_inv;
     if (u->dynamic) dynamic_scale(max_abs(x + b * image, image), &s, &inv);
@@ -56,7 +67,7 @@ void qconv_i8(const float* x, const int8_t* w, const float* wscale, const float*
     for (int g = 0; g < (int)u->group; g++) {
       for (int p0 = 0; p0 < P; p0 += chunk) {
         const int count = min_i(chunk, P - p0);
-        im2row(rows, planes, u, g, p0, count);
+        im2row(rows, planes + (size_t)g * u->cin_g * u->hp * u->wp, off, u, p0, count);
         const QGemmArgs args = {
           .m = count, .n = cout_g, .kp = kp, .a = rows, .w = w + (size_t)g * blocks * 4 * kp,
           .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4, .row_s = NULL,

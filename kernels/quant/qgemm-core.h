@@ -39,20 +39,21 @@ typedef struct {
   Act act;
 } QGemmArgs;
 
-/* Quantizes len floats of x into int16 q (a vector path; the tail goes through a zeroed buffer). */
+/* One value, as the vector path: f32.nearest, then a clamp that keeps NaN, then trunc_sat (NaN → 0). */
+INLINE int16_t quantize1(float x, float inv) {
+  float r = rintf(x * inv);
+  r = r < -127.0f ? -127.0f : r > 127.0f ? 127.0f : r;
+  return (int16_t)__builtin_wasm_trunc_saturate_s_i32_f32(r);
+}
+
+/* Quantizes len floats of x into int16 q, 8 at a time; the tail one by one. */
 static inline void quantize_run(int16_t* dst, const float* x, int len, float inv) {
   const v128_t vinv = wasm_f32x4_splat(inv), lo = wasm_f32x4_splat(-127.0f), hi = wasm_f32x4_splat(127.0f);
 #define Q4(p) wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(p), vinv)), lo), hi))
   int i = 0;
   for (; i + 8 <= len; i += 8) wasm_v128_store(dst + i, wasm_i16x8_narrow_i32x4(Q4(x + i), Q4(x + i + 4)));
-  if (i < len) {
-    float t[8] = {0};
-    int16_t q[8];
-    memcpy(t, x + i, (size_t)(len - i) * 4);
-    wasm_v128_store(q, wasm_i16x8_narrow_i32x4(Q4(t), Q4(t + 4)));
-    memcpy(dst + i, q, (size_t)(len - i) * 2);
-  }
 #undef Q4
+  for (; i < len; i++) dst[i] = quantize1(x[i], inv);
 }
 
 static inline float max_abs(const float* x, int len) {
@@ -113,9 +114,12 @@ INLINE void qgemm_tile(const QGemmArgs* g, const int MR, int m0, int nb) {
       wasm_v128_store(o, y);
       continue;
     }
-    float v[4];
-    wasm_v128_store(v, y);
-    for (int j = 0; j < nv; j++) o[j * sn] = v[j];
+    switch (nv) {
+      case 4: wasm_v128_store32_lane(o + 3 * sn, y, 3); /* fall through */
+      case 3: wasm_v128_store32_lane(o + 2 * sn, y, 2); /* fall through */
+      case 2: wasm_v128_store32_lane(o + sn, y, 1); /* fall through */
+      default: wasm_v128_store32_lane(o, y, 0);
+    }
   }
 }
 
