@@ -1,6 +1,7 @@
 import type { OpDef } from './op.js';
 import { convOps } from './conv/index.js';
 import { elementwiseOps } from './elementwise/index.js';
+import { int4Ops } from './int4/index.js';
 import { layoutOps } from './layout/index.js';
 import { matmulOps } from './matmul/index.js';
 import { normalizationOps } from './normalization/index.js';
@@ -23,7 +24,7 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
 export const TESSERA_DOMAIN = 'com.tessera';
 
 /** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
-export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps };
+export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops };
 
 export const isOnnxDomain = (domain: string): boolean => domain === '' || domain === 'ai.onnx';
 

@@ -1,6 +1,7 @@
 import onnxProto from 'onnx-proto';
 import { ModelFormatError } from '../errors.js';
 import type { AttrValue, Graph, GraphInput, Model, Node } from '../ir/graph.js';
+import { halfToFloat } from '../half.js';
 import { narrowInt64, type DType, type Tensor, type TensorData, sizeOf } from '../tensor.js';
 
 const { onnx } = onnxProto;
@@ -40,15 +41,6 @@ function dtypeOf(elemType: number): DType | undefined {
     default:
       return undefined;
   }
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 function decodeRaw(raw: Uint8Array, elemType: number, n: number, name: string): ArrayLike<number> {

@@ -1,0 +1,64 @@
+import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import { attrFloat, attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
+import { sizeOf } from '../../core/tensor.js';
+import { GROUP_WORDS, groupsOf, halfScaleWords, zeroPointWords } from './pack.js';
+
+/**
+ * Q4MatMul's inputs checked against each other: 0 A float32 [..., K], 1 W int32 [N, G·4],
+ * 2 scales float32 [N, G] or int32 [N, ceil(G/2)] (fp16 pairs), 3 zero points int32 [N, ceil(G/8)]
+ * (optional), 4 bias float32 [N] (optional). G = ceil(K/32).
+ */
+
+export interface Q4Geometry {
+  /** Rows of A, its batch dims flattened. */
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  readonly groups: number;
+  readonly out: readonly number[];
+  readonly halfScales: boolean;
+  readonly zeroPoints: boolean;
+  readonly bias: boolean;
+}
+
+const dimsOf = (v: ValueInfo): string => `${v.dtype} [${v.dims.join(', ')}]`;
+
+function expectDims(name: string, v: ValueInfo, dtype: string, dims: readonly number[]): void {
+  if (v.dtype !== dtype || v.dims.length !== dims.length || v.dims.some((d, i) => d !== dims[i])) {
+    throw new ShapeError(`Q4MatMul ${name} must be ${dtype} [${dims.join(', ')}], got ${dimsOf(v)}`);
+  }
+}
+
+/**
+ * The format's int8-activation mode (`act_scale` > 0 or `act_int8` = 1) has no kernels yet; a node
+ * asking for it is refused rather than run with float activations.
+ */
+function refuseInt8Activations(node: Node): void {
+  if (attrFloat(node.attrs, 'act_scale', 0) > 0 || attrInt(node.attrs, 'act_int8', 0) === 1) {
+    throw new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason: 'int8 activations (act_scale / act_int8) are not implemented yet; only float activations run' }]);
+  }
+}
+
+export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Node): Q4Geometry {
+  const [a, w, scales, zp, bias] = inputs;
+  refuseInt8Activations(node);
+  if (!a || !w || !scales) throw new ShapeError('Q4MatMul needs A, W and scales');
+  if (a.dtype !== 'float32' || a.dims.length === 0) throw new ShapeError(`Q4MatMul A must be float32 of rank ≥ 1, got ${dimsOf(a)}`);
+  const k = a.dims[a.dims.length - 1]!;
+  const attrK = attrInt(node.attrs, 'k', k);
+  if (attrK !== k) throw new ShapeError(`Q4MatMul attribute k = ${attrK} but A has K = ${k}`);
+  if (w.dims.length !== 2) throw new ShapeError(`Q4MatMul W must be int32 [N, ${groupsOf(k) * GROUP_WORDS}], got ${dimsOf(w)}`);
+  const n = w.dims[0]!;
+  const groups = groupsOf(k);
+  expectDims('W', w, 'int32', [n, groups * GROUP_WORDS]);
+  const halfScales = scales.dtype === 'int32';
+  if (halfScales) expectDims('fp16 scales', scales, 'int32', [n, halfScaleWords(groups)]);
+  else expectDims('scales', scales, 'float32', [n, groups]);
+  if (zp) expectDims('zero points', zp, 'int32', [n, zeroPointWords(groups)]);
+  if (bias && (bias.dtype !== 'float32' || sizeOf(bias.dims) !== n)) throw new ShapeError(`Q4MatMul bias must be float32 with ${n} elements, got ${dimsOf(bias)}`);
+  return {
+    m: sizeOf(a.dims.slice(0, -1)), n, k, groups,
+    out: [...a.dims.slice(0, -1), n],
+    halfScales, zeroPoints: zp !== undefined, bias: bias !== undefined,
+  };
+}
