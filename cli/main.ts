@@ -12,7 +12,7 @@ import { loadOnnx } from '../core/onnx/load-onnx.js';
 import { planModel } from '../core/runtime/plan.js';
 import { Session, type Backend, type IoInfo } from '../core/session.js';
 import { sizeOf, tensor, type DType, type Tensor } from '../core/tensor.js';
-import { opRegistry } from '../kernels/registry.js';
+import { isOnnxDomain, lookupOp, TESSERA_DOMAIN } from '../kernels/registry.js';
 import { option, parseArgs, parseDims, positiveInt, UsageError, type Parsed } from './args.js';
 import { readNpy, writeNpy } from './npy.js';
 import { REGISTRY_COMMANDS, runRegistryCommand } from './registry.js';
@@ -77,9 +77,9 @@ function survey(graph: Graph, ops = new Map<string, OpUse>()): { ops: Map<string
 
 /** Where an operator runs: kernels by backend, only folded at load, handled by the planner, or not at all. */
 function support(use: OpUse): string {
-  if (use.domain !== '' && use.domain !== 'ai.onnx') return `unsupported (domain "${use.domain}")`;
-  if (use.opType === 'If' || use.opType === 'Constant') return 'planner (folded at load)';
-  const def = opRegistry[use.opType];
+  if (!isOnnxDomain(use.domain) && use.domain !== TESSERA_DOMAIN) return `unsupported (domain "${use.domain}")`;
+  if (isOnnxDomain(use.domain) && (use.opType === 'If' || use.opType === 'Constant')) return 'planner (folded at load)';
+  const def = lookupOp(use.domain, use.opType);
   if (!def) return 'unsupported (no kernel)';
   const kernels = [def.webgpu && 'webgpu', def.cpu && 'cpu'].filter(Boolean);
   return kernels.length ? [...kernels, 'reference'].join(' + ') : 'reference only (runs folded at load)';

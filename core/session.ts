@@ -2,7 +2,7 @@ import { DisposedError, InputError, MemoryLimitError, NoAdapterError, TesseraErr
 import { inWorkers } from './platform.js';
 import type { Model } from './ir/graph.js';
 import { loadOnnx, type ExternalData } from './onnx/load-onnx.js';
-import { acquireDevice, type AcquiredDevice } from './gpu/device.js';
+import { acquireDevice, wgslLanguageFeatures, type AcquiredDevice } from './gpu/device.js';
 import { planModel, bindInputDims, type ExecutionPlan } from './runtime/plan.js';
 import { runReference } from './runtime/reference-executor.js';
 import { GpuExecutable } from './runtime/webgpu/gpu-executable.js';
@@ -114,7 +114,7 @@ export class Session {
       reason = `${wanted} backend requested`;
     } else if (options.device) {
       const device = options.device;
-      gpu = { device, adapterInfo: 'application-provided device', features: new Set([...device.features]), wgslFeatures: new Set() };
+      gpu = { device, adapterInfo: 'application-provided device', features: new Set([...device.features]), wgslFeatures: await wgslLanguageFeatures() };
       reason = 'WebGPU device provided by the application';
     } else {
       try {

@@ -31,6 +31,12 @@ export interface OpContext {
 export interface GpuOpArgs extends OpContext {
   readonly inputs: readonly (KnownValue | undefined)[];
   readonly outputs: readonly ValueInfo[];
+  /**
+   * WebGPU only: the WGSL language features of the device's implementation
+   * (`navigator.gpu.wgslLanguageFeatures`), for kernels with a faster variant behind one.
+   * Absent or empty: plan the portable variant.
+   */
+  readonly features?: ReadonlySet<string>;
 }
 
 /** Where a binding's buffer comes from. Bindings are numbered in array order; uniforms come last. */

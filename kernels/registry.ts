@@ -5,9 +5,10 @@ import { layoutOps } from './layout/index.js';
 import { matmulOps } from './matmul/index.js';
 import { normalizationOps } from './normalization/index.js';
 import { poolOps } from './pool/index.js';
+import { quantOps } from './quant/index.js';
 import { reduceOps } from './reduce/index.js';
 
-/** Every operator Tessera runs, by ONNX op type. Each family folder holds its kernels and tests. */
+/** Every ONNX operator Tessera runs, by op type. Each family folder holds its kernels and tests. */
 export const opRegistry: Readonly<Record<string, OpDef>> = {
   ...elementwiseOps,
   ...matmulOps,
@@ -17,3 +18,17 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
   ...normalizationOps,
   ...layoutOps,
 };
+
+/** Tessera's own operator domain: the compressed-weight ops (docs/compressed-formats.md). */
+export const TESSERA_DOMAIN = 'com.tessera';
+
+/** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
+export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps };
+
+export const isOnnxDomain = (domain: string): boolean => domain === '' || domain === 'ai.onnx';
+
+/** The op a node of (domain, opType) runs, or undefined when no domain Tessera knows has it. */
+export function lookupOp(domain: string, opType: string): OpDef | undefined {
+  if (isOnnxDomain(domain)) return opRegistry[opType];
+  return domain === TESSERA_DOMAIN ? tesseraOps[opType] : undefined;
+}

@@ -79,6 +79,15 @@ async function gpuEntryPoint(): Promise<GPU | undefined> {
   return nodeGpu;
 }
 
+/**
+ * The WGSL language features of this environment's WebGPU implementation (empty without one). They
+ * belong to the implementation, not to a device, so they hold for a device the application made.
+ */
+export async function wgslLanguageFeatures(): Promise<ReadonlySet<string>> {
+  const gpu = await gpuEntryPoint();
+  return new Set([...(gpu?.wgslLanguageFeatures ?? [])]);
+}
+
 /** The features Tessera's kernels can use when present; each has a fallback path. */
 const OPTIONAL_FEATURES: GPUFeatureName[] = ['timestamp-query', 'shader-f16', 'subgroups' as GPUFeatureName];
 

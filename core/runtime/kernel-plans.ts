@@ -6,11 +6,12 @@ const BACKEND_NAMES = { webgpu: 'WebGPU', cpu: 'CPU' } as const;
 
 /**
  * Each runtime node's kernel plan from one backend's face of its op, or UnsupportedOpError naming
- * every node that face cannot run (ops that only ever fold at load have no kernels).
+ * every node that face cannot run (ops that only ever fold at load have no kernels). WebGPU plans
+ * also get the device's WGSL language features, to pick a kernel variant.
  */
-export function planKernels(plan: ExecutionPlan, face: 'webgpu'): GpuOpPlan[];
+export function planKernels(plan: ExecutionPlan, face: 'webgpu', features: ReadonlySet<string>): GpuOpPlan[];
 export function planKernels(plan: ExecutionPlan, face: 'cpu'): CpuOpPlan[];
-export function planKernels(plan: ExecutionPlan, face: 'webgpu' | 'cpu'): (GpuOpPlan | CpuOpPlan)[] {
+export function planKernels(plan: ExecutionPlan, face: 'webgpu' | 'cpu', features?: ReadonlySet<string>): (GpuOpPlan | CpuOpPlan)[] {
   const unsupported: UnsupportedNode[] = [];
   const opPlans = plan.nodes.map((p): GpuOpPlan | CpuOpPlan => {
     const { node } = p;
@@ -19,7 +20,7 @@ export function planKernels(plan: ExecutionPlan, face: 'webgpu' | 'cpu'): (GpuOp
       unsupported.push({ opType: node.opType, domain: node.domain, node: node.name, reason: `no ${BACKEND_NAMES[face]} kernel, and its inputs are not known at load` });
       return { kind: 'alias' };
     }
-    return kernel({ node, opset: plan.opset, inputs: p.inputs, outputs: p.outputs });
+    return kernel({ node, opset: plan.opset, inputs: p.inputs, outputs: p.outputs, features });
   });
   if (unsupported.length) throw new UnsupportedOpError(unsupported);
   return opPlans;

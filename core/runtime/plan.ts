@@ -2,7 +2,7 @@ import { ModelFormatError, ShapeError, UnsupportedOpError, type UnsupportedNode 
 import type { Graph, GraphInput, Model, Node, ValueInfo } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
 import type { KnownValue, OpDef } from '../../kernels/op.js';
-import { opRegistry } from '../../kernels/registry.js';
+import { isOnnxDomain, lookupOp, TESSERA_DOMAIN } from '../../kernels/registry.js';
 import { fuse } from './fuse.js';
 
 /**
@@ -51,14 +51,14 @@ const DIMS_ONLY_OPS = new Set(['Shape', 'Size']);
 /** Every node the registry cannot run, across nested If branches, reported together. */
 export function findUnsupported(graph: Graph, out: UnsupportedNode[] = []): UnsupportedNode[] {
   for (const node of graph.nodes) {
-    if (node.domain !== '' && node.domain !== 'ai.onnx') {
+    if (!isOnnxDomain(node.domain) && node.domain !== TESSERA_DOMAIN) {
       out.push({ opType: node.opType, domain: node.domain, node: node.name, reason: `operator domain "${node.domain}" is not supported` });
-    } else if (node.opType === 'If') {
+    } else if (node.opType === 'If' && isOnnxDomain(node.domain)) {
       for (const branch of ['then_branch', 'else_branch']) {
         const g = node.attrs[branch];
         if (g && typeof g === 'object' && 'nodes' in g) findUnsupported(g as Graph, out);
       }
-    } else if (!STRUCTURAL_OPS.has(node.opType) && !opRegistry[node.opType]) {
+    } else if (!(isOnnxDomain(node.domain) && STRUCTURAL_OPS.has(node.opType)) && !lookupOp(node.domain, node.opType)) {
       out.push({ opType: node.opType, domain: node.domain, node: node.name, reason: 'no kernel for this operator' });
     }
   }
@@ -149,7 +149,7 @@ function walk(
       inlineIf(node, opset, known, planned, unsupported);
       continue;
     }
-    const def = opRegistry[node.opType]!;
+    const def = lookupOp(node.domain, node.opType)!;
     const ins = node.inputs.map((name) => {
       if (name === '') return undefined;
       const v = known.get(name);

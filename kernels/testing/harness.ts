@@ -23,6 +23,8 @@ export interface RunOpOptions {
   /** Input indices baked into the model as initializers (weights, shapes, axes). */
   readonly constInputs?: readonly number[];
   readonly outputs?: number;
+  /** The node's operator domain ('' for ONNX). */
+  readonly domain?: string;
 }
 
 export function oneNodeModel(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs, options: RunOpOptions = {}): Model {
@@ -37,7 +39,7 @@ export function oneNodeModel(opType: string, inputs: readonly (Tensor | undefine
     return name;
   });
   const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => `y${i}`);
-  const node: Node = { name: `${opType}_under_test`, opType, domain: '', inputs: names, outputs, attrs };
+  const node: Node = { name: `${opType}_under_test`, opType, domain: options.domain ?? '', inputs: names, outputs, attrs };
   return {
     opset: options.opset ?? 17,
     producer: 'tessera-test',

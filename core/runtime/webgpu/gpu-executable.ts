@@ -95,7 +95,7 @@ export class GpuExecutable {
 
   static async create(acquired: AcquiredDevice, plan: ExecutionPlan): Promise<GpuExecutable> {
     const { device } = acquired;
-    const opPlans = planKernels(plan, 'webgpu');
+    const opPlans = planKernels(plan, 'webgpu', acquired.wgslFeatures);
 
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');

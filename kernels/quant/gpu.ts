@@ -1,0 +1,129 @@
+import type { Node } from '../../core/ir/graph.js';
+import type { Tensor } from '../../core/tensor.js';
+import { nodeActivationFn } from '../matmul/epilogue.js';
+import type { BindingRef, GpuProgram } from '../op.js';
+import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import amaxSrc from './amax.wgsl';
+import { packedWords, staticScale } from './pack.js';
+import commonSrc from './qgemm-common.wgsl';
+import qgemmSrc from './qgemm.wgsl';
+import qgemvSrc from './qgemv.wgsl';
+import quantizeCommonSrc from './quantize-common.wgsl';
+
+/**
+ * WebGPU planning shared by QMatMul and QConv: an activation pre-pass (amax.wgsl for a dynamic
+ * scale, then quantize-rows.wgsl or im2row.wgsl writing packed int8 rows into scratch), then the
+ * int8 GEMM (qgemm.wgsl, or qgemv.wgsl for M < 4). The dot product is chosen from the device's
+ * WGSL language features: dot4I8Packed where `packed_4x8_integer_dot_product` exists, shifts and
+ * an integer dot otherwise.
+ */
+
+export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';
+
+const PACKED_DOT = `requires packed_4x8_integer_dot_product;
+fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }
+`;
+
+/** Sign-extends each byte by shifting it to the top and back (i32 >> is arithmetic). */
+const PORTABLE_DOT = `fn unpack_i8(a: u32) -> vec4i {
+  return (vec4i(bitcast<i32>(a)) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u);
+}
+fn dot4(a: u32, b: u32) -> i32 { return dot(unpack_i8(a), unpack_i8(b)); }
+`;
+
+/** Words per packed row as the GPU kernels read it: whole vec4s (16 values). */
+export const gpuRowWords = (k: number): number => Math.ceil(k / 16) * 4;
+
+/** Packed W [rows, ceil(K/4)] → [rows, gpuRowWords(K)] with zero tails, so rows are whole vec4s. */
+export function padPackedRows(w: Tensor, rows: number, k: number): Tensor {
+  const from = packedWords(k);
+  const to = gpuRowWords(k);
+  const data = new Int32Array(rows * to);
+  for (let r = 0; r < rows; r++) data.set(w.data.subarray(r * from, (r + 1) * from), r * to);
+  return { dtype: 'int32', dims: [data.length], data };
+}
+
+/** Where the activation scale comes from: a static one, or per segment from amax.wgsl's output. */
+export type ScaleSource =
+  | { readonly kind: 'static'; readonly actScale: number }
+  /** `scales` holds (s, inv) per segment; the GEMM's segment is m·perRow + b·perBatch. */
+  | { readonly kind: 'dynamic'; readonly scales: BindingRef; readonly perRow: number; readonly perBatch: number };
+
+const storage = (name: string, binding: number, type: string, mode = 'read'): string =>
+  `@group(0) @binding(${binding}) var<storage, ${mode}> ${name}: array<${type}>;`;
+
+/** amax.wgsl over `segments` runs of `len` contiguous floats of x. */
+export function amaxProgram(x: BindingRef, scales: BindingRef, len: number, segments: number): GpuProgram {
+  const params = new Params().u32s(len, segments);
+  const code = `${storage('x', 0, 'f32')}
+${storage('scales', 1, 'f32', 'read_write')}
+${paramsDecl(2, params.length)}
+${amaxSrc}`;
+  return { code, workgroups: dispatch1d(segments, 1), bindings: [x, scales], uniforms: params.pack() };
+}
+
+/**
+ * A quantizing pre-pass (quantize-rows.wgsl or im2row.wgsl) writing `words` packed words to `aq`.
+ * `params` are the kernel's own; the static multiplier is appended as its last word.
+ */
+export function prepassProgram(src: string, x: BindingRef, aq: BindingRef, scale: ScaleSource, params: Params, words: number): GpuProgram {
+  const invAt = params.length;
+  params.f32s(scale.kind === 'static' ? staticScale(scale.actScale).inv : 0);
+  const dynamic = scale.kind === 'dynamic';
+  const code = `${storage('x', 0, 'f32')}
+${storage('aq', 1, 'u32', 'read_write')}
+${dynamic ? storage('scales', 2, 'f32') : ''}
+${paramsDecl(dynamic ? 3 : 2, params.length)}
+fn act_inv(seg: u32) -> f32 { return ${dynamic ? 'scales[2u * seg + 1u]' : `p_f(${invAt}u)`}; }
+${quantizeCommonSrc}
+${src}`;
+  return { code, workgroups: dispatch1d(words, 64), bindings: [x, aq, ...(dynamic ? [scale.scales] : [])], uniforms: params.pack() };
+}
+
+/** One int8 GEMM (see qgemm-common.wgsl for the parameter meanings). */
+export interface QGemmSpec {
+  readonly m: number;
+  /** Output channels per group. */
+  readonly n: number;
+  readonly k: number;
+  readonly group: number;
+  /** gid.z extent: batch items × groups. */
+  readonly z: number;
+  readonly aq: BindingRef;
+  readonly wq: BindingRef;
+  readonly wscale: BindingRef;
+  readonly bias: BindingRef;
+  readonly out: { readonly perRow: number; readonly perCol: number; readonly perBatch: number; readonly perGroup: number };
+  /** Packed A words per gid.z slice. */
+  readonly aWordsPerZ: number;
+  readonly scale: ScaleSource;
+  readonly node: Node;
+  readonly features: ReadonlySet<string> | undefined;
+}
+
+export function qgemmProgram(spec: QGemmSpec): GpuProgram {
+  const { m, n, k, scale, out } = spec;
+  const kv = gpuRowWords(k) / 4;
+  const dynamic = scale.kind === 'dynamic';
+  const params = new Params()
+    .u32s(m, n, kv, spec.group, out.perRow, out.perCol, out.perBatch, out.perGroup, spec.aWordsPerZ / 4)
+    .f32s(dynamic ? 0 : staticScale(scale.actScale).scale)
+    .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0);
+  const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
+  const gemv = m < 4;
+  const code = `${spec.features?.has(PACKED_DOT_FEATURE) ? PACKED_DOT : PORTABLE_DOT}
+${storage('aq', 0, 'vec4u')}
+${storage('wq', 1, 'vec4u')}
+${storage('wscale', 2, 'f32')}
+${storage('bias', 3, 'f32')}
+${storage('out', 4, 'f32', 'read_write')}
+${dynamic ? storage('scales', 5, 'f32') : ''}
+${paramsDecl(bindings.length, params.length)}
+fn row_scale(m: u32, b: u32) -> f32 { return ${dynamic ? 'scales[2u * (m * p_u(10u) + b * p_u(11u))]' : 'p_f(9u)'}; }
+${nodeActivationFn(spec.node)}
+${commonSrc}
+${gemv ? qgemvSrc : qgemmSrc}`;
+  const nBlocks = Math.ceil(n / 4);
+  const workgroups: [number, number, number] = gemv ? [Math.ceil(nBlocks / 16), m, spec.z] : [Math.ceil(nBlocks / 8), Math.ceil(m / 32), spec.z];
+  return { code, workgroups, bindings, uniforms: params.pack() };
+}

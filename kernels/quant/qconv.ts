@@ -1,0 +1,69 @@
+import type { Tensor } from '../../core/tensor.js';
+import { activateAll } from '../matmul/epilogue.js';
+import type { OpDef } from '../op.js';
+import { Params } from '../wgsl.js';
+import { qconvCpuPlan } from './cpu.js';
+import { qconvGeometry } from './geometry.js';
+import { amaxProgram, gpuRowWords, padPackedRows, prepassProgram, qgemmProgram, type ScaleSource } from './gpu.js';
+import im2rowSrc from './im2row.wgsl';
+import { qconvReference } from './reference.js';
+
+/**
+ * QConv (domain com.tessera): int8 W8A8 2-D convolution, NCHW, any group (depthwise included),
+ * ONNX Conv's pads/strides/dilations/auto_pad; a static scale or a dynamic one per image.
+ * Semantics and layouts: docs/compressed-formats.md. Both backends lower it to an im2row pre-pass
+ * that quantizes the patches into packed int8 rows, then the QMatMul GEMM with pixels as rows.
+ */
+
+const zeros = (n: number): Tensor => ({ dtype: 'float32', dims: [n], data: new Float32Array(n) });
+
+export const QConv: OpDef = {
+  constInputs: [1, 2, 3],
+  shape([x, w, wscale, bias], { node }) {
+    const g = qconvGeometry(x!, w, wscale, bias, node.attrs);
+    return [{ dtype: 'float32', dims: [g.batch, g.cOut, ...g.outSpatial] }];
+  },
+  reference([x, w, wscale, bias], { node }) {
+    const g = qconvGeometry(x!, w, wscale, bias, node.attrs);
+    const data = qconvReference(x!, w!, wscale!, bias, g);
+    activateAll(node, data);
+    return [{ dtype: 'float32', dims: [g.batch, g.cOut, ...g.outSpatial], data }];
+  },
+  webgpu({ inputs: [x, w, wscale, bias], node, features }) {
+    const g = qconvGeometry(x!, w, wscale, bias, node.attrs);
+    const [h, wd] = g.inSpatial as [number, number];
+    const [ho, wo] = g.outSpatial as [number, number];
+    const pixels = ho * wo;
+    const cinG = g.cIn / g.group;
+    const coutG = g.cOut / g.group;
+    const words = gpuRowWords(g.k);
+    const total = g.batch * g.group * pixels * words;
+    const dynamic = g.actScale === 0;
+    const scale: ScaleSource = dynamic
+      ? { kind: 'dynamic', scales: { scratch: 1 }, perRow: 0, perBatch: 1 }
+      : { kind: 'static', actScale: g.actScale };
+    const im2row = new Params()
+      .u32s(g.cIn, h, wd, wo, ...g.kernel, ...g.strides)
+      .i32s(...g.padsBegin)
+      .u32s(...g.dilations, cinG, g.group, pixels, g.k, words, total);
+    return {
+      kind: 'dispatch',
+      programs: [
+        ...(dynamic ? [amaxProgram({ input: 0 }, { scratch: 1 }, g.cIn * h * wd, g.batch)] : []),
+        prepassProgram(im2rowSrc, { input: 0 }, { scratch: 0 }, scale, im2row, total),
+        qgemmProgram({
+          m: pixels, n: coutG, k: g.k, group: g.group, z: g.batch * g.group, aq: { scratch: 0 }, wq: { constant: 0 },
+          wscale: { input: 2 }, bias: bias ? { input: 3 } : { constant: 1 },
+          out: { perRow: 1, perCol: pixels, perBatch: g.cOut * pixels, perGroup: coutG * pixels },
+          aWordsPerZ: pixels * words, scale, node, features,
+        }),
+      ],
+      scratch: [Math.max(16, total * 4), ...(dynamic ? [Math.max(16, g.batch * 8)] : [])],
+      constants: [padPackedRows(w!.value!, g.cOut, g.k), ...(bias ? [] : [zeros(g.cOut)])],
+    };
+  },
+  cpu({ inputs: [x, w, wscale, bias], node }) {
+    const g = qconvGeometry(x!, w, wscale, bias, node.attrs);
+    return qconvCpuPlan(g, w!.value!, wscale!.value!, bias?.value, node);
+  },
+};

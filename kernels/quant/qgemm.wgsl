@@ -1,0 +1,52 @@
+// int8 W8A8 GEMM, one (batch item, group) per gid.z:
+//   acc[m][n] = sum_k aq[z][m][k] * wq[g][n][k]   (exact int32), then store_row's float epilogue.
+//
+// Layout: aq packed int8 rows [z][M][KV] and wq [group][N][KV], both vec4<u32> (16 int8 values),
+// K contiguous and zero-padded to whole vec4s, so neither operand needs bounds tests along K.
+//
+// Workgroup 8x8; each invocation a 4x4 register block (4 rows x 4 output channels), the blocking
+// of the fp32 gemm.wgsl, and likewise no shared memory: on SwiftShader a workgroup is one thread
+// running SIMD-4 lanes, where barriers are fibre switches. Per step it loads 8 vec4s and issues 64
+// dot4 (256 MACs); the fp32 kernel gets 16 FMAs from 8 loads. Rows and columns past M/N are
+// clamped for loading and skipped at the store. qgemv.wgsl takes M < 4, where 3 of 4 rows here
+// would be padding.
+
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let M = p_u(0u);
+  let N = p_u(1u);
+  let KV = p_u(2u);
+  let group = p_u(3u);
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 4u;
+  if (n0 >= N || m0 >= M) { return; }
+  let b = gid.z / group;
+  let g = gid.z % group;
+  let ms = min(vec4u(m0) + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u));
+  let ns = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+  let rowA = vec4u(gid.z * p_u(8u)) + ms * KV;
+  let rowW = (vec4u(g * N) + ns) * KV;
+
+  var acc0 = vec4i(0);
+  var acc1 = vec4i(0);
+  var acc2 = vec4i(0);
+  var acc3 = vec4i(0);
+  for (var kv = 0u; kv < KV; kv++) {
+    let w0 = wq[rowW.x + kv];
+    let w1 = wq[rowW.y + kv];
+    let w2 = wq[rowW.z + kv];
+    let w3 = wq[rowW.w + kv];
+    let a0 = aq[rowA.x + kv];
+    let a1 = aq[rowA.y + kv];
+    let a2 = aq[rowA.z + kv];
+    let a3 = aq[rowA.w + kv];
+    acc0 += vec4i(dot16(a0, w0), dot16(a0, w1), dot16(a0, w2), dot16(a0, w3));
+    acc1 += vec4i(dot16(a1, w0), dot16(a1, w1), dot16(a1, w2), dot16(a1, w3));
+    acc2 += vec4i(dot16(a2, w0), dot16(a2, w1), dot16(a2, w2), dot16(a2, w3));
+    acc3 += vec4i(dot16(a3, w0), dot16(a3, w1), dot16(a3, w2), dot16(a3, w3));
+  }
+  store_row(acc0, m0, n0, b, g);
+  store_row(acc1, m0 + 1u, n0, b, g);
+  store_row(acc2, m0 + 2u, n0, b, g);
+  store_row(acc3, m0 + 3u, n0, b, g);
+}
