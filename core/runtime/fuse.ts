@@ -12,7 +12,7 @@ import type { PlannedNode } from './plan.js';
  */
 
 /** Ops whose kernels apply `attrs._activation` in their epilogue. */
-const EPILOGUE_HOSTS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QMatMul', 'QConv']);
+const EPILOGUE_HOSTS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QMatMul', 'QConv', 'SparseQMatMul']);
 
 function activationOf(p: PlannedNode): Activation | undefined {
   const { opType, attrs } = p.node;

@@ -97,12 +97,12 @@ export function packSparse24Int8(w: ArrayLike<number>, n: number, k: number, mas
     for (let g = 0; g < iw * 8; g++) {
       const pair = pairs[g];
       const code = pair ? pair[0] | (pair[1] << 2) : PAD_CODE;
-      indices[r * iw + (g >> 3)] |= code << (4 * (g & 7));
+      indices[r * iw + (g >> 3)]! |= code << (4 * (g & 7));
       if (!pair) continue;
       pair.forEach((i, j) => {
         const at = r * k + g * 4 + i;
         const q = g * 4 + i < k && mask[at] ? quantizeValue(w[at]!, inv) : 0;
-        values[r * vw + (g >> 1)] |= (q & 0xff) << (8 * (2 * (g & 1) + j));
+        values[r * vw + (g >> 1)]! |= (q & 0xff) << (8 * (2 * (g & 1) + j));
       });
     }
   }
