@@ -25,19 +25,20 @@ export function packCpuLayout(values: Tensor, indices: Tensor, n: number, k: num
   const vw = valueWords(k);
   const iw = indexWords(k);
   const real = Math.ceil(k / 4);
-  const out = new Int32Array((blocks * groups * 32) / 4);
+  const out = new Int32Array((blocks * groups * 48) / 4);
   const bytes = new Int8Array(out.buffer);
+  const halves = new Int16Array(out.buffer);
   for (let c = 0; c < blocks * CHANNEL_BLOCK; c++) {
     for (let g = 0; g < groups; g++) {
-      const at = ((Math.floor(c / CHANNEL_BLOCK) * groups + g) * 32) + 2 * (c % CHANNEL_BLOCK);
+      const at = ((Math.floor(c / CHANNEL_BLOCK) * groups + g) * 48) + 2 * (c % CHANNEL_BLOCK);
       const live = c < n && g < real;
       const pair = live ? Math.max(0, PAIR_OF_CODE[(indices.data[c * iw + (g >> 3)]! >>> (4 * (g & 7))) & 15]!) : 0;
       bytes[at] = 2 * pair;
       bytes[at + 1] = 2 * pair + 1;
       if (!live) continue;
       const word = values.data[c * vw + (g >> 1)]!;
-      bytes[at + 16] = word >> (16 * (g & 1));
-      bytes[at + 17] = word >> (16 * (g & 1) + 8);
+      halves[at / 2 + 8 + (c % CHANNEL_BLOCK)] = (word << (24 - 16 * (g & 1))) >> 24;
+      halves[at / 2 + 8 + (c % CHANNEL_BLOCK) + 1] = (word << (16 - 16 * (g & 1))) >> 24;
     }
   }
   return { dtype: 'int32', dims: [out.length], data: out };

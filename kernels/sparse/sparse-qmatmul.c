@@ -49,12 +49,11 @@ INLINE void sparse_tile(const SparseU* u, const int8_t* layout, const int8_t* ta
   v128_t acc[2][4][2];
   for (int p = 0; p < P; p++)
     for (int i = 0; i < MR; i++) acc[p][i][0] = acc[p][i][1] = wasm_i32x4_splat(0);
-  const int8_t* l = layout + (size_t)block * groups * 32;
+  const int8_t* l = layout + (size_t)block * groups * 48;
   const int8_t* t = tables + (size_t)m0 * groups * 16;
   for (int g = 0; g < groups; g += P) {
-    for (int p = 0; p < P; p++, l += 32) {
-      const v128_t idx = wasm_v128_load(l), v = wasm_v128_load(l + 16);
-      const v128_t vl = wasm_i16x8_extend_low_i8x16(v), vh = wasm_i16x8_extend_high_i8x16(v);
+    for (int p = 0; p < P; p++, l += 48) {
+      const v128_t idx = wasm_v128_load(l), vl = wasm_v128_load(l + 16), vh = wasm_v128_load(l + 32);
       for (int i = 0; i < MR; i++) {
         const v128_t x = wasm_i8x16_swizzle(wasm_v128_load(t + ((size_t)i * groups + g + p) * 16), idx);
         acc[p][i][0] = wasm_i32x4_add(acc[p][i][0], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(x), vl));
