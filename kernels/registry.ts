@@ -8,6 +8,7 @@ import { normalizationOps } from './normalization/index.js';
 import { poolOps } from './pool/index.js';
 import { quantOps } from './quant/index.js';
 import { reduceOps } from './reduce/index.js';
+import { sparseOps } from './sparse/index.js';
 
 /** Every ONNX operator Tessera runs, by op type. Each family folder holds its kernels and tests. */
 export const opRegistry: Readonly<Record<string, OpDef>> = {
@@ -24,7 +25,7 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
 export const TESSERA_DOMAIN = 'com.tessera';
 
 /** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
-export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops };
+export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops, ...sparseOps };
 
 export const isOnnxDomain = (domain: string): boolean => domain === '' || domain === 'ai.onnx';
 

@@ -1,5 +1,6 @@
 import type { Node } from '../ir/graph.js';
 import type { Activation } from '../../kernels/wgsl.js';
+import { isOnnxDomain, TESSERA_DOMAIN } from '../../kernels/registry.js';
 import { foldConstantEpilogues } from './fold-batchnorm.js';
 import { recognizeHardSwish } from './hardswish-pattern.js';
 import { recognizeLayerNorm } from './layernorm-pattern.js';
@@ -12,7 +13,13 @@ import type { PlannedNode } from './plan.js';
  */
 
 /** Ops whose kernels apply `attrs._activation` in their epilogue. */
-const EPILOGUE_HOSTS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'QMatMul', 'QConv', 'Q4MatMul']);
+const EPILOGUE_HOSTS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
+/** Every com.tessera op is a matrix product or conv with the same fused epilogue. */
+const TESSERA_HOSTS = new Set(['QMatMul', 'QConv', 'Q4MatMul', 'SparseQMatMul']);
+
+/** By domain as well as type: an ONNX node that happens to be called QMatMul is no host. */
+const isEpilogueHost = ({ domain, opType }: Node): boolean =>
+  isOnnxDomain(domain) ? EPILOGUE_HOSTS.has(opType) : domain === TESSERA_DOMAIN && TESSERA_HOSTS.has(opType);
 
 function activationOf(p: PlannedNode): Activation | undefined {
   const { opType, attrs } = p.node;
@@ -64,7 +71,7 @@ function fuseActivations(nodes: readonly PlannedNode[], graphOutputs: ReadonlySe
     if (!act || !src) return;
     const hostIndex = producer.get(src);
     const host = hostIndex === undefined ? undefined : out[hostIndex];
-    if (!host || !EPILOGUE_HOSTS.has(host.node.opType) || host.node.attrs._activation) return;
+    if (!host || !isEpilogueHost(host.node) || host.node.attrs._activation) return;
     if (readCount.get(src) !== 1 || graphOutputs.has(src) || p.outputs[0]!.dtype !== 'float32') return;
     const node: Node = {
       ...host.node,

@@ -1,0 +1,31 @@
+import type { Node } from '../../core/ir/graph.js';
+import type { Tensor } from '../../core/tensor.js';
+import { pushActivation } from '../matmul/cpu.js';
+import type { CpuOpPlan } from '../op.js';
+import type { QMatMulGeometry } from '../quant/geometry.js';
+import { padChannels } from '../quant/cpu.js';
+import { staticScale } from '../quant/pack.js';
+import { Params } from '../wgsl.js';
+import { CHANNEL_BLOCK, cpuGroups, packCpuLayout } from './cpu-layout.js';
+
+/** CPU plan of SparseQMatMul (sparse-qmatmul.c): the weights re-laid-out once, here at load. */
+export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tensor, wscale: Tensor, bias: Tensor | undefined, node: Node): CpuOpPlan {
+  const { m, n, k } = g;
+  if (m * n === 0) return { kind: 'call', calls: [] };
+  const groups = cpuGroups(k);
+  const { scale, inv } = g.actScale > 0 ? staticScale(g.actScale) : { scale: 0, inv: 0 };
+  const params = pushActivation(new Params().u32s(m, n, k, groups).f32s(scale, inv).u32s(g.actScale > 0 ? 0 : 1), node);
+  const channels = Math.ceil(n / CHANNEL_BLOCK) * CHANNEL_BLOCK;
+  return {
+    kind: 'call',
+    calls: [{
+      fn: 'sparse_qmatmul_i8',
+      bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { constant: 2 }, { output: 0 }, { scratch: 0 }],
+      uniforms: params.pack(),
+    }],
+    // One int16 row, the pair tables of every row, the row scales.
+    scratch: [groups * 4 * 2 + m * groups * 16 + m * 4],
+    // padChannels pads to whole 4-channel blocks; asking for whole 8-channel ones gives the kernel's.
+    constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, 1, channels), padChannels(bias, 1, channels)],
+  };
+}
