@@ -15,6 +15,7 @@ import { explicitDims, fmtDims, out, readModel, signatureOptions } from './commo
 import { inspect } from './inspect.js';
 import { readNpy, writeNpy } from './npy.js';
 import { pack } from './pack.js';
+import { compressCommand } from './compress.js';
 import { REGISTRY_COMMANDS, runRegistryCommand } from './registry.js';
 
 const USAGE = `Usage:
@@ -30,6 +31,19 @@ const USAGE = `Usage:
       Packs an ONNX model as a Tessera bundle. --meta holds {"model": {"id", "name", "version"},
       "layouts", "compression", "lineage", "metrics", "telemetryProfile"}; --name and --version
       (a positive integer, default 1) override its model fields.
+  tessera quantize MODEL (--int8|--int4) -o OUT.tsra [--static|--dynamic] [--calibrate FILE.npy]
+                    [--percentile P] [--exclude NODE]... [--eval FILE.npy [--labels FILE.npy]]
+                    [--backends cpu,webgpu] [--name N] [--report FILE] [--json]
+      Quantizes MatMul/Gemm/Conv weights onto Tessera's int8 (W8A8) or int4 (block-32) kernels
+      and writes a bundle. --calibrate holds samples (first axis) for static activation scales
+      (min-max, or --percentile); without it int8 activations are scaled per row at run time and
+      int4 keeps float activations. --eval (and --labels) measure accuracy against the float
+      model, and latency on each backend; the report goes to OUT.tsra.report.json.
+  tessera prune MODEL --sparsity 2:4|block|0.X -o OUT.tsra [--block N] [--fraction F] [--int8]
+                    [the options of quantize]
+      Magnitude pruning: 2:4 (of every 4 weights along K, 2 kept), blocks of N weights (default
+      32, --fraction 0.5 of them zeroed) or a fraction of single weights. With --int8, 2:4 runs on
+      the sparse int8 kernel; otherwise the zeros stay in float weights.
   tessera run MODEL --inputs FILE [--backend webgpu|cpu|reference|auto] [--out FILE]
                     [--dims NAME=D1,D2,...]... [--repeat N] [--public-key KEY [--require-signature]]
       Runs the model. --inputs is a .json file {"name": {"dims": [...], "type": "float32",
@@ -194,6 +208,21 @@ const OPTIONS = {
   repeat: { value: true },
   json: { value: false },
   help: { value: false },
+  int8: { value: false },
+  int4: { value: false },
+  static: { value: false },
+  dynamic: { value: false },
+  calibrate: { value: true },
+  percentile: { value: true },
+  exclude: { value: true, repeat: true },
+  eval: { value: true },
+  labels: { value: true },
+  batch: { value: true },
+  backends: { value: true },
+  report: { value: true },
+  sparsity: { value: true },
+  block: { value: true },
+  fraction: { value: true },
 } as const;
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -211,6 +240,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (command === 'inspect') return await inspect(parsed);
     if (command === 'pack') return await pack(parsed);
+    if (command === 'quantize' || command === 'prune') return await compressCommand(command, parsed);
     if (command === 'run') return await run(parsed);
     throw new UsageError(`unknown command "${command}"`);
   } catch (e) {

@@ -1,33 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { Graph, Model, Node } from '../ir/graph.js';
+import type { Model } from '../ir/graph.js';
 import { runReference } from '../runtime/reference-executor.js';
 import { planModel } from '../runtime/plan.js';
 import type { Tensor } from '../tensor.js';
 import { randomTensor } from '../../kernels/testing/harness.js';
+import { denseModel, node } from './test-models.js';
 import { calibrate } from './calibrate.js';
 import { findWeightLayers } from './layers.js';
 import { pruneModel, sparsityMask } from './prune.js';
-
-const node = (opType: string, inputs: string[], outputs: string[], attrs: Node['attrs'] = {}): Node =>
-  ({ name: `${opType}:${outputs[0]}`, opType, domain: '', inputs, outputs, attrs });
-
-/** x [2,6] → MatMul(+Add bias) [2,5] → Relu → Gemm(transB, alpha, beta·C) [2,3]; a Conv model beside it. */
-function denseModel(): Model {
-  const init: [string, Tensor][] = [
-    ['w1', randomTensor('float32', [6, 5], 1)], ['b1', randomTensor('float32', [5], 2)],
-    ['w2', randomTensor('float32', [3, 5], 3)], ['c2', randomTensor('float32', [1, 3], 4)],
-  ];
-  const graph: Graph = {
-    nodes: [
-      node('MatMul', ['x', 'w1'], ['h']), node('Add', ['h', 'b1'], ['hb']), node('Relu', ['hb'], ['r']),
-      node('Gemm', ['r', 'w2', 'c2'], ['y'], { transB: 1, alpha: 0.5, beta: 2 }),
-    ],
-    inputs: [{ name: 'x', dtype: 'float32', dims: [2, 6] }],
-    outputs: [{ name: 'y', dtype: 'float32', dims: [2, 3] }],
-    initializers: new Map(init),
-  };
-  return { opset: 17, producer: 'test', graph };
-}
 
 /** Recomputes a dense layer as act(x · Wᵀ · alpha + bias) from what findWeightLayers extracted. */
 function applyLayer(x: Float32Array, rows: number, w: Float32Array, n: number, k: number, alpha: number, bias?: Float32Array): Float32Array {
