@@ -307,3 +307,41 @@ describe('npy', () => {
     expect(() => readNpy(new TextEncoder().encode('{"x": 1}'))).toThrow(/not a \.npy file/);
   });
 });
+
+describe('tessera quantize and prune', () => {
+  beforeAll(() => {
+    const samples = randomTensor('float32', [40, 4], 21);
+    writeFileSync(file('samples.npy'), writeNpy(samples));
+    writeFileSync(file('labels.npy'), writeNpy({ dtype: 'int32', dims: [40], data: Int32Array.from({ length: 40 }, (_, i) => i % 3) }));
+  });
+
+  it('quantize --int8 with calibration writes a bundle and a report that runs and stays close to float', async () => {
+    const r = tessera('quantize', 'dense.onnx', '--int8', '--calibrate', 'samples.npy', '--eval', 'samples.npy', '--labels', 'labels.npy', '-o', 'dense-int8.tsra');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/MatMul_0: QMatMul int8 \[3 x 4\] act_scale/);
+    expect(r.stdout).toMatch(/top-1 [\d.]+% \(float [\d.]+%\)/);
+    const report = JSON.parse(readFileSync(file('dense-int8.tsra.report.json'), 'utf8')) as {
+      recipe: { activations: string }; compressed: { accuracy: { cosine: number; samples: number } }; size: { bundleBytes: number };
+    };
+    expect(report.recipe.activations).toBe('static');
+    expect(report.compressed.accuracy.samples).toBe(40);
+    expect(report.compressed.accuracy.cosine).toBeGreaterThan(0.999);
+    expect(report.size.bundleBytes).toBe(statSync(file('dense-int8.tsra')).size);
+    const run = tessera('run', 'dense-int8.tsra', '--inputs', 'x.json', '--backend', 'cpu', '--out', 'q.json');
+    expect(run.code, run.stderr).toBe(0);
+    const q = readJsonOutput(file('q.json'));
+    const ref = await referenceOutput(x);
+    q.data.forEach((v, i) => expect(Math.abs(v - ref.data[i]!)).toBeLessThan(0.05));
+  });
+
+  it('prune --sparsity 2:4 --int8 uses the sparse kernel; bad options are usage errors', () => {
+    const r = tessera('prune', 'dense.onnx', '--sparsity', '2:4', '--int8', '-o', 'dense-24.tsra', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { layers: { opType: string }[]; pruning: { sparsity: number } };
+    expect(report.layers.map((l) => l.opType)).toEqual(['SparseQMatMul']);
+    expect(report.pruning.sparsity).toBe(0.5);
+    expect(tessera('quantize', 'dense.onnx', '-o', 'x.tsra').code).toBe(2);
+    expect(tessera('prune', 'dense.onnx', '--sparsity', '1.5', '-o', 'x.tsra').code).toBe(2);
+    expect(tessera('quantize', 'dense.onnx', '--int8', '--static', '-o', 'x.tsra').stderr).toMatch(/calibration samples/);
+  });
+});
