@@ -1,5 +1,5 @@
 import type { Model } from '../../core/ir/graph.js';
-import { loadOnnx } from '../../core/onnx/load-onnx.js';
+import { loadModel } from '../../core/load-model.js';
 import { Session } from '../../core/session.js';
 import { ApiError, fromTessera } from './errors.js';
 
@@ -108,7 +108,7 @@ export class ModelCache {
           });
         }
         try {
-          return { model: loadOnnx(new Uint8Array(await object.arrayBuffer())), etag: object.etag };
+          return { model: await loadModel(new Uint8Array(await object.arrayBuffer())), etag: object.etag };
         } catch (e) {
           throw fromTessera(e) ?? e;
         }

@@ -1,5 +1,8 @@
 import { buildModel } from '../../tests/support/onnx-builder.js';
 import { randomInput } from '../../bench/models.js';
+import { packModel } from '../../core/bundle/write.js';
+import { quantizeModel } from '../../core/compress/quantize.js';
+import { loadOnnx } from '../../core/onnx/load-onnx.js';
 
 /**
  * Models the worker test serves, written by the project's own ONNX builder so the test needs no
@@ -82,4 +85,10 @@ export function batchReluModel(): Uint8Array {
     outputs: [{ name: 'y', dtype: 'float32', dims: ['batch', 3] }],
     nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
   });
+}
+
+/** The wake-word head with int8 weights (QMatMul, dynamic activation scales), as a signed-less bundle. */
+export async function wakeWordHeadInt8(): Promise<Uint8Array> {
+  const { model } = quantizeModel(loadOnnx(wakeWordHead()), { weights: 'int8', activations: { kind: 'dynamic' } });
+  return (await packModel(model, { model: { id: 'wake-int8', name: 'wake-int8', version: 1 } })).bytes;
 }

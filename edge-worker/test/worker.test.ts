@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
-import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, WAKE_INPUT } from './fixtures.js';
+import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, wakeWordHeadInt8, WAKE_INPUT } from './fixtures.js';
 
 /**
  * The worker in workerd (`wrangler dev`, local R2), answering with the same model and input as the
@@ -41,6 +41,7 @@ describe('edge worker in workerd', () => {
     });
     try {
       await proxy.env.MODELS.put('wake', wakeWordHead());
+      await proxy.env.MODELS.put('wake-int8', await wakeWordHeadInt8());
       await proxy.env.MODELS.put('reshape', reshapeModel());
       await proxy.env.MODELS.put('relu', batchReluModel());
       await proxy.env.MODELS.put('frobnicate', unsupportedModel());
@@ -142,6 +143,24 @@ describe('edge worker in workerd', () => {
         `cold request (R2 read, parse, plan, wasm instance, run) ${coldMs.toFixed(1)} ms; ` +
         `warm median ${warm[5]!.toFixed(1)} ms, min ${warm[0]!.toFixed(1)} ms; GET /healthz median ${floor[5]!.toFixed(1)} ms (the HTTP round trip through wrangler's proxy in all of them)`,
     );
+  });
+
+  it('serves an int8 bundle from R2 on the int8 kernels, with the bits of the CPU backend in Node', async () => {
+    const input = wakeInput();
+    const res = await predict('wake-int8', { [WAKE_INPUT]: { dims: input.dims, type: 'float32', data: Array.from(input.data) } });
+    expect(res.status, await res.clone().text()).toBe(200);
+    const score = ((await res.json()) as { outputs: Record<string, JsonTensor> }).outputs.score!;
+    const feeds = { [WAKE_INPUT]: { dtype: 'float32', dims: input.dims, data: input.data } as Tensor };
+    const run = async (bytes: Uint8Array) => {
+      const session = await Session.load(bytes, { backend: 'cpu' });
+      try {
+        return (await session.run(feeds)).score!.data;
+      } finally {
+        session.dispose();
+      }
+    };
+    expect(Float32Array.from(score.data)).toEqual(await run(await wakeWordHeadInt8()));
+    expect(Math.abs(score.data[0]! - (await run(wakeWordHead()))[0]!)).toBeLessThan(0.02);
   });
 
   it('runs a views-only model and describes a model', async () => {
