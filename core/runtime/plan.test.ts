@@ -91,6 +91,32 @@ describe('planner', () => {
     expect(err.message).toContain('LSTM:a');
   });
 
+  it('accepts com.tessera nodes whose op is registered, and fuses a following activation into them', () => {
+    const k = 6;
+    const w = tensor('int32', [3, 2], [0x01020304, 0x0506, -1, 0x7f, 0x10, 0x20]);
+    const m = model(
+      [{ ...node('QMatMul', ['x', 'w', 'ws'], ['q'], { k }), domain: 'com.tessera' }, node('Relu', ['q'], ['y'])],
+      [{ name: 'x', dtype: 'float32', dims: [2, k] }],
+      ['y'],
+      [['w', w], ['ws', tensor('float32', [3], [0.1, 0.2, 0.3])]],
+    );
+    const plan = planModel(m);
+    expect(plan.nodes.map((p) => [p.node.opType, p.node.attrs._activation])).toEqual([['QMatMul', 'Relu']]);
+    const x = tensor('float32', [2, k], [1, -2, 3, -4, 5, -6, 0.5, 0.25, -1, 2, -3, 0]);
+    expect([...runReference(plan, new Map([['x', x]])).get('y')!.data].every((v) => v >= 0)).toBe(true);
+  });
+
+  it('refuses other domains, and com.tessera op names used in the ONNX domain', () => {
+    const m = model(
+      [node('QMatMul', ['x'], ['a'], { k: 2 }), { ...node('QMatMul', ['a'], ['b'], { k: 2 }), domain: 'com.example' }, { ...node('Relu', ['b'], ['y']), domain: 'com.tessera' }],
+      [{ name: 'x', dtype: 'float32', dims: [2] }],
+      ['y'],
+    );
+    const err = (() => { try { planModel(m); } catch (e) { return e; } })() as UnsupportedOpError;
+    expect(err).toBeInstanceOf(UnsupportedOpError);
+    expect(err.nodes.map((n) => `${n.domain}/${n.opType}`)).toEqual(['/QMatMul', 'com.example/QMatMul', 'com.tessera/Relu']);
+  });
+
   it('rejects a node reading a value nothing produces', () => {
     const m = model([node('Relu', ['nowhere'], ['y'])], [], ['y']);
     expect(() => planModel(m)).toThrow(ModelFormatError);

@@ -4,7 +4,7 @@ import { nodeActivationFn } from '../matmul/epilogue.js';
 import type { BindingRef, GpuProgram } from '../op.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
 import amaxSrc from './amax.wgsl';
-import { packedWords, staticScale } from './pack.js';
+import { packedWords, QMAX, staticScale } from './pack.js';
 import commonSrc from './qgemm-common.wgsl';
 import qgemmSrc from './qgemm.wgsl';
 import qgemvSrc from './qgemv.wgsl';
@@ -20,15 +20,48 @@ import quantizeCommonSrc from './quantize-common.wgsl';
 
 export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';
 
+/**
+ * The two dot-product primitives qgemm.wgsl / qgemv.wgsl are written in: `dot4x4` (one packed word
+ * of A against 4 channels' words) and `mac4x4` (4 rows' words against 4 channels', accumulated).
+ */
 const PACKED_DOT = `requires packed_4x8_integer_dot_product;
-fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }
+fn dot4x4(a: u32, w0: u32, w1: u32, w2: u32, w3: u32) -> vec4i {
+  return vec4i(dot4I8Packed(a, w0), dot4I8Packed(a, w1), dot4I8Packed(a, w2), dot4I8Packed(a, w3));
+}
+fn mac4x4(a: vec4u, w: vec4u, c0: ptr<function, vec4i>, c1: ptr<function, vec4i>, c2: ptr<function, vec4i>, c3: ptr<function, vec4i>) {
+  *c0 += dot4x4(a.x, w.x, w.y, w.z, w.w);
+  *c1 += dot4x4(a.y, w.x, w.y, w.z, w.w);
+  *c2 += dot4x4(a.z, w.x, w.y, w.z, w.w);
+  *c3 += dot4x4(a.w, w.x, w.y, w.z, w.w);
+}
 `;
 
-/** Sign-extends each byte by shifting it to the top and back (i32 >> is arithmetic). */
+/**
+ * Without the builtin: each byte sign-extended by shifting it to the top and back (i32 >> is
+ * arithmetic), every word unpacked once per call and reused across the block (mac4x4 unpacks 8
+ * words for 64 products, where a per-pair dot would unpack 32).
+ */
 const PORTABLE_DOT = `fn unpack_i8(a: u32) -> vec4i {
   return (vec4i(bitcast<i32>(a)) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u);
 }
-fn dot4(a: u32, b: u32) -> i32 { return dot(unpack_i8(a), unpack_i8(b)); }
+fn dot4x4(a: u32, w0: u32, w1: u32, w2: u32, w3: u32) -> vec4i {
+  let x = unpack_i8(a);
+  return vec4i(dot(x, unpack_i8(w0)), dot(x, unpack_i8(w1)), dot(x, unpack_i8(w2)), dot(x, unpack_i8(w3)));
+}
+fn mac4x4(a: vec4u, w: vec4u, c0: ptr<function, vec4i>, c1: ptr<function, vec4i>, c2: ptr<function, vec4i>, c3: ptr<function, vec4i>) {
+  let u0 = unpack_i8(w.x);
+  let u1 = unpack_i8(w.y);
+  let u2 = unpack_i8(w.z);
+  let u3 = unpack_i8(w.w);
+  let x0 = unpack_i8(a.x);
+  *c0 += vec4i(dot(x0, u0), dot(x0, u1), dot(x0, u2), dot(x0, u3));
+  let x1 = unpack_i8(a.y);
+  *c1 += vec4i(dot(x1, u0), dot(x1, u1), dot(x1, u2), dot(x1, u3));
+  let x2 = unpack_i8(a.z);
+  *c2 += vec4i(dot(x2, u0), dot(x2, u1), dot(x2, u2), dot(x2, u3));
+  let x3 = unpack_i8(a.w);
+  *c3 += vec4i(dot(x3, u0), dot(x3, u1), dot(x3, u2), dot(x3, u3));
+}
 `;
 
 /** Words per packed row as the GPU kernels read it: whole vec4s (16 values). */
@@ -54,7 +87,7 @@ const storage = (name: string, binding: number, type: string, mode = 'read'): st
 
 /** amax.wgsl over `segments` runs of `len` contiguous floats of x. */
 export function amaxProgram(x: BindingRef, scales: BindingRef, len: number, segments: number): GpuProgram {
-  const params = new Params().u32s(len, segments);
+  const params = new Params().u32s(len, segments).f32s(QMAX);
   const code = `${storage('x', 0, 'f32')}
 ${storage('scales', 1, 'f32', 'read_write')}
 ${paramsDecl(2, params.length)}

@@ -7,7 +7,8 @@
 // Workgroup 8x8; each invocation a 4x4 register block (4 rows x 4 output channels), the blocking
 // of the fp32 gemm.wgsl, and likewise no shared memory: on SwiftShader a workgroup is one thread
 // running SIMD-4 lanes, where barriers are fibre switches. Per step it loads 8 vec4s and issues 64
-// dot4 (256 MACs); the fp32 kernel gets 16 FMAs from 8 loads. Rows and columns past M/N are
+// products of 4 int8 pairs (256 MACs), one packed word of each row and channel at a time
+// (mac4x4); the fp32 kernel gets 16 FMAs from 8 loads. Rows and columns past M/N are
 // clamped for loading and skipped at the store. qgemv.wgsl takes M < 4, where 3 of 4 rows here
 // would be padding.
 
@@ -40,10 +41,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     let a1 = aq[rowA.y + kv];
     let a2 = aq[rowA.z + kv];
     let a3 = aq[rowA.w + kv];
-    acc0 += vec4i(dot16(a0, w0), dot16(a0, w1), dot16(a0, w2), dot16(a0, w3));
-    acc1 += vec4i(dot16(a1, w0), dot16(a1, w1), dot16(a1, w2), dot16(a1, w3));
-    acc2 += vec4i(dot16(a2, w0), dot16(a2, w1), dot16(a2, w2), dot16(a2, w3));
-    acc3 += vec4i(dot16(a3, w0), dot16(a3, w1), dot16(a3, w2), dot16(a3, w3));
+    mac4x4(vec4u(a0.x, a1.x, a2.x, a3.x), vec4u(w0.x, w1.x, w2.x, w3.x), &acc0, &acc1, &acc2, &acc3);
+    mac4x4(vec4u(a0.y, a1.y, a2.y, a3.y), vec4u(w0.y, w1.y, w2.y, w3.y), &acc0, &acc1, &acc2, &acc3);
+    mac4x4(vec4u(a0.z, a1.z, a2.z, a3.z), vec4u(w0.z, w1.z, w2.z, w3.z), &acc0, &acc1, &acc2, &acc3);
+    mac4x4(vec4u(a0.w, a1.w, a2.w, a3.w), vec4u(w0.w, w1.w, w2.w, w3.w), &acc0, &acc1, &acc2, &acc3);
   }
   store_row(acc0, m0, n0, b, g);
   store_row(acc1, m0 + 1u, n0, b, g);

@@ -1,6 +1,6 @@
 // int8 W8A8 matrix-vector product for M < 4 (batch-1 inference): the same problem, layouts and
 // epilogue as qgemm.wgsl, one row per gid.y and 4 output channels per invocation. Per step: one
-// vec4 of A and four of W for 16 dot4; the kernel is bound by streaming W, which every
+// vec4 of A and four of W for 16 four-value products (dot4x4); the kernel is bound by streaming W, which every
 // invocation reads once. Workgroups are 16 wide along N so a 256-channel layer still spreads over
 // 4 workgroups (SwiftShader runs each workgroup on one thread).
 //
@@ -23,7 +23,12 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc = vec4i(0);
   for (var kv = 0u; kv < KV; kv++) {
     let a = aq[rowA + kv];
-    acc += vec4i(dot16(a, wq[rowW.x + kv]), dot16(a, wq[rowW.y + kv]), dot16(a, wq[rowW.z + kv]), dot16(a, wq[rowW.w + kv]));
+    let w0 = wq[rowW.x + kv];
+    let w1 = wq[rowW.y + kv];
+    let w2 = wq[rowW.z + kv];
+    let w3 = wq[rowW.w + kv];
+    acc += dot4x4(a.x, w0.x, w1.x, w2.x, w3.x) + dot4x4(a.y, w0.y, w1.y, w2.y, w3.y)
+      + dot4x4(a.z, w0.z, w1.z, w2.z, w3.z) + dot4x4(a.w, w0.w, w1.w, w2.w, w3.w);
   }
   store_row(acc, m, n0, b, g);
 }

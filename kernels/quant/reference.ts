@@ -13,7 +13,7 @@ function scaleFor(actScale: number, x: ArrayLike<number>, start: number, length:
 }
 
 /** `y = f32(acc) · f32(s · wscale) + bias`, each step rounded to f32 as the kernels do. */
-export function dequantize(acc: number, s: number, wscale: number, bias: number): number {
+function dequantize(acc: number, s: number, wscale: number, bias: number): number {
   return Math.fround(Math.fround(Math.fround(acc) * Math.fround(s * wscale)) + bias);
 }
 

@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ModelFormatError, ShapeError } from '../../core/errors.js';
+import type { Attrs } from '../../core/ir/graph.js';
+import { Session } from '../../core/session.js';
+import type { Tensor } from '../../core/tensor.js';
+import { expectClose, oneNodeModel, randomTensor } from '../testing/harness.js';
+import { integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures } from './test-util.js';
+
+const TOL = { atol: 1e-5, rtol: 1e-5 };
+const AUTO_PADS = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const;
+
+interface ConvCase {
+  readonly x: number[];
+  readonly cout: number;
+  readonly k: number;
+  readonly bias: boolean;
+  readonly attrs: Attrs;
+}
+
+/** Random 2-D QConv problems; `depthwise` pins one input channel per group. */
+const convCase = (depthwise: boolean) => fc.record({
+  batch: fc.integer({ min: 1, max: 2 }),
+  group: depthwise ? fc.integer({ min: 2, max: 9 }) : fc.integer({ min: 1, max: 3 }),
+  cinG: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 6 }),
+  coutG: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 9 }),
+  kernel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+  extra: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 2, maxLength: 2 }),
+  strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
+  dilations: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 2 }),
+  pads: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
+  autoPad: fc.constantFrom(...AUTO_PADS),
+  bias: fc.boolean(),
+  actScale: fc.constantFrom(0, 0.02),
+  act: fc.constantFrom(undefined, 'Relu', 'HardSwish'),
+}).map((c): ConvCase => {
+  const spatial = c.kernel.map((k, i) => (k - 1) * c.dilations[i]! + 1 + c.extra[i]!);
+  return {
+    x: [c.batch, c.group * c.cinG, ...spatial],
+    cout: c.group * c.coutG,
+    k: c.cinG * c.kernel[0]! * c.kernel[1]!,
+    bias: c.bias,
+    attrs: {
+      kernel_shape: c.kernel, group: c.group, strides: c.strides, dilations: c.dilations, auto_pad: c.autoPad,
+      ...(c.autoPad === 'NOTSET' ? { pads: c.pads } : {}),
+      k: c.cinG * c.kernel[0]! * c.kernel[1]!,
+      ...(c.actScale ? { act_scale: c.actScale } : {}),
+      ...(c.act ? { _activation: c.act, _alpha: 0, _beta: 0 } : {}),
+    },
+  };
+});
+
+function inputsOf(c: ConvCase, seed: number): (Tensor | undefined)[] {
+  return [randomTensor('float32', c.x, seed, [-2, 2]), ...quantizedWeights(c.cout, c.k, seed + 3, c.bias)];
+}
+
+async function check(c: ConvCase, seed: number): Promise<void> {
+  const [gpu, cpu, ref] = await runEverywhere('QConv', inputsOf(c, seed), c.attrs);
+  expectClose(gpu!, ref!, TOL, 'webgpu');
+  expectClose(cpu!, ref!, TOL, 'cpu');
+}
+
+describe('QConv', () => {
+  it('matches the reference: groups, strides, pads, dilations, auto_pad, static and dynamic scales, fused activations', async () => {
+    await fc.assert(fc.asyncProperty(convCase(false), fc.nat(), check), { numRuns: 16 });
+  });
+
+  it('depthwise (with channel multiplier)', async () => {
+    await fc.assert(fc.asyncProperty(convCase(true), fc.nat(), check), { numRuns: 10 });
+  });
+
+  it('medium: 3x3 16→24 on 30x29 (the GEMM path, many pixel chunks) and pointwise 24→20', async () => {
+    await check({ x: [2, 16, 30, 29], cout: 24, k: 144, bias: true, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 144 } }, 1);
+    await check({ x: [1, 24, 17, 19], cout: 20, k: 24, bias: false, attrs: { kernel_shape: [1, 1], k: 24, act_scale: 0.02, _activation: 'Relu' } }, 2);
+  });
+
+  it('integer accumulators are bit-identical on every backend and both WGSL variants', async () => {
+    // Kc = 48·3·3 = 432 with 2 groups; padding taps contribute 0.
+    const [cin, cout, group, h, w] = [96, 10, 2, 7, 6];
+    const k = (cin / group) * 9;
+    const x = integerFloats([2, cin, h, w], 4);
+    const { w: wq, wscale, values } = integerWeights(cout, k, 5);
+    const attrs = { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group, k, act_scale: 1 };
+    const expected = new Float32Array(2 * cout * h * w);
+    for (let b = 0; b < 2; b++) {
+      for (let co = 0; co < cout; co++) {
+        const g = Math.floor(co / (cout / group));
+        for (let oy = 0; oy < h; oy++) {
+          for (let ox = 0; ox < w; ox++) {
+            let acc = 0;
+            for (let ci = 0; ci < cin / group; ci++) {
+              for (let t = 0; t < 9; t++) {
+                const [iy, ix] = [oy - 1 + Math.floor(t / 3), ox - 1 + (t % 3)];
+                if (iy < 0 || ix < 0 || iy >= h || ix >= w) continue;
+                acc += x.data[((b * cin + g * (cin / group) + ci) * h + iy) * w + ix]! * values[co * k + ci * 9 + t]!;
+              }
+            }
+            expected[((b * cout + co) * h + oy) * w + ox] = acc;
+          }
+        }
+      }
+    }
+    expect(Math.max(...expected.map(Math.abs))).toBeGreaterThan(2 ** 16);
+    const inputs = [x, wq, wscale, undefined];
+    const outs = [...(await runEverywhere('QConv', inputs, attrs)), await runGpuWithFeatures('QConv', inputs, attrs, new Set())];
+    for (const out of outs) expect(out.data).toEqual(expected);
+  });
+
+  it('the per-image dynamic scale quantizes identically everywhere on the test adapter', async () => {
+    const x = randomTensor('float32', [3, 5, 9, 8], 7, [-4, 4]);
+    const { w, wscale } = integerWeights(6, 45, 8);
+    const inputs = [x, w, wscale, undefined];
+    const attrs = { kernel_shape: [3, 3], strides: [2, 1], k: 45 };
+    const [gpu, cpu, ref] = await runEverywhere('QConv', inputs, attrs);
+    expect(gpu!.data).toEqual(ref!.data);
+    expect(cpu!.data).toEqual(ref!.data);
+    expect((await runGpuWithFeatures('QConv', inputs, attrs, new Set())).data).toEqual(ref!.data);
+  });
+
+  it('refuses bad operands with typed errors', async () => {
+    const load = (inputs: (Tensor | undefined)[], attrs: Attrs): Promise<Session> =>
+      Session.load(oneNodeModel('QConv', inputs, attrs, Q_OPTIONS), { backend: 'cpu' });
+    const x = randomTensor('float32', [1, 4, 6, 6], 1);
+    const [w, ws] = quantizedWeights(3, 36, 2, false);
+    const attrs = { kernel_shape: [3, 3], k: 36 };
+    await expect(load([x, w, ws, undefined], { ...attrs, k: 35 })).rejects.toThrow(ShapeError);
+    await expect(load([x, w, ws, undefined], { ...attrs, group: 3 })).rejects.toThrow(ShapeError);
+    await expect(load([x, w, ws, undefined], { ...attrs, kernel_shape: [2, 2] })).rejects.toThrow(ShapeError);
+    await expect(load([randomTensor('float32', [4, 6, 6], 1), w, ws, undefined], attrs)).rejects.toThrow(ShapeError);
+    await expect(load([x, { dtype: 'int32', dims: [3, 8], data: new Int32Array(24) }, ws, undefined], attrs)).rejects.toThrow(ShapeError);
+    await expect(load([x, w, ws, undefined], { k: 36 })).rejects.toThrow(ModelFormatError);
+    // The reference's own loads work on the same operands.
+    const ok = await load([x, w, ws, undefined], attrs);
+    ok.dispose();
+  });
+});
