@@ -2,11 +2,13 @@
  * Timing harness for the int8 kernels (not a test). Two parts:
  *  - gpu: QMatMul (static and dynamic scale; dot4I8Packed and the portable dot) against the fp32
  *    MatMul on the same adapter, M = 1 and 64, K = N = 256…1024, GPU time from timestamp queries.
- *  - cpu: batch-1 MLP 784-256-128-10 and a small CNN, int8 (QMatMul/QConv) and fp32 on Tessera's
+ *  - cpu: batch-1 MLP 784-256-128-10 and the Fashion-MNIST CNN (conv3x3 1→16, ReLU, maxpool2,
+ *    conv3x3 16→32, ReLU, maxpool2, dense 1568-128-10), int8 (QMatMul/QConv) and fp32 on Tessera's
  *    CPU kernels against onnxruntime-web's wasm EP (1 thread) on the fp32 model.
  * Run:
  *   npx esbuild kernels/quant/perf.ts --bundle --platform=node --format=esm --loader:.wgsl=text \
- *     --packages=external --outfile=node_modules/.cache/tessera-qperf.mjs && node node_modules/.cache/tessera-qperf.mjs [gpu|cpu]
+ *     --packages=external --outfile=.cache/qperf.mjs && node .cache/qperf.mjs [gpu|cpu]
+ *   (the bundle sits in the checkout, so it loads that checkout's dist/tessera-cpu.wasm)
  */
 import * as ort from 'onnxruntime-web';
 import type { Attrs, Model, Node } from '../../core/ir/graph.js';
@@ -28,7 +30,13 @@ interface Layer {
   readonly b?: Tensor;
   readonly attrs?: Attrs;
   readonly relu?: boolean;
+  /** A 2x2 stride-2 MaxPool after the layer (and its Relu). */
+  readonly pool?: boolean;
+  /** A Flatten of the input before the layer (conv features into a dense layer). */
+  readonly flatten?: boolean;
 }
+
+const POOL = { kernel_shape: [2, 2], strides: [2, 2] };
 
 function model(input: Tensor, layers: readonly Layer[]): Model {
   const initializers = new Map<string, Tensor>();
@@ -36,6 +44,10 @@ function model(input: Tensor, layers: readonly Layer[]): Model {
   let prev = 'x';
   layers.forEach((l, i) => {
     const q = l.op.startsWith('Q');
+    if (l.flatten) {
+      nodes.push({ name: `flatten_${i}`, opType: 'Flatten', domain: '', inputs: [prev], outputs: [`f${i}`], attrs: {} });
+      prev = `f${i}`;
+    }
     const inputs = [prev];
     const add = (name: string, t: Tensor): void => {
       initializers.set(name, t);
@@ -52,10 +64,16 @@ function model(input: Tensor, layers: readonly Layer[]): Model {
       add(`w${i}`, float);
     }
     if (l.b) add(`b${i}`, l.b);
-    const out = l.relu ? `z${i}` : `v${i}`;
-    nodes.push({ name: `${l.op}_${i}`, opType: l.op, domain: q ? TESSERA_DOMAIN : '', inputs, outputs: [out], attrs: l.attrs ?? {} });
-    if (l.relu) nodes.push({ name: `relu_${i}`, opType: 'Relu', domain: '', inputs: [out], outputs: [`v${i}`], attrs: {} });
-    prev = `v${i}`;
+    nodes.push({ name: `${l.op}_${i}`, opType: l.op, domain: q ? TESSERA_DOMAIN : '', inputs, outputs: [`c${i}`], attrs: l.attrs ?? {} });
+    prev = `c${i}`;
+    if (l.relu) {
+      nodes.push({ name: `relu_${i}`, opType: 'Relu', domain: '', inputs: [prev], outputs: [`r${i}`], attrs: {} });
+      prev = `r${i}`;
+    }
+    if (l.pool) {
+      nodes.push({ name: `pool_${i}`, opType: 'MaxPool', domain: '', inputs: [prev], outputs: [`p${i}`], attrs: POOL });
+      prev = `p${i}`;
+    }
   });
   return { opset: 17, producer: 'qperf', graph: { nodes, inputs: [{ name: 'x', dtype: 'float32', dims: input.dims }], outputs: [{ name: prev, dtype: 'float32', dims: [] }], initializers } };
 }
@@ -130,6 +148,10 @@ function onnxOf(input: Tensor, layers: readonly Layer[], outDims: readonly numbe
   const nodes: NodeSpec[] = [];
   let prev = 'x';
   layers.forEach((l, i) => {
+    if (l.flatten) {
+      nodes.push({ op: 'Flatten', inputs: [prev], outputs: [`f${i}`] });
+      prev = `f${i}`;
+    }
     const w = l.op === 'MatMul' ? transpose(l.w) : l.w;
     initializers[`w${i}`] = w;
     const ins = [prev, `w${i}`];
@@ -144,8 +166,15 @@ function onnxOf(input: Tensor, layers: readonly Layer[], outDims: readonly numbe
       initializers[`b${i}`] = l.b!;
       nodes.push({ op: 'Add', inputs: [`m${i}`, `b${i}`], outputs: [`c${i}`] });
     }
-    nodes.push({ op: l.relu ? 'Relu' : 'Identity', inputs: [`c${i}`], outputs: [`v${i}`] });
-    prev = `v${i}`;
+    prev = `c${i}`;
+    if (l.relu) {
+      nodes.push({ op: 'Relu', inputs: [prev], outputs: [`r${i}`] });
+      prev = `r${i}`;
+    }
+    if (l.pool) {
+      nodes.push({ op: 'MaxPool', inputs: [prev], outputs: [`p${i}`], attrs: POOL });
+      prev = `p${i}`;
+    }
   });
   return buildModel({ inputs: [{ name: 'x', dtype: 'float32', dims: input.dims }], outputs: [{ name: prev, dtype: 'float32', dims: outDims }], nodes, initializers });
 }
@@ -165,6 +194,19 @@ function quantized(layers: readonly Layer[]): Layer[] {
   });
 }
 
+/** Per-node µs (median of the fastest 100 of 2000 profiled runs): the kernels' share of a run. */
+async function perNode(m: Model, x: Tensor): Promise<string> {
+  const profiled = await Session.load(m, { backend: 'cpu', profile: true });
+  const per: number[][] = [];
+  for (let i = 0; i < 2000; i++) {
+    await profiled.run({ x });
+    profiled.report().nodes.forEach((n, j) => (per[j] ??= []).push(n.ms ?? 0));
+  }
+  const names = profiled.report().nodes.map((n) => n.name);
+  profiled.dispose();
+  return names.map((name, j) => `${name} ${(median([...per[j]!].sort((a, b) => a - b).slice(0, 100)) * 1000).toFixed(1)} µs`).join(', ');
+}
+
 async function cpuSection(): Promise<void> {
   const t = (dims: number[], seed: number, r = 0.1): Tensor => randomTensor('float32', dims, seed, [-r, r]);
   const mlp: Layer[] = [
@@ -173,14 +215,17 @@ async function cpuSection(): Promise<void> {
     { op: 'MatMul', w: t([10, 128], 5), b: t([10], 6) },
   ];
   const cnnX = randomTensor('float32', [1, 1, 28, 28], 7);
+  // The Fashion-MNIST CNN of the int8 target: conv 1→16, pool, conv 16→32, pool, dense 1568-128-10.
+  const conv3x3 = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
   const cnn: Layer[] = [
-    { op: 'Conv', w: t([16, 1, 3, 3], 8, 0.3), b: t([16], 9), relu: true, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } },
-    { op: 'Conv', w: t([32, 16, 3, 3], 10), b: t([32], 11), relu: true, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
-    { op: 'Conv', w: t([32, 32, 3, 3], 12), b: t([32], 13), relu: true, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+    { op: 'Conv', w: t([16, 1, 3, 3], 8, 0.3), b: t([16], 9), relu: true, pool: true, attrs: conv3x3 },
+    { op: 'Conv', w: t([32, 16, 3, 3], 10), b: t([32], 11), relu: true, pool: true, attrs: conv3x3 },
+    { op: 'MatMul', w: t([128, 1568], 12, 0.05), b: t([128], 13), relu: true, flatten: true },
+    { op: 'MatMul', w: t([10, 128], 15), b: t([10], 16) },
   ];
   ort.env.wasm.numThreads = 1;
   console.log('batch 1, CPU ms per run (best sample): tessera int8 | tessera fp32 | ORT-web wasm fp32 1 thread | int8 / ORT');
-  for (const [name, x, layers, outDims] of [['MLP 784-256-128-10', randomTensor('float32', [1, 784], 14), mlp, [1, 10]], ['CNN 1→16→32→32 on 28x28', cnnX, cnn, [1, 32, 7, 7]]] as const) {
+  for (const [name, x, layers, outDims] of [['MLP 784-256-128-10', randomTensor('float32', [1, 784], 14), mlp, [1, 10]], ['CNN c16-p-c32-p-1568-128-10', cnnX, cnn, [1, 10]]] as const) {
     const int8 = await Session.load(model(x, quantized(layers)), { backend: 'cpu' });
     const fp32 = await Session.load(model(x, layers), { backend: 'cpu' });
     const ortSession = await ort.InferenceSession.create(onnxOf(x, layers, outDims), { executionProviders: ['wasm'] });
@@ -188,18 +233,7 @@ async function cpuSection(): Promise<void> {
     const [ti, tf, to] = (await timeRuns([() => int8.run({ x }), () => fp32.run({ x }), () => ortSession.run(ortFeeds)])) as [number, number, number];
     console.log(`${name.padEnd(26)} ${ti.toFixed(4)} | ${tf.toFixed(4)} | ${to.toFixed(4)} | ${(ti / to).toFixed(3)}`);
     if (process.env.QPERF_NODES) {
-      const profiled = await Session.load(model(x, quantized(layers)), { backend: 'cpu', profile: true });
-      const per: number[][] = [];
-      for (let i = 0; i < 2000; i++) {
-        await profiled.run({ x });
-        profiled.report().nodes.forEach((n, j) => (per[j] ??= []).push(n.ms ?? 0));
-      }
-      for (let j = 0; j < per.length; j++) {
-        per[j]!.sort((a, b) => a - b);
-        per[j] = per[j]!.slice(0, 100);
-      }
-      console.log(profiled.report().nodes.map((n, j) => `${n.name} ${(median(per[j]!) * 1000).toFixed(1)} µs`).join(', '));
-      profiled.dispose();
+      for (const [label, layerSet] of [['int8', quantized(layers)], ['fp32', layers]] as const) console.log(`  ${label}: ${await perNode(model(x, layerSet), x)}`);
     }
     int8.dispose();
     fp32.dispose();

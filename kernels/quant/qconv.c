@@ -1,23 +1,44 @@
 /*
- * QConv on the CPU (the C twin of im2row.wgsl + qgemm.wgsl), NCHW, any group:
- *   per image b: its scale (static, or dynamic over the whole image), the image quantized once
- *   into zero-padded int16 planes [cIn][hp][wp] (padding quantizes to 0), then per group and per
- *   chunk of `chunk` output pixels an im2row gather of int16 rows [pixel][KP] (taps in ONNX weight
- *   order c, kh, kw; zero tail), multiplied by qgemm_core (qgemm-core.h) into out[b][g*coutG + n]
- *   at pixel stride 1 and channel stride P.
- * Quantizing the image before gathering (not while) costs each input one quantization instead of
- * kh*kw, and the padded planes let the gather run without bounds tests. The chunk keeps the rows
- * (chunk x KP int16) in L2 while each 4-channel weight block sweeps them.
- * The gather reads each tap through a table of plane offsets made once per call, so the inner
- * loop is one load and one store per value whatever the kernel geometry.
- * Scratch: the padded planes, then the chunk's rows, then the k tap offsets (int32).
+ * QConv on the CPU (the C twin of im2row.wgsl + qgemm.wgsl), NCHW, any group. Per image b, with
+ * its scale s (static, or dynamic over the whole image), and per group:
+ *   acc[n][p] = sum_k w[n][k] * q[k][p]   (exact int32; q the quantized patch of output pixel p)
+ *   out[b][g*coutG + n][p] = act(f32(acc) * (s * wscale[n]) + bias[n])
+ *
+ * Why not the GEMM core (qgemm-core.h): with K in the vector lanes every output needs a
+ * horizontal sum, and a channel's outputs lie P apart, so stores are strided; with a conv's small
+ * K (9 for a first layer, 144 for 3x3x16) that epilogue costs about as much as the multiplies.
+ * Here the lanes hold 4 output pixels: one i32x4.dot_i16x8_s multiplies 2 taps of 4 pixels by a
+ * broadcast weight pair and adds them into that channel's 4 pixel sums (pairwise products ≤
+ * 2·127², exact), so there is no horizontal sum and a channel stores 4 consecutive pixels.
+ *
+ * Layout. The image is quantized once (quantize.h) into zero-padded int16 planes [cIn][hp][wp]
+ * (padding quantizes to 0): each input is quantized once, not kh*kw times, and the gather needs no
+ * bounds tests. Per group and chunk of output pixels, im2row writes quads
+ * [chunk/4][K2][4 pixels][2 taps] int16, K2 = ceil(K/2), taps in ONNX weight order (c, kh, kw)
+ * read through a table of plane offsets made once per call; an odd K's last tap pair and pixels
+ * past P are 0. Four pixels of one output row at stride 1 see each tap as 4 neighbouring values:
+ * two 8-byte loads and an interleaving shuffle make a quad's vector, instead of 8 scalar copies
+ * (a first layer, Cin = 1, is all gather and no reuse). Other quads (strides, a row break inside
+ * the quad, the tail) are gathered pixel by pixel. W is repacked at load (cpu.ts) into
+ * [group][ceil(coutG/4)][K2][4 channels][2 taps] int16, channels zero-padded to the block: a
+ * channel's pair is one 32-bit splat load, and a block's tap pairs stream contiguously.
+ *
+ * Blocking. A tile is 2 quads (8 pixels; 1 quad for an odd tail) x 4 channels in 8 i32x4
+ * accumulators; per tap pair it loads 2 activation vectors and 4 weight splats for 8 dots, so
+ * each activation vector serves 4 channels (8 accumulators + 2 A + 1 W + 1 product: within V8's
+ * 15 xmm registers). Pixel tiles are the outer loop and channel blocks the inner one: a tile's
+ * quads (8 x K2 x 4 bytes) stay in L1 while every block's weights pass over them. The epilogue
+ * (convert, scale, bias, activation) runs in registers and stores 4 pixels per channel (fewer
+ * past P). The chunk (about 32 KiB of quads) keeps the gathered quads in cache until used.
+ * Scratch: the padded planes, then the chunk's quads, then the K tap offsets (int32).
  */
-#include "qgemm-core.h"
+#include "../matmul/gemm-core.h"
+#include "quantize.h"
 
 typedef struct {
   uint32_t batch, cin, h, w, cout, ho, wo, kh, kw;
   int32_t sh, sw, ph, pw, dh, dw;
-  uint32_t group, cin_g, cout_g, k, kp, hp, wp, chunk;
+  uint32_t group, cin_g, cout_g, k, k2, hp, wp, chunk;
   float act_scale, act_inv;
   uint32_t dynamic;
   Act act;
@@ -39,41 +60,126 @@ static void tap_offsets(int32_t* off, const QConvU* u) {
       for (int kx = 0; kx < (int)u->kw; kx++) off[t++] = (ci * hp + ky * u->dh) * wp + kx * u->dw;
 }
 
-static void im2row(int16_t* rows, const int16_t* planes, const int32_t* off, const QConvU* u, int p0, int count) {
-  const int wp = (int)u->wp, wo = (int)u->wo, kp = (int)u->kp, k = (int)u->k, sh = u->sh, sw = u->sw;
-  int oy = p0 / wo, ox = p0 % wo;
-  for (int i = 0; i < count; i++) {
+/*
+ * A whole quad at stride 1: its pixels are 4 neighbours in one output row, or (SPLIT) the last m
+ * of one row and the first 4 - m of the next (wo >= 4). Each tap is then 4 consecutive values, or
+ * lanes of two such loads blended by `first_lanes` (the second load starts m values before the
+ * next row's pixel 0, so its lanes m..3 are that row's); pairs of taps are interleaved into
+ * [4 pixels][2 taps]. Loads may read up to 3 values past a row (masked off or unused).
+ */
+INLINE void gather_quad_s1(int16_t* dst, const int16_t* first, const int16_t* second, v128_t first_lanes, const int32_t* off, int k, const int SPLIT) {
+#define TAP(t) (SPLIT ? wasm_v128_bitselect(wasm_v128_load64_zero(first + off[t]), wasm_v128_load64_zero(second + off[t]), first_lanes) \
+                      : wasm_v128_load64_zero(first + off[t]))
+  int t = 0;
+  for (; t + 2 <= k; t += 2, dst += 8) wasm_v128_store(dst, wasm_i16x8_shuffle(TAP(t), TAP(t + 1), 0, 8, 1, 9, 2, 10, 3, 11));
+  if (t < k) wasm_v128_store(dst, wasm_i16x8_shuffle(TAP(t), wasm_i16x8_splat(0), 0, 8, 1, 9, 2, 10, 3, 11));
+#undef TAP
+}
+
+/* Any quad, pixel by pixel: `count` pixels from their corners, the rest (past P) zero. */
+static void gather_quad(int16_t* dst, const int16_t* const* corner, int count, const int32_t* off, int k, int k2) {
+  for (int i = 0; i < 4; i++) {
+    int16_t* d = dst + 2 * i;
+    if (i >= count) {
+      for (int j = 0; j < k2; j++) d[8 * j] = d[8 * j + 1] = 0;
+      continue;
+    }
+    for (int t = 0; t < k; t++) d[(t >> 1) * 8 + (t & 1)] = corner[i][off[t]];
+    if (k & 1) d[(k >> 1) * 8 + 1] = 0;
+  }
+}
+
+/* The quads of output pixels [p0, p0 + count) of one group, whose planes start at `planes`. */
+static void im2row(int16_t* quads, const int16_t* planes, const int32_t* off, const QConvU* u, int p0, int count) {
+  const int wp = (int)u->wp, wo = (int)u->wo, k = (int)u->k, k2 = (int)u->k2, sh = u->sh, sw = u->sw;
+  for (int i = 0; i < count; i += 4, quads += k2 * 8) {
+    const int n = min_i(4, count - i);
+    int oy = (p0 + i) / wo, ox = (p0 + i) % wo;
     const int16_t* corner = planes + oy * sh * wp + ox * sw;
-    int16_t* row = rows + i * kp;
-    int t = 0;
-    for (; t < k; t++) row[t] = corner[off[t]];
-    for (; t < kp; t++) row[t] = 0;
-    if (++ox == wo) ox = 0, oy++;
+    if (sw == 1 && n == 4 && wo >= 4) {
+      const int m = wo - ox;
+      if (m >= 4) {
+        gather_quad_s1(quads, corner, corner, wasm_i16x8_splat(-1), off, k, 0);
+      } else {
+        const v128_t first_lanes = wasm_i16x8_gt(wasm_i16x8_splat((int16_t)m), wasm_i16x8_make(0, 1, 2, 3, 4, 5, 6, 7));
+        gather_quad_s1(quads, corner, planes + (oy + 1) * sh * wp - m, first_lanes, off, k, 1);
+      }
+      continue;
+    }
+    const int16_t* corners[4];
+    for (int j = 0; j < n; j++) {
+      corners[j] = planes + oy * sh * wp + ox * sw;
+      if (++ox == wo) ox = 0, oy++;
+    }
+    gather_quad(quads, corners, n, off, k, k2);
+  }
+}
+
+typedef struct {
+  const int16_t* quads; /* the chunk's quads */
+  const int16_t* w;     /* the group's blocks */
+  const float* wscale;  /* the group's, padded to whole blocks */
+  const float* bias;
+  float* out;           /* the group's channel 0 of this image */
+  int k2, pixels, cout_g, p0;
+  float s;
+  Act act;
+} ConvTile;
+
+/* PR quads from quad q of the chunk x the 4 channels of block nb. */
+INLINE void conv_tile(const ConvTile* t, const int PR, int q, int nb) {
+  v128_t acc[2][4];
+  for (int i = 0; i < PR; i++)
+    for (int c = 0; c < 4; c++) acc[i][c] = wasm_i32x4_splat(0);
+  const int k2 = t->k2;
+  const int16_t* a = t->quads + q * k2 * 8;
+  const int16_t* w = t->w + nb * k2 * 8;
+  for (int j = 0; j < k2; j++, a += 8, w += 8) {
+    v128_t av[2];
+    for (int i = 0; i < PR; i++) av[i] = wasm_v128_load(a + i * k2 * 8);
+    for (int c = 0; c < 4; c++) {
+      const v128_t wv = wasm_v128_load32_splat(w + 2 * c);
+      for (int i = 0; i < PR; i++) acc[i][c] = wasm_i32x4_add(acc[i][c], wasm_i32x4_dot_i16x8(av[i], wv));
+    }
+  }
+  const int n0 = nb * 4, nv = min_i(4, t->cout_g - n0);
+  for (int c = 0; c < nv; c++) {
+    const v128_t scale = wasm_f32x4_splat(t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
+    for (int i = 0; i < PR; i++) {
+      const int p = t->p0 + (q + i) * 4;
+      const v128_t y = act_vec(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias), &t->act);
+      store_lanes(t->out + (n0 + c) * t->pixels + p, y, t->pixels - p);
+    }
   }
 }
 
 KERNEL(qconv_i8)
-void qconv_i8(const float* x, const int8_t* w, const float* wscale, const float* bias, float* out, int16_t* scratch, const QConvU* u) {
+void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float* bias, float* out, int16_t* scratch, const QConvU* u) {
   const int P = (int)(u->ho * u->wo), image = (int)(u->cin * u->h * u->w), chunk = (int)u->chunk;
-  const int cout_g = (int)u->cout_g, blocks = (cout_g + 3) / 4, kp = (int)u->kp;
+  const int cout_g = (int)u->cout_g, blocks = (cout_g + 3) / 4, k2 = (int)u->k2;
+  const size_t group_planes = (size_t)u->cin_g * u->hp * u->wp;
   int16_t* planes = scratch;
-  int16_t* rows = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
-  int32_t* off = (int32_t*)(rows + (size_t)chunk * kp);
+  int16_t* quads = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
+  int32_t* off = (int32_t*)(quads + (size_t)chunk * k2 * 2);
   tap_offsets(off, u);
   for (int b = 0; b < (int)u->batch; b++) {
     float s = u->act_scale, inv = u->act_inv;
     if (u->dynamic) dynamic_scale(max_abs(x + b * image, image), &s, &inv);
     quantize_planes(planes, x + b * image, u, inv);
     for (int g = 0; g < (int)u->group; g++) {
+      ConvTile t = {
+        .quads = quads, .w = w + (size_t)g * blocks * k2 * 8, .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4,
+        .out = out + ((size_t)b * u->cout + (size_t)g * cout_g) * P, .k2 = k2, .pixels = P, .cout_g = cout_g, .s = s, .act = u->act,
+      };
       for (int p0 = 0; p0 < P; p0 += chunk) {
-        const int count = min_i(chunk, P - p0);
-        im2row(rows, planes + (size_t)g * u->cin_g * u->hp * u->wp, off, u, p0, count);
-        const QGemmArgs args = {
-          .m = count, .n = cout_g, .kp = kp, .a = rows, .w = w + (size_t)g * blocks * 4 * kp,
-          .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4, .row_s = NULL,
-          .out = out + ((size_t)b * u->cout + (size_t)g * cout_g) * P + p0, .sm = 1, .sn = P, .act = u->act, .s = s,
-        };
-        qgemm_core(&args);
+        const int count = min_i(chunk, P - p0), nq = (count + 3) / 4;
+        im2row(quads, planes + g * group_planes, off, u, p0, count);
+        t.p0 = p0;
+        int q = 0;
+        for (; q + 2 <= nq; q += 2)
+          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 2, q, nb);
+        if (q < nq)
+          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 1, q, nb);
       }
     }
   }

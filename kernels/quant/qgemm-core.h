@@ -1,15 +1,12 @@
 /*
- * The int8 W8A8 core shared by qmatmul.c and qconv.c (the C twins of qgemm.wgsl / qgemv.wgsl):
+ * The int8 W8A8 GEMM core of qmatmul.c (the C twin of qgemm.wgsl / qgemv.wgsl):
  *   acc[m][n] = sum_k qa[m][k] * qw[n][k]   (exact int32)
- *   out[m*sm + n*sn] = act(f32(acc) * (s_m * wscale[n]) + bias[n]), s_m the row's activation scale
- * and the activation quantizer of docs/compressed-formats.md (f32 multiply, f32.nearest — ties to
- * even, as WGSL round and the reference — clamp to ±127), so accumulators match the other
- * backends bit for bit.
+ *   out[m][n] = act(f32(acc) * (s_m * wscale[n]) + bias[n]), s_m the row's activation scale,
+ * out row-major [M][N]. QConv has its own core (qconv.c), with pixels in the vector lanes.
  *
- * Layout. A rows are quantized into scratch as int16 (sign-extended once per run, not once per
- * output channel) [M][KP], KP = K rounded up to 16, zero tail. W is repacked at load
- * (kernels/quant/cpu.ts) from the bundle's [N][ceil(K/4)] words into blocks of 4 channels,
- * [ceil(N/4)][KP/16][4][16] int8 (zero-padded): one block's 16-k step is 64 contiguous bytes, so
+ * Layout. A rows are quantized (quantize.h) into scratch as int16 [M][KP], KP = K rounded up to
+ * 16, zero tail. W is repacked at load (kernels/quant/cpu.ts) from the bundle's [N][ceil(K/4)]
+ * words into blocks of 4 channels, [ceil(N/4)][KP/16][4][16] int8 (zero-padded): one block's 16-k step is 64 contiguous bytes, so
  * a block streams as one sequence instead of 4 rows a whole row apart. wscale and bias are padded
  * to whole blocks.
  *
@@ -25,6 +22,7 @@
 #define TESSERA_QGEMM_CORE_H
 
 #include "../matmul/gemm-core.h"
+#include "quantize.h"
 
 typedef struct {
   int m, n, kp;
@@ -35,43 +33,8 @@ typedef struct {
   const float* row_s; /* per row of A, or NULL: every row has scale s */
   float s;
   float* out;
-  int sm, sn;
   Act act;
 } QGemmArgs;
-
-/* One value, as the vector path: f32.nearest, then a clamp that keeps NaN, then trunc_sat (NaN → 0). */
-INLINE int16_t quantize1(float x, float inv) {
-  float r = rintf(x * inv);
-  r = r < -127.0f ? -127.0f : r > 127.0f ? 127.0f : r;
-  return (int16_t)__builtin_wasm_trunc_saturate_s_i32_f32(r);
-}
-
-/* Quantizes len floats of x into int16 q, 8 at a time; the tail one by one. */
-static inline void quantize_run(int16_t* dst, const float* x, int len, float inv) {
-  const v128_t vinv = wasm_f32x4_splat(inv), lo = wasm_f32x4_splat(-127.0f), hi = wasm_f32x4_splat(127.0f);
-#define Q4(p) wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_pmin(wasm_f32x4_pmax(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(p), vinv)), lo), hi))
-  int i = 0;
-  for (; i + 8 <= len; i += 8) wasm_v128_store(dst + i, wasm_i16x8_narrow_i32x4(Q4(x + i), Q4(x + i + 4)));
-#undef Q4
-  for (; i < len; i++) dst[i] = quantize1(x[i], inv);
-}
-
-static inline float max_abs(const float* x, int len) {
-  v128_t m = wasm_f32x4_splat(0.0f);
-  int i = 0;
-  for (; i + 4 <= len; i += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
-  float v[4];
-  wasm_v128_store(v, m);
-  float r = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
-  for (; i < len; i++) r = fmaxf(r, fabsf(x[i]));
-  return r;
-}
-
-/* The dynamic scale: s = amax / 127, inv = 127 / amax (IEEE f32 division); s = 1, inv = 0 at 0. */
-static inline void dynamic_scale(float amax, float* s, float* inv) {
-  *s = amax == 0.0f ? 1.0f : amax / 127.0f;
-  *inv = amax == 0.0f ? 0.0f : 127.0f / amax;
-}
 
 /* The 4 channels' sums, lane j = horizontal sum of c[j]. */
 INLINE v128_t hsum4(v128_t c0, v128_t c1, v128_t c2, v128_t c3) {
@@ -101,7 +64,7 @@ INLINE void qgemm_tile(const QGemmArgs* g, const int MR, int m0, int nb) {
       }
     }
   }
-  const int n0 = nb * 4, nv = min_i(4, g->n - n0), sm = g->sm, sn = g->sn;
+  const int n0 = nb * 4, nv = min_i(4, g->n - n0);
   const v128_t ws = wasm_v128_load(g->wscale + n0), bias = wasm_v128_load(g->bias + n0);
   const Act act = g->act;
   for (int i = 0; i < MR; i++) {
@@ -109,17 +72,7 @@ INLINE void qgemm_tile(const QGemmArgs* g, const int MR, int m0, int nb) {
     const v128_t sums = wasm_f32x4_convert_i32x4(hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
     const v128_t scale = wasm_f32x4_mul(wasm_f32x4_splat(g->row_s ? g->row_s[m] : g->s), ws);
     const v128_t y = act_vec(wasm_f32x4_add(wasm_f32x4_mul(sums, scale), bias), &act);
-    float* o = g->out + m * sm + n0 * sn;
-    if (sn == 1 && nv == 4) {
-      wasm_v128_store(o, y);
-      continue;
-    }
-    switch (nv) {
-      case 4: wasm_v128_store32_lane(o + 3 * sn, y, 3); /* fall through */
-      case 3: wasm_v128_store32_lane(o + 2 * sn, y, 2); /* fall through */
-      case 2: wasm_v128_store32_lane(o + sn, y, 1); /* fall through */
-      default: wasm_v128_store32_lane(o, y, 0);
-    }
+    store_lanes(g->out + m * g->n + n0, y, nv);
   }
 }
 

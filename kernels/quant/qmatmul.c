@@ -27,7 +27,7 @@ void qmatmul_i8(const float* a, const int8_t* w, const float* wscale, const floa
   }
   const QGemmArgs g = {
     .m = m, .n = (int)u->n, .kp = kp, .a = scratch, .w = w, .wscale = wscale, .bias = bias,
-    .row_s = row_s, .out = out, .sm = (int)u->n, .sn = 1, .act = u->act,
+    .row_s = row_s, .out = out, .act = u->act,
   };
   qgemm_core(&g);
 }

@@ -3,10 +3,16 @@ import type { Tensor } from '../../core/tensor.js';
 import { pushActivation } from '../matmul/cpu.js';
 import type { CpuOpPlan } from '../op.js';
 import type { QMatMulGeometry } from '../quant/geometry.js';
-import { padChannels } from '../quant/cpu.js';
 import { staticScale } from '../quant/pack.js';
 import { Params } from '../wgsl.js';
 import { CHANNEL_BLOCK, cpuGroups, packCpuLayout } from './cpu-layout.js';
+
+/** A per-channel vector (zeros when absent) padded to `channels`, whole blocks of the kernel. */
+function padChannels(t: Tensor | undefined, channels: number): Tensor {
+  const data = new Float32Array(channels);
+  if (t) data.set(t.data);
+  return { dtype: 'float32', dims: [channels], data };
+}
 
 /** CPU plan of SparseQMatMul (sparse-qmatmul.c): the weights re-laid-out once, here at load. */
 export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tensor, wscale: Tensor, bias: Tensor | undefined, node: Node): CpuOpPlan {
@@ -25,7 +31,6 @@ export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tenso
     }],
     // One int16 row, the pair tables of every row, the row scales.
     scratch: [groups * 4 * 2 + m * groups * 16 + m * 4],
-    // padChannels pads to whole 4-channel blocks; asking for whole 8-channel ones gives the kernel's.
-    constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, 1, channels), padChannels(bias, 1, channels)],
+    constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, channels), padChannels(bias, channels)],
   };
 }

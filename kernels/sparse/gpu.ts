@@ -16,9 +16,9 @@ import src from './sparse-qmatmul.wgsl';
  */
 
 /**
- * `fn gather_dot(a0, a1, codes, v)`: the kept bytes of group words a0, a1 (codes: i0, i1 of a0's
- * group, then of a1's, 2 bits each) dotted with the 4 int8 values of v. Each byte is moved to the
- * top of its lane and back: an arithmetic shift sign-extends it for the portable dot.
+ * The gather and dot of sparse-qmatmul.wgsl. gather_shifts(codes) moves, per lane, the kept byte of
+ * a group word (codes: i0, i1 of the first group, then of the second, 2 bits each) to the top;
+ * shifting back down by 24 leaves it alone, arithmetically (i32) sign-extended for the portable dot.
  */
 const GATHER = `fn gather_shifts(codes: u32) -> vec4u {
   return vec4u(24u) - ((vec4u(codes) >> vec4u(0u, 2u, 4u, 6u)) & vec4u(3u)) * 8u;
@@ -26,17 +26,22 @@ const GATHER = `fn gather_shifts(codes: u32) -> vec4u {
 `;
 
 const PACKED_GATHER = `requires packed_4x8_integer_dot_product;
-${GATHER}fn gather_dot(a0: u32, a1: u32, codes: u32, v: u32) -> i32 {
-  return dot4I8Packed(pack4xU8((vec4u(a0, a0, a1, a1) << gather_shifts(codes)) >> vec4u(24u)), v);
+${GATHER}alias WeightWord = u32;
+fn weights(v: u32) -> u32 { return v; }
+fn gather_dot(a0: u32, a1: u32, shifts: vec4u, w: u32) -> i32 {
+  return dot4I8Packed(pack4xU8((vec4u(a0, a0, a1, a1) << shifts) >> vec4u(24u)), w);
 }
 `;
 
-const PORTABLE_GATHER = `${GATHER}fn gather_dot(a0: u32, a1: u32, codes: u32, v: u32) -> i32 {
-  let a = (vec4i(bitcast<i32>(a0), bitcast<i32>(a0), bitcast<i32>(a1), bitcast<i32>(a1)) << gather_shifts(codes)) >> vec4u(24u);
-  let w = (vec4i(bitcast<i32>(v)) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u);
-  return dot(a, w);
+const PORTABLE_GATHER = `${GATHER}alias WeightWord = vec4i;
+fn weights(v: u32) -> vec4i { return (vec4i(bitcast<i32>(v)) << vec4u(24u, 16u, 8u, 0u)) >> vec4u(24u); }
+fn gather_dot(a0: u32, a1: u32, shifts: vec4u, w: vec4i) -> i32 {
+  return dot((vec4i(bitcast<i32>(a0), bitcast<i32>(a0), bitcast<i32>(a1), bitcast<i32>(a1)) << shifts) >> vec4u(24u), w);
 }
 `;
+
+/** Rows of A per invocation: 4 share each channel's unpacking; batch-1 inference keeps 1. */
+const rowsPerInvocation = (m: number): number => (m >= 4 ? 4 : 1);
 
 const storage = (name: string, binding: number, type: string, mode = 'read'): string =>
   `@group(0) @binding(${binding}) var<storage, ${mode}> ${name}: array<${type}>;`;
@@ -62,12 +67,13 @@ ${storage('bias', 4, 'f32')}
 ${storage('out', 5, 'f32', 'read_write')}
 ${dynamic ? storage('scales', 6, 'f32') : ''}
 ${paramsDecl(dynamic ? 7 : 6, params.length)}
+const ROWS: u32 = ${rowsPerInvocation(g.m)}u;
 fn row_scale(m: u32) -> f32 { return ${dynamic ? 'scales[2u * m]' : 'p_f(3u)'}; }
 ${nodeActivationFn(node)}
 ${src}`;
   return {
     code,
-    workgroups: [Math.ceil(g.n / 64), g.m, 1],
+    workgroups: [Math.ceil(g.n / 64), Math.ceil(g.m / rowsPerInvocation(g.m)), 1],
     bindings: [{ scratch: 0 }, { constant: 0 }, { input: 2 }, { input: 3 }, hasBias ? { input: 4 } : { constant: 1 }, { output: 0 }, ...(dynamic ? [{ scratch: 1 }] : [])],
     uniforms: params.pack(),
   };

@@ -2,7 +2,7 @@
  * SparseQMatMul on the CPU: int8 W8A8 with 2:4 structured sparse weights,
  *   acc[m][n] = sum over kept (g, i) of qa[m][4g + i] * w[n][g][i]   (exact int32)
  *   out[m][n] = act(f32(acc) * (s_m * wscale[n]) + bias[n])
- * with A quantized by qgemm-core.h's quantizer (the one QMatMul uses), so the accumulators match
+ * with A quantized by quantize.h (QMatMul's quantizer), so the accumulators match
  * the reference and the WebGPU kernel bit for bit.
  *
  * Why lanes are output channels. Gathering A by each channel's indices (a swizzle per channel
@@ -25,7 +25,8 @@
  * T[g] and does two dots, so the layout streams once per MR rows. MR = 1 (batch-1 inference) splits
  * the groups into two interleaved sums, so the adds do not serialise on 2 accumulators.
  */
-#include "../quant/qgemm-core.h"
+#include "../matmul/gemm-core.h"
+#include "../quant/quantize.h"
 
 typedef struct {
   uint32_t m, n, k, groups;

@@ -11,14 +11,41 @@
 //
 // Per value word, gather_dot (spliced in by kernels/sparse/gpu.ts) picks the 4 kept A bytes out of
 // the two groups' A words by the 2-bit indices and takes one 4-way int8 dot with the word: 8 dense
-// positions per dot, half the dots of dense int8 for the same K.
+// positions per dot, half the dots of dense int8 for the same K. The shifts that do the picking
+// and the unpacked weights depend on the channel only, so they are made once per value word and
+// reused for every row of the invocation (struct Channel).
 //
-// One row of A and 4 output channels per invocation, workgroups 16 wide along N (SwiftShader runs
-// a workgroup on one thread, so a 256-channel layer still spreads over 4). The A words of one
-// index word are loaded once for the 4 channels.
+// ROWS rows of A (4 when M >= 4, else 1) and 4 output channels per invocation, workgroups 16
+// wide along N (SwiftShader runs a workgroup on one thread, so a 256-channel layer still spreads
+// over 4). Rows past M are clamped for loading and skipped at the store.
 //
 // Prefix from gpu.ts: bindings aq, values (vec4<u32>), indices (u32), wscale, bias, out (f32),
-// params (0 M, 1 N, 2 IW), fn row_scale(m) -> f32, fn activation, fn gather_dot.
+// params (0 M, 1 N, 2 IW), const ROWS, fn row_scale(m) -> f32, fn activation, alias WeightWord,
+// fn weights(u32) -> WeightWord, fn gather_shifts, fn gather_dot.
+
+struct Channel {
+  s0: vec4u, s1: vec4u, s2: vec4u, s3: vec4u,
+  w0: WeightWord, w1: WeightWord, w2: WeightWord, w3: WeightWord,
+}
+
+fn channel(at: u32) -> Channel {
+  let idx = indices[at];
+  let v = values[at];
+  return Channel(gather_shifts(idx), gather_shifts(idx >> 8u), gather_shifts(idx >> 16u), gather_shifts(idx >> 24u),
+    weights(v.x), weights(v.y), weights(v.z), weights(v.w));
+}
+
+/** One row's dot over one index word: a, b are the row's 8 A words there. */
+fn row_dot(ch: Channel, a: vec4u, b: vec4u) -> i32 {
+  return gather_dot(a.x, a.y, ch.s0, ch.w0) + gather_dot(a.z, a.w, ch.s1, ch.w1) + gather_dot(b.x, b.y, ch.s2, ch.w2) + gather_dot(b.z, b.w, ch.s3, ch.w3);
+}
+
+/** Lane r: row r's dot (lanes past ROWS stay 0). Constant indices only: dynamic ones spill on SwiftShader. */
+fn rows_dot(at: u32, a: array<vec4u, 8>) -> vec4i {
+  let ch = channel(at);
+  if (ROWS == 1u) { return vec4i(row_dot(ch, a[0], a[1]), 0, 0, 0); }
+  return vec4i(row_dot(ch, a[0], a[1]), row_dot(ch, a[2], a[3]), row_dot(ch, a[4], a[5]), row_dot(ch, a[6], a[7]));
+}
 
 @compute @workgroup_size(16, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -26,27 +53,34 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let N = p_u(1u);
   let IW = p_u(2u);
   let n0 = gid.x * 4u;
-  let m = gid.y;
-  if (n0 >= N || m >= M) { return; }
-  let ns = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
+  let m0 = gid.y * ROWS;
+  if (n0 >= N || m0 >= M) { return; }
+  let ns = (min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u))) * IW;
+  let ms = (min(vec4u(m0) + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u))) * IW * 2u;
 
-  var acc = vec4i(0);
+  // Per channel, lanes over rows.
+  var acc0 = vec4i(0);
+  var acc1 = vec4i(0);
+  var acc2 = vec4i(0);
+  var acc3 = vec4i(0);
   for (var j = 0u; j < IW; j++) {
-    let a = aq[(m * IW + j) * 2u];
-    let b = aq[(m * IW + j) * 2u + 1u];
-    for (var c = 0u; c < 4u; c++) {
-      let at = ns[c] * IW + j;
-      let idx = indices[at];
-      let v = values[at];
-      acc[c] += gather_dot(a.x, a.y, idx & 0xffu, v.x) + gather_dot(a.z, a.w, (idx >> 8u) & 0xffu, v.y)
-        + gather_dot(b.x, b.y, (idx >> 16u) & 0xffu, v.z) + gather_dot(b.z, b.w, idx >> 24u, v.w);
-    }
+    let a = array<vec4u, 8>(aq[ms.x + 2u * j], aq[ms.x + 2u * j + 1u], aq[ms.y + 2u * j], aq[ms.y + 2u * j + 1u],
+      aq[ms.z + 2u * j], aq[ms.z + 2u * j + 1u], aq[ms.w + 2u * j], aq[ms.w + 2u * j + 1u]);
+    acc0 += rows_dot(ns.x + j, a);
+    acc1 += rows_dot(ns.y + j, a);
+    acc2 += rows_dot(ns.z + j, a);
+    acc3 += rows_dot(ns.w + j, a);
   }
 
-  let s = row_scale(m);
-  for (var c = 0u; c < 4u; c++) {
-    let n = n0 + c;
-    if (n >= N) { return; }
-    out[m * N + n] = activation(f32(acc[c]) * (s * wscale[n]) + bias[n]);
+  let acc = array<vec4i, 4>(acc0, acc1, acc2, acc3);
+  for (var r = 0u; r < ROWS; r++) {
+    let m = m0 + r;
+    if (m >= M) { return; }
+    let s = row_scale(m);
+    for (var c = 0u; c < 4u; c++) {
+      let n = n0 + c;
+      if (n >= N) { break; }
+      out[m * N + n] = activation(f32(acc[c][r]) * (s * wscale[n]) + bias[n]);
+    }
   }
 }
