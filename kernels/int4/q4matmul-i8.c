@@ -1,0 +1,103 @@
+/*
+ * Q4MatMul on the CPU with int8 activations (the C twin of q4gemv-i8.wgsl / q4gemm-i8.wgsl):
+ *   q = A's row quantized as QMatMul's (static or per-row dynamic scale s; qgemm-core.h)
+ *   acc_g[m][n] = sum_{k in g} (u[n][k] - z[n][g]) * q[m][k]             (exact int32)
+ *   out[m][n] = act(f32(sum_g f32(acc_g) * scale[n][g]) * s_m + bias[n])  (g ascending, f32 steps)
+ * the float order docs/compressed-formats.md fixes, so this kernel matches the reference bit for bit.
+ *
+ * Layout: weights as q4-core.h reads them. Each row of A is quantized once into scratch as int16
+ * [M][G*32] (zero-padded past K) and then permuted per group into the weights' nibble order
+ * (k = 0, 2, …, 30, then 1, 3, …, 31), so a group of weights needs no shuffles: an and, a shift,
+ * the zero point subtracted as i8, four i8 -> i16 extends, and i32x4.dot_i16x8_s (8 MACs each)
+ * against the permuted row. The 16-bit A row is shared by all N channels. Scratch after the rows:
+ * [M] f32x4 accumulators, then [M] row scales.
+ *
+ * Blocking: 4 output channels at a time; per group their 32 weights are unpacked once (16 i16x8)
+ * and every row is run against them, so the unpacking is paid once per weight whatever M is. Per
+ * row and group the 4 channels' i32x4 partials are reduced together (qgemm-core.h's hsum4) into
+ * one i32x4 of acc_g, converted (exact: |acc_g| <= 32*15*127), scaled by the 4 groups' scales and
+ * added to the row's f32x4 accumulator (SIMD128 has no FMA, so each step rounds as documented).
+ * Channels past N repeat the last one: computed, never stored.
+ */
+#include "../quant/qgemm-core.h"
+#include "q4-core.h"
+
+typedef struct {
+  uint32_t m, n, k, groups;
+  uint32_t has_zp, has_bias, zp_words;
+  float act_scale, act_inv;
+  uint32_t dynamic;
+  Act act;
+} Q4I8U;
+
+/* The 32 int16 values of one group, from k order into nibble order (evens, then odds). */
+INLINE void to_nibble_order(int16_t* q) {
+  const v128_t v0 = wasm_v128_load(q), v1 = wasm_v128_load(q + 8), v2 = wasm_v128_load(q + 16), v3 = wasm_v128_load(q + 24);
+  wasm_v128_store(q, wasm_i16x8_shuffle(v0, v1, 0, 2, 4, 6, 8, 10, 12, 14));
+  wasm_v128_store(q + 8, wasm_i16x8_shuffle(v2, v3, 0, 2, 4, 6, 8, 10, 12, 14));
+  wasm_v128_store(q + 16, wasm_i16x8_shuffle(v0, v1, 1, 3, 5, 7, 9, 11, 13, 15));
+  wasm_v128_store(q + 24, wasm_i16x8_shuffle(v2, v3, 1, 3, 5, 7, 9, 11, 13, 15));
+}
+
+/* Row r of A quantized into q (gk = G*32 values) in nibble order; returns its scale. */
+static float quantize_row(int16_t* q, const float* a, int k, int gk, const Q4I8U* u) {
+  float s = u->act_scale, inv = u->act_inv;
+  if (u->dynamic) dynamic_scale(max_abs(a, k), &s, &inv);
+  quantize_run(q, a, k, inv);
+  memset(q + k, 0, (size_t)(gk - k) * 2);
+  for (int g = 0; g < gk; g += 32) to_nibble_order(q + g);
+  return s;
+}
+
+/* Group g of channel n as four i16x8, in the order quantize_row leaves A. */
+INLINE void widen_group(const uint32_t* w, const uint32_t* zp, const Q4I8U* u, int n, int g, v128_t out[4]) {
+  v128_t even, odd;
+  q4_unpack_nibbles(w + (n * (int)u->groups + g) * 4, q4_zero_point(zp, u->has_zp, u->zp_words, n, g), &even, &odd);
+  out[0] = wasm_i16x8_extend_low_i8x16(even);
+  out[1] = wasm_i16x8_extend_high_i8x16(even);
+  out[2] = wasm_i16x8_extend_low_i8x16(odd);
+  out[3] = wasm_i16x8_extend_high_i8x16(odd);
+}
+
+INLINE v128_t dot32(const v128_t w[4], const v128_t a[4]) {
+  return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[0], a[0]), wasm_i32x4_dot_i16x8(w[1], a[1])),
+                        wasm_i32x4_add(wasm_i32x4_dot_i16x8(w[2], a[2]), wasm_i32x4_dot_i16x8(w[3], a[3])));
+}
+
+/* Channels n0..n0+3 (clamped to ch) for all rows; m is a constant 1 in the GEMV call, so the row loop folds away. */
+INLINE void channel_block(const int16_t* qa, v128_t* acc, const float* row_s, const uint32_t* w, const float* scales, const uint32_t* zp,
+                          const float* bias, float* out, const Q4I8U* u, int n0, const int m) {
+  const int n = (int)u->n, groups = (int)u->groups, gk = groups * 32;
+  int ch[4];
+  for (int j = 0; j < 4; j++) ch[j] = min_i(n0 + j, n - 1);
+  for (int r = 0; r < m; r++) acc[r] = wasm_f32x4_splat(0.0f);
+  for (int g = 0; g < groups; g++) {
+    v128_t wv[4][4];
+    for (int j = 0; j < 4; j++) widen_group(w, zp, u, ch[j], g, wv[j]);
+    const v128_t sc = wasm_f32x4_make(scales[ch[0] * groups + g], scales[ch[1] * groups + g], scales[ch[2] * groups + g], scales[ch[3] * groups + g]);
+    for (int r = 0; r < m; r++) {
+      const int16_t* q = qa + r * gk + g * 32;
+      const v128_t a[4] = {wasm_v128_load(q), wasm_v128_load(q + 8), wasm_v128_load(q + 16), wasm_v128_load(q + 24)};
+      const v128_t sums = hsum4(dot32(wv[0], a), dot32(wv[1], a), dot32(wv[2], a), dot32(wv[3], a));
+      acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sums), sc));
+    }
+  }
+  const int nv = min_i(4, n - n0);
+  const v128_t b = u->has_bias ? load_lanes(bias + n0, 1, nv) : wasm_f32x4_splat(0.0f);
+  for (int r = 0; r < m; r++) {
+    const v128_t y = wasm_f32x4_add(wasm_f32x4_mul(acc[r], wasm_f32x4_splat(row_s[r])), b);
+    store_lanes(out + r * n + n0, act_vec(y, &u->act), nv);
+  }
+}
+
+KERNEL(q4matmul_i8)
+void q4matmul_i8(const float* a, const uint32_t* w, const float* scales, const uint32_t* zp, const float* bias, float* out, int16_t* scratch, const Q4I8U* u) {
+  const int m = (int)u->m, n = (int)u->n, k = (int)u->k, gk = (int)u->groups * 32;
+  v128_t* acc = (v128_t*)(scratch + (size_t)m * gk);
+  float* row_s = (float*)(acc + m);
+  for (int r = 0; r < m; r++) row_s[r] = quantize_row(scratch + r * gk, a + r * k, k, gk, u);
+  for (int n0 = 0; n0 < n; n0 += 4) {
+    if (m == 1) channel_block(scratch, acc, row_s, w, scales, zp, bias, out, u, n0, 1);
+    else channel_block(scratch, acc, row_s, w, scales, zp, bias, out, u, n0, m);
+  }
+}
