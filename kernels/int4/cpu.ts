@@ -27,8 +27,8 @@ export function q4CpuPlan(args: GpuOpArgs): CpuOpPlan {
     return {
       kind: 'call',
       calls: [{ fn: 'q4matmul_i8', bindings, uniforms: params.pack() }],
-      // int16 rows padded to whole groups, an f32x4 accumulator and a scale per row (q4matmul-i8.c).
-      scratch: [g.m * (g.groups * GROUP * 2 + 16 + 4)],
+      // Per row: int16 values padded to whole groups, an f32x4 accumulator, its scale, its group sums (q4matmul-i8.c).
+      scratch: [g.m * (g.groups * GROUP * 2 + 16 + 4 + 4 * g.groups)],
       constants: scales.constants,
     };
   }
