@@ -1,5 +1,5 @@
 /*
- * Reading Q4MatMul's packed weights in wasm SIMD, shared by q4matmul.c (float activations) and
+ * Reading Q4MatMul's packed weights, shared by q4matmul.c (float activations) and
  * q4matmul-i8.c (int8 activations). Layout (docs/compressed-formats.md): W [N][G][4 words], one
  * group of 32 nibbles per channel is one 16-byte vector, k ascending from the low nibble, so byte
  * b holds k = 2b (low nibble) and k = 2b + 1 (high); zero points [N][ceil(G/8)] words of 8 nibbles.
@@ -12,17 +12,6 @@
 /* The group's zero point: its packed nibble, or 8 for symmetric weights. */
 INLINE int q4_zero_point(const uint32_t* zp, uint32_t has_zp, uint32_t zp_words, int n, int g) {
   return has_zp ? (int)((zp[n * (int)zp_words + g / 8] >> (4 * (g % 8))) & 15) : 8;
-}
-
-/*
- * One group's 32 signed weights w = u - z as two i8x16 in nibble order: `even` holds k = 0, 2, …, 30,
- * `odd` k = 1, 3, …, 31 (an and and a shift, no shuffles; callers reorder whichever side is cheaper).
- */
-INLINE void q4_unpack_nibbles(const uint32_t* words, int z, v128_t* even, v128_t* odd) {
-  const v128_t raw = wasm_v128_load(words);
-  const v128_t zv = wasm_i8x16_splat((int8_t)z);
-  *even = wasm_i8x16_sub(wasm_v128_and(raw, wasm_i8x16_splat(15)), zv);
-  *odd = wasm_i8x16_sub(wasm_u8x16_shr(raw, 4), zv);
 }
 
 #endif

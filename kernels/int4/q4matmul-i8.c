@@ -5,14 +5,17 @@
  *   out[m][n] = act(f32(sum_g f32(acc_g) * scale[n][g]) * s_m + bias[n])  (g ascending, f32 steps)
  * the float order docs/compressed-formats.md fixes, so this kernel matches the reference bit for bit.
  *
- * Layout: weights as q4-core.h reads them. Each row of A is quantized once into scratch as int16
- * [M][G*32] (zero-padded past K) and then permuted per group into the weights' nibble order
- * (k = 0, 2, …, 30, then 1, 3, …, 31), so a group of weights needs no shuffles: an and, a shift,
- * the zero point subtracted as i8, four i8 -> i16 extends, and i32x4.dot_i16x8_s (8 MACs each)
- * against the permuted row. The 16-bit A row is shared by all N channels. Scratch after the rows:
- * [M] f32x4 accumulators, then [M] row scales.
+ * Layout: weights as q4-core.h describes them.
+ * Each row of A is quantized once into scratch as int16 [M][G*32] (zero-padded past K), its group
+ * sums kept, and each group transposed so vector i holds k = 4j + i in lane j: read as u16 lanes,
+ * a group's 16 bytes hold k = 4j..4j+3 in lane j's four nibbles, so a mask and shifts give the
+ * nibbles u as four i16x8 already in A's order (7 ops, where q4matmul.c's i8 unpacking, a zero-point
+ * subtract and four i8 -> i16 extends take about 12), and i32x4.dot_i16x8_s (8 MACs each) does the rest.
+ * The zero point is applied per group to the channel sums, acc_g = sum u*q - z * sum q (the same
+ * integer). Scratch after the rows: [M] f32x4 accumulators, [M] row scales, [M][G] group sums.
  *
- * Blocking: 4 output channels at a time; per group their 32 weights are unpacked once (16 i16x8)
+ * Blocking: 4 output channels at a time. For one row (the batch-1 GEMV) each channel's widened
+ * group feeds its dot at once; for more rows the 4 channels' groups are widened once (16 i16x8)
  * and every row is run against them, so the unpacking is paid once per weight whatever M is. Per
  * row and group the 4 channels' i32x4 partials are reduced together (qgemm-core.h's hsum4) into
  * one i32x4 of acc_g, converted (exact: |acc_g| <= 32*15*127), scaled by the 4 groups' scales and

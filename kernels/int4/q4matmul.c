@@ -9,7 +9,7 @@
  * Two paths, chosen by M (`gemv_rows` in the uniforms, set by kernels/int4/cpu.ts):
  *  - M small (batch-1 MLP inference, the case int4 is for): one GEMV per row straight from the
  *    nibbles. A group's 16 bytes split into even/odd nibbles (and, shift), interleave back into k
- *    order (two shuffles; q4-core.h subtracts z as i8), widen to f32x4 (i8 -> i16 -> i32 -> f32) and mul+add
+ *    order (two shuffles), subtract z as i8, widen to f32x4 (i8 -> i16 -> i32 -> f32) and mul+add
  *    against the activations (SIMD128 has no FMA). Four output channels at a time keep four
  *    independent accumulators in flight and share one horizontal reduction (a 4x4 transpose).
  *    The weights stream once from memory at an eighth of the fp32 bytes, which is where int4 wins.
@@ -31,12 +31,14 @@ INLINE int zero_point(const uint32_t* zp, const Q4U* u, int n, int g) {
   return q4_zero_point(zp, u->has_zp, u->zp_words, n, g);
 }
 
-/* One group's 32 signed weights w = u - z as two i8x16 in k order: k 0-15 in lo, 16-31 in hi. */
+/* One group's 32 signed weights w = u - z as two i8x16: k 0-15 in lo, 16-31 in hi. */
 INLINE void unpack_group(const uint32_t* words, int z, v128_t* lo, v128_t* hi) {
-  v128_t even, odd;
-  q4_unpack_nibbles(words, z, &even, &odd);
-  *lo = wasm_i8x16_shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  *hi = wasm_i8x16_shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const v128_t raw = wasm_v128_load(words);
+  const v128_t even = wasm_v128_and(raw, wasm_i8x16_splat(15));
+  const v128_t odd = wasm_u8x16_shr(raw, 4);
+  const v128_t zv = wasm_i8x16_splat((int8_t)z);
+  *lo = wasm_i8x16_sub(wasm_i8x16_shuffle(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), zv);
+  *hi = wasm_i8x16_sub(wasm_i8x16_shuffle(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), zv);
 }
 
 /* 16 int8 values (k ascending) as four f32x4. */
