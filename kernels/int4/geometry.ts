@@ -1,6 +1,7 @@
-import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
-import { attrFloat, attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
+import { ModelFormatError, ShapeError } from '../../core/errors.js';
+import { attrInt, type Node, type ValueInfo } from '../../core/ir/graph.js';
 import { sizeOf } from '../../core/tensor.js';
+import { actScaleAttr } from '../quant/geometry.js';
 import { GROUP_WORDS, groupsOf, halfScaleWords, zeroPointWords } from './pack.js';
 
 /**
@@ -19,6 +20,10 @@ export interface Q4Geometry {
   readonly halfScales: boolean;
   readonly zeroPoints: boolean;
   readonly bias: boolean;
+  /** Activations quantized to int8 (docs/compressed-formats.md, "Rounding, exactly"), else fp32. */
+  readonly int8: boolean;
+  /** The static activation scale; 0 for the dynamic per-row one (or float activations). */
+  readonly actScale: number;
 }
 
 const dimsOf = (v: ValueInfo): string => `${v.dtype} [${v.dims.join(', ')}]`;
@@ -29,19 +34,16 @@ function expectDims(name: string, v: ValueInfo, dtype: string, dims: readonly nu
   }
 }
 
-/**
- * The format's int8-activation mode (`act_scale` > 0 or `act_int8` = 1) has no kernels yet; a node
- * asking for it is refused rather than run with float activations.
- */
-function refuseInt8Activations(node: Node): void {
-  if (attrFloat(node.attrs, 'act_scale', 0) > 0 || attrInt(node.attrs, 'act_int8', 0) === 1) {
-    throw new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason: 'int8 activations (act_scale / act_int8) are not implemented yet; only float activations run' }]);
-  }
+/** The activation mode: int8 with a static scale (`act_scale` > 0), int8 with per-row dynamic scales (`act_int8` = 1), or fp32. */
+function activationMode(node: Node): { int8: boolean; actScale: number } {
+  const actScale = actScaleAttr(node.attrs, 'Q4MatMul');
+  const flag = attrInt(node.attrs, 'act_int8', 0);
+  if (flag !== 0 && flag !== 1) throw new ModelFormatError(`Q4MatMul act_int8 must be 0 or 1, got ${flag}`);
+  return { int8: actScale > 0 || flag === 1, actScale };
 }
 
 export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Node): Q4Geometry {
   const [a, w, scales, zp, bias] = inputs;
-  refuseInt8Activations(node);
   if (!a || !w || !scales) throw new ShapeError('Q4MatMul needs A, W and scales');
   if (a.dtype !== 'float32' || a.dims.length === 0) throw new ShapeError(`Q4MatMul A must be float32 of rank ≥ 1, got ${dimsOf(a)}`);
   const k = a.dims[a.dims.length - 1]!;
@@ -59,6 +61,6 @@ export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Nod
   return {
     m: sizeOf(a.dims.slice(0, -1)), n, k, groups,
     out: [...a.dims.slice(0, -1), n],
-    halfScales, zeroPoints: zp !== undefined, bias: bias !== undefined,
+    halfScales, zeroPoints: zp !== undefined, bias: bias !== undefined, ...activationMode(node),
   };
 }

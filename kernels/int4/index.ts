@@ -4,13 +4,15 @@ import { activateAll } from '../matmul/epilogue.js';
 import { q4CpuPlan } from './cpu.js';
 import { q4Geometry } from './geometry.js';
 import { q4GpuPlan } from './gpu.js';
-import { GROUP, unpackInt4Blocks } from './pack.js';
+import { unpackInt4Blocks } from './pack.js';
+import { q4FloatReference, q4Int8Reference } from './reference.js';
 import { scaleTable } from './scales.js';
 
 /**
  * Q4MatMul (domain com.tessera): A [..., K] times int4 block-quantized W [N, K] (groups of 32
  * along K, a scale each, optional zero points; docs/compressed-formats.md), plus bias and a fused
- * activation. Kernels: q4matmul.wgsl (planned by gpu.ts) and q4matmul.c (cpu.ts).
+ * activation, with float activations or int8 ones quantized as QMatMul's. Kernels: q4matmul.wgsl /
+ * q4matmul.c (float), q4gemv-i8.wgsl / q4gemm-i8.wgsl / q4matmul-i8.c (int8), planned by gpu.ts and cpu.ts.
  */
 
 function reference(inputs: readonly (Tensor | undefined)[], node: Parameters<OpDef['reference']>[1]['node']): Tensor[] {
@@ -18,18 +20,7 @@ function reference(inputs: readonly (Tensor | undefined)[], node: Parameters<OpD
   const [a, w, scales, zp, bias] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined, Tensor | undefined];
   const weights = unpackInt4Blocks(w.data, zp?.data, g.n, g.k);
   const sc = scaleTable(scales, g);
-  const data = new Float32Array(g.m * g.n);
-  for (let m = 0; m < g.m; m++) {
-    for (let n = 0; n < g.n; n++) {
-      let y = 0;
-      for (let grp = 0; grp < g.groups; grp++) {
-        let s = 0;
-        for (let k = grp * GROUP; k < Math.min(g.k, (grp + 1) * GROUP); k++) s += weights[n * g.k + k]! * a.data[m * g.k + k]!;
-        y += sc[n * g.groups + grp]! * s;
-      }
-      data[m * g.n + n] = y + (bias ? bias.data[n]! : 0);
-    }
-  }
+  const data = (g.int8 ? q4Int8Reference : q4FloatReference)(a.data, weights, sc, bias?.data, g);
   activateAll(node, data);
   return [{ dtype: 'float32', dims: g.out, data }];
 }

@@ -1,5 +1,5 @@
 /*
- * Q4MatMul on the CPU (the C twin of q4matmul.wgsl), float activations:
+ * Q4MatMul on the CPU (the C twin of q4matmul.wgsl), float activations (int8 ones: q4matmul-i8.c):
  *   out[m][n] = act(sum_g scale[n][g] * sum_{k in g} (u[n][k] - z[n][g]) * A[m][k] + bias[n])
  *
  * Layout (docs/compressed-formats.md): A row-major [M][K]; W [N][G][4 words], 32 nibbles per group,
@@ -18,7 +18,7 @@
  *    the fp32 GEMM core (kernels/matmul/gemm-core.h) runs on it; bias and activation ride in its
  *    epilogue. The panel block is sized like the fp32 MatMul's run-time B block (still in L2).
  */
-#include "../matmul/gemm-core.h"
+#include "q4-core.h"
 
 typedef struct {
   uint32_t m, n, k, groups;
@@ -28,7 +28,7 @@ typedef struct {
 } Q4U;
 
 INLINE int zero_point(const uint32_t* zp, const Q4U* u, int n, int g) {
-  return u->has_zp ? (int)((zp[n * (int)u->zp_words + g / 8] >> (4 * (g % 8))) & 15) : 8;
+  return q4_zero_point(zp, u->has_zp, u->zp_words, n, g);
 }
 
 /* One group's 32 signed weights w = u - z as two i8x16: k 0-15 in lo, 16-31 in hi. */

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import { ShapeError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { planModel } from '../../core/runtime/plan.js';
 import { TESSERA_DOMAIN } from '../registry.js';
 import { checkOp, expectClose, oneNodeModel, randomTensor, runOp } from '../testing/harness.js';
 import { runModel } from '../matmul/test-models.js';
-import { quantizeInt4Blocks, type ScaleDtype } from './pack.js';
+import { caseArb, CONSTS, q4Inputs } from './test-util.js';
 
 /**
  * Q4MatMul on WebGPU and the CPU against the reference, on shapes that do not divide the 32-wide
@@ -16,40 +16,6 @@ import { quantizeInt4Blocks, type ScaleDtype } from './pack.js';
  */
 
 const TOL = { atol: 2e-4, rtol: 1e-4 };
-
-interface Case {
-  readonly batch: readonly number[];
-  readonly m: number;
-  readonly k: number;
-  readonly n: number;
-  readonly zeroPoint: boolean;
-  readonly scaleDtype: ScaleDtype;
-  readonly bias: boolean;
-  readonly seed: number;
-}
-
-/** Inputs for one case, the weights already quantized; inputs 1-4 are held as initializers. */
-function q4Inputs(c: Case): (Tensor | undefined)[] {
-  const q = quantizeInt4Blocks(randomTensor('float32', [c.n, c.k], c.seed + 1), { zeroPoint: c.zeroPoint, scaleDtype: c.scaleDtype });
-  return [
-    randomTensor('float32', [...c.batch, c.m, c.k], c.seed),
-    q.packed, q.scales, q.zeroPoints,
-    c.bias ? randomTensor('float32', [c.n], c.seed + 2) : undefined,
-  ];
-}
-
-const CONSTS = { constInputs: [1, 2, 3, 4], domain: TESSERA_DOMAIN };
-
-const caseArb = fc.record({
-  batch: fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
-  m: fc.integer({ min: 1, max: 9 }),
-  k: fc.integer({ min: 1, max: 150 }),
-  n: fc.integer({ min: 1, max: 70 }),
-  zeroPoint: fc.boolean(),
-  scaleDtype: fc.constantFrom<ScaleDtype>('float32', 'float16'),
-  bias: fc.boolean(),
-  seed: fc.nat(),
-});
 
 describe('Q4MatMul with float activations', () => {
   it('matches the reference on odd shapes, batch dims, with and without zero points, fp16 scales, bias', async () => {
@@ -132,13 +98,6 @@ describe('Q4MatMul with float activations', () => {
       const run = runOp('reference', 'Q4MatMul', inputs, attrs, CONSTS);
       await expect(run).rejects.toThrow(ShapeError);
       await expect(run).rejects.toThrow(message);
-    }
-  });
-
-  it('refuses int8 activations, which have no kernels yet, instead of running them as float', async () => {
-    const inputs = q4Inputs({ batch: [], m: 1, k: 40, n: 3, zeroPoint: false, scaleDtype: 'float32', bias: false, seed: 1 });
-    for (const attrs of [{ act_scale: 0.05 }, { act_int8: 1 }] as Attrs[]) {
-      await expect(runOp('cpu', 'Q4MatMul', inputs, attrs, CONSTS)).rejects.toThrow(UnsupportedOpError);
     }
   });
 

@@ -39,8 +39,11 @@ function padChannels(t: Tensor | undefined, groups: number, n: number): Tensor {
   return { dtype: 'float32', dims: [data.length], data };
 }
 
-/** The static scale and multiplier, or zeros and the dynamic flag; the struct tail both kernels share. */
-function pushScale(params: Params, actScale: number, node: Node): Params {
+/**
+ * The static scale and multiplier, or zeros and the dynamic flag, then the activation: the struct
+ * tail the int8-activation kernels share (qmatmul.c, qconv.c, kernels/int4/q4matmul-i8.c).
+ */
+export function pushScale(params: Params, actScale: number, node: Node): Params {
   const { scale, inv } = actScale > 0 ? staticScale(actScale) : { scale: 0, inv: 0 };
   return pushActivation(params.f32s(scale, inv).u32s(actScale > 0 ? 0 : 1), node);
 }

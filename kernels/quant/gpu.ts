@@ -64,6 +64,12 @@ fn mac4x4(a: vec4u, w: vec4u, c0: ptr<function, vec4i>, c1: ptr<function, vec4i>
 }
 `;
 
+/**
+ * The source of `dot4x4` / `mac4x4` for a device's WGSL features; it must open the module (the
+ * packed variant starts with its `requires` directive). Also read by kernels/int4's int8 path.
+ */
+export const dotPrimitives = (features: ReadonlySet<string> | undefined): string => (features?.has(PACKED_DOT_FEATURE) ? PACKED_DOT : PORTABLE_DOT);
+
 /** Words per packed row as the GPU kernels read it: whole vec4s (16 values). */
 export const gpuRowWords = (k: number): number => Math.ceil(k / 16) * 4;
 
@@ -144,7 +150,7 @@ export function qgemmProgram(spec: QGemmSpec): GpuProgram {
     .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0);
   const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
   const gemv = m < 4;
-  const code = `${spec.features?.has(PACKED_DOT_FEATURE) ? PACKED_DOT : PORTABLE_DOT}
+  const code = `${dotPrimitives(spec.features)}
 ${storage('aq', 0, 'vec4u')}
 ${storage('wq', 1, 'vec4u')}
 ${storage('wscale', 2, 'f32')}

@@ -38,6 +38,11 @@ export function dynamicScale(amax: number): ActScale {
   return { scale: Math.fround(a / QMAX), inv: Math.fround(QMAX / a) };
 }
 
+/** A segment's scale: the static one when `actScale` > 0, else the dynamic one of its values. */
+export function segmentScale(actScale: number, x: ArrayLike<number>, start: number, length: number): ActScale {
+  return actScale > 0 ? staticScale(actScale) : dynamicScale(maxAbs(x, start, length));
+}
+
 export function maxAbs(x: ArrayLike<number>, start = 0, length = x.length - start): number {
   let m = 0;
   for (let i = start; i < start + length; i++) m = Math.max(m, Math.abs(x[i]!));

@@ -1,16 +1,12 @@
 import type { Tensor } from '../../core/tensor.js';
 import type { QConvGeometry, QMatMulGeometry } from './geometry.js';
-import { dynamicScale, maxAbs, quantizeRowSymmetric, staticScale, unpackInt8Rows, type ActScale } from './pack.js';
+import { quantizeRowSymmetric, segmentScale, unpackInt8Rows } from './pack.js';
 
 /**
  * The QMatMul / QConv oracles: quantize exactly as docs/compressed-formats.md says, accumulate in
  * plain integers (exact: |acc| < 2^31 ≪ 2^53), then the float epilogue. Activations are left to
  * the caller (activateAll), as for the float ops.
  */
-
-function scaleFor(actScale: number, x: ArrayLike<number>, start: number, length: number): ActScale {
-  return actScale > 0 ? staticScale(actScale) : dynamicScale(maxAbs(x, start, length));
-}
 
 /** `y = f32(acc) · f32(s · wscale) + bias`, each step rounded to f32 as the kernels do. */
 function dequantize(acc: number, s: number, wscale: number, bias: number): number {
@@ -22,7 +18,7 @@ export function qmatmulReference(a: Tensor, w: Tensor, wscale: Tensor, bias: Ten
   const wq = unpackInt8Rows(w.data, n, k);
   const out = new Float32Array(m * n);
   for (let r = 0; r < m; r++) {
-    const { scale, inv } = scaleFor(g.actScale, a.data, r * k, k);
+    const { scale, inv } = segmentScale(g.actScale, a.data, r * k, k);
     const q = quantizeRowSymmetric(a.data, inv, r * k, k);
     for (let c = 0; c < n; c++) {
       let acc = 0;
@@ -47,7 +43,7 @@ export function qconvReference(x: Tensor, w: Tensor, wscale: Tensor, bias: Tenso
   const out = new Float32Array(g.batch * g.cOut * ho * wo);
   for (let b = 0; b < g.batch; b++) {
     // One scale per image: the dynamic amax runs over the whole input of this batch item.
-    const { scale, inv } = scaleFor(g.actScale, x.data, b * image, image);
+    const { scale, inv } = segmentScale(g.actScale, x.data, b * image, image);
     const q = quantizeRowSymmetric(x.data, inv, b * image, image);
     for (let co = 0; co < g.cOut; co++) {
       const c0 = Math.floor(co / coutG) * cinG;

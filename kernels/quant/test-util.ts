@@ -3,10 +3,10 @@ import { planModel } from '../../core/runtime/plan.js';
 import { GpuExecutable } from '../../core/runtime/webgpu/gpu-executable.js';
 import type { Tensor } from '../../core/tensor.js';
 import { TESSERA_DOMAIN } from '../registry.js';
-import { KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, testDevice, type TestBackend } from '../testing/harness.js';
+import { KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, testDevice, type RunOpOptions, type TestBackend } from '../testing/harness.js';
 import { packInt8Rows, quantizeWeightsPerChannel } from './pack.js';
 
-/** Shared by the QMatMul and QConv tests: quantized operands and runs on every backend. */
+/** Shared by the QMatMul, QConv and Q4MatMul (int8 activations) tests: quantized operands and runs on every backend. */
 
 export const Q_OPTIONS = { domain: TESSERA_DOMAIN, constInputs: [1, 2, 3] } as const;
 
@@ -39,14 +39,17 @@ export function integerWeights(n: number, k: number, seed: number): { w: Tensor;
 }
 
 /** The op on WebGPU, the CPU and the reference, in that order. */
-export async function runEverywhere(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs): Promise<Tensor[]> {
+export async function runEverywhere(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs, options: RunOpOptions = Q_OPTIONS): Promise<Tensor[]> {
   const backends: TestBackend[] = [...KERNEL_BACKENDS, 'reference'];
-  return Promise.all(backends.map(async (b) => (await runOp(b, opType, inputs, attrs, Q_OPTIONS))[0]!));
+  return Promise.all(backends.map(async (b) => (await runOp(b, opType, inputs, attrs, options))[0]!));
 }
 
-/** The op on WebGPU with the plan given only `features` (an empty set forces the portable shaders). */
-export async function runGpuWithFeatures(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs, features: ReadonlySet<string>): Promise<Tensor> {
-  const model: Model = oneNodeModel(opType, inputs, attrs, Q_OPTIONS);
+/**
+ * The op on WebGPU with the plan given only `features` (an empty set forces the portable shaders);
+ * only input 0 may be fed, the others must be constants in `options`.
+ */
+export async function runGpuWithFeatures(opType: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs, features: ReadonlySet<string>, options: RunOpOptions = Q_OPTIONS): Promise<Tensor> {
+  const model: Model = oneNodeModel(opType, inputs, attrs, options);
   const exe = await GpuExecutable.create({ ...(await testDevice()), wgslFeatures: features }, planModel(model));
   try {
     const { outputs } = await exe.run(new Map([['x0', inputs[0]!]]));

@@ -1,0 +1,50 @@
+import type { Tensor } from '../../core/tensor.js';
+import { quantizeRowSymmetric, segmentScale } from '../quant/pack.js';
+import type { Q4Geometry } from './geometry.js';
+import { GROUP } from './pack.js';
+
+/**
+ * The Q4MatMul oracles (docs/compressed-formats.md), before bias and activation. `weights` are the
+ * signed int4 values [N, K] (unpackInt4Blocks), `scales` the f32 table [N, G].
+ */
+
+/** Float activations: y = Σ_g scale[n,g] · Σ_{k∈g} w·a + bias, in f64 (the kernels are compared with a tolerance). */
+export function q4FloatReference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
+  const out = new Float32Array(g.m * g.n);
+  for (let m = 0; m < g.m; m++) {
+    for (let n = 0; n < g.n; n++) {
+      let y = 0;
+      for (let grp = 0; grp < g.groups; grp++) {
+        let s = 0;
+        for (let k = grp * GROUP; k < Math.min(g.k, (grp + 1) * GROUP); k++) s += weights[n * g.k + k]! * a[m * g.k + k]!;
+        y += scales[n * g.groups + grp]! * s;
+      }
+      out[m * g.n + n] = y + (bias ? bias[n]! : 0);
+    }
+  }
+  return out;
+}
+
+/**
+ * int8 activations, each float step rounded to f32 as the CPU kernel does:
+ *   acc_g = Σ_{k∈g} w·q (exact; |acc_g| ≤ 32·15·127, so f32(acc_g) is exact too)
+ *   t = Σ_g f32(acc_g)·scale[n,g], g ascending, each product and partial sum rounded to f32
+ *   y = f32(f32(t·s) + bias)
+ */
+export function q4Int8Reference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
+  const out = new Float32Array(g.m * g.n);
+  for (let m = 0; m < g.m; m++) {
+    const { scale, inv } = segmentScale(g.actScale, a, m * g.k, g.k);
+    const q = quantizeRowSymmetric(a, inv, m * g.k, g.k);
+    for (let n = 0; n < g.n; n++) {
+      let t = 0;
+      for (let grp = 0; grp < g.groups; grp++) {
+        let acc = 0;
+        for (let k = grp * GROUP; k < Math.min(g.k, (grp + 1) * GROUP); k++) acc += weights[n * g.k + k]! * q[k]!;
+        t = Math.fround(t + Math.fround(acc * scales[n * g.groups + grp]!));
+      }
+      out[m * g.n + n] = Math.fround(Math.fround(t * scale) + (bias ? bias[n]! : 0));
+    }
+  }
+  return out;
+}
