@@ -42,6 +42,10 @@ const CASES: { name: string; model: () => Model; options: (m: Model, samples: Te
     options: async (m, samples) => ({ weights: 'int8', activations: { kind: 'static', ranges: await calibrate(m, ['x', 'r'], samples.map((x) => ({ x }))) } }),
   },
   { name: 'int4, float activations', model: () => denseModel(4, 64, 48), options: async () => ({ weights: 'int4', activations: { kind: 'float' } }), ops: ['Q4MatMul', 'Relu', 'Q4MatMul'], cosine: 0.99 },
+  {
+    name: 'int4, calibrated int8 activations', model: () => denseModel(4, 64, 48), ops: ['Q4MatMul', 'Relu', 'Q4MatMul'], cosine: 0.99,
+    options: async (m, samples) => ({ weights: 'int4', activations: { kind: 'static', ranges: await calibrate(m, ['x', 'r'], samples.map((x) => ({ x }))) } }),
+  },
   { name: '2:4 + int8', model: () => denseModel(4, 64, 48), options: async () => ({ weights: 'int8', sparsity: '2:4', activations: { kind: 'dynamic' } }), ops: ['SparseQMatMul', 'Relu', 'SparseQMatMul'], cosine: 0.8 },
   { name: 'int8 convs and dense', model: convModel, options: async () => ({ weights: 'int8', activations: { kind: 'dynamic' } }), ops: ['QConv', 'Relu', 'QConv', 'Flatten', 'QMatMul'], cosine: 0.999 },
 ];
