@@ -27,7 +27,8 @@ export interface WeightLayer {
   readonly ownInitializers: readonly string[];
 }
 
-function constant(graph: Graph, name: string | undefined): Tensor | undefined {
+/** The value of an initializer or a Constant node, if `name` is one. */
+export function constant(graph: Graph, name: string | undefined): Tensor | undefined {
   if (!name) return undefined;
   const t = graph.initializers.get(name);
   if (t) return t;
