@@ -9,7 +9,7 @@ import type { QuantizedConstant } from './qdq.js';
  * with the bias Add left after it. This pass puts a MatMul over the dequantized weight back in the
  * pattern's place and hands the weight's integers to the layer rewrite, which makes it a QMatMul
  * with a dynamic activation scale. ORT's activation scale is per tensor and asymmetric (uint8),
- * Tessera's per row and symmetric: the results are close, not equal, and the notes say so.
+ * Tessera's per row and symmetric: the results are close, not equal, and the layer rewrite notes it.
  */
 
 const FLOAT = 1;
@@ -54,7 +54,6 @@ export function rewriteDynamicMatMuls(g: ImportGraph): { weights: Map<string, Qu
     weights.set(name, { node: mmi.name, dims: [k, n], ints, scale: Float32Array.from(ws.data), axis: ws.data.length === 1 ? -1 : 1 });
     g.replace([mmi, cast], mul, { name: mmi.name, opType: 'MatMul', domain: '', inputs: [dql.inputs[0]!, name], outputs: mul.outputs, attrs: {} });
     layers.add(mmi.name);
-    g.notes.push(`${mmi.name}: DynamicQuantizeLinear's per-tensor asymmetric uint8 activations become QMatMul's per-row symmetric int8 ones (close, not equal)`);
   }
   return { weights, layers };
 }

@@ -1,6 +1,11 @@
+import { UnsupportedOpError } from '../errors.js';
 import { isGraphAttr, type Graph, type Node } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
 import { constant } from '../compress/layers.js';
+
+/** A node the import cannot read, refused by name as the planner refuses an operator without a kernel. */
+export const refuseNode = (node: Node, reason: string): UnsupportedOpError =>
+  new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason }]);
 
 /** ONNX element types the loader widens (int8/uint8 → int32, float16 → float32) that the import must still tell apart. */
 export type StoredType = 'int8' | 'uint8' | 'float16';

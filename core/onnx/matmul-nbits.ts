@@ -1,9 +1,9 @@
-import { ModelFormatError, UnsupportedOpError } from '../errors.js';
+import { ModelFormatError } from '../errors.js';
 import { attrInt, type Node } from '../ir/graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { GROUP, GROUP_WORDS, groupsOf, packHalfScales, quantizeInt4Blocks, zeroPointWords } from '../../kernels/int4/pack.js';
 import { TESSERA_DOMAIN } from '../../kernels/registry.js';
-import type { ImportGraph } from './import-graph.js';
+import { refuseNode, type ImportGraph } from './import-graph.js';
 
 /**
  * com.microsoft MatMulNBits (4-bit) → Q4MatMul. Per ONNX Runtime's contrib-op spec: Y = A · Bᵀ with
@@ -15,9 +15,6 @@ import type { ImportGraph } from './import-graph.js';
  */
 
 const MS_DOMAIN = 'com.microsoft';
-
-const refuse = (node: Node, reason: string): UnsupportedOpError =>
-  new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason }]);
 
 const int32 = (dims: readonly number[], data: Int32Array): Tensor => ({ dtype: 'int32', dims, data });
 
@@ -55,15 +52,15 @@ function parts(g: ImportGraph, node: Node): Parts {
   const n = attrInt(node.attrs, 'N', 0);
   const bits = attrInt(node.attrs, 'bits', 4);
   const blockSize = attrInt(node.attrs, 'block_size', 0);
-  if (bits !== 4) throw refuse(node, `bits = ${bits}: only 4-bit weights map onto Q4MatMul`);
-  if (node.inputs[4]) throw refuse(node, 'g_idx (act-order) is not imported');
+  if (bits !== 4) throw refuseNode(node, `bits = ${bits}: only 4-bit weights map onto Q4MatMul`);
+  if (node.inputs[4]) throw refuseNode(node, 'g_idx (act-order) is not imported');
   if (k <= 0 || n <= 0 || blockSize < 16 || (blockSize & (blockSize - 1)) !== 0) {
     throw new ModelFormatError(`MatMulNBits "${node.name}": K = ${k}, N = ${n}, block_size = ${blockSize} (K and N positive, block_size a power of 2 ≥ 16)`);
   }
   const [b, scales] = [g.constant(node.inputs[1]), g.constant(node.inputs[2])];
   const zeroPoints = node.inputs[3] ? g.constant(node.inputs[3]) : undefined;
   const bias = node.inputs[5] ? g.constant(node.inputs[5]) : undefined;
-  if (!b || !scales || (node.inputs[3] && !zeroPoints) || (node.inputs[5] && !bias)) throw refuse(node, 'B, scales, zero_points and bias must be initializers');
+  if (!b || !scales || (node.inputs[3] && !zeroPoints) || (node.inputs[5] && !bias)) throw refuseNode(node, 'B, scales, zero_points and bias must be initializers');
   const blocks = Math.ceil(k / blockSize);
   const blob = blockSize / 2;
   if (b.dims.join() !== [n, blocks, blob].join()) {

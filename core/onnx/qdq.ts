@@ -1,7 +1,7 @@
-import { ModelFormatError, UnsupportedOpError } from '../errors.js';
+import { ModelFormatError } from '../errors.js';
 import { attrInt, type Node } from '../ir/graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
-import type { ImportGraph } from './import-graph.js';
+import { refuseNode, type ImportGraph } from './import-graph.js';
 
 /**
  * QuantizeLinear / DequantizeLinear as ONNX defines them (y = (x − zero_point) · scale, per tensor
@@ -26,14 +26,11 @@ interface Params {
   readonly axis: number;
 }
 
-const refuse = (node: Node, reason: string): UnsupportedOpError =>
-  new UnsupportedOpError([{ opType: node.opType, domain: node.domain, node: node.name, reason }]);
-
 /** The scale and zero point of a (De)QuantizeLinear over a value of `dims`, checked against each other. */
 function params(g: ImportGraph, node: Node, dims: readonly number[]): Params | undefined {
   const scale = g.constant(node.inputs[1]);
   if (!scale) return undefined;
-  if (attrInt(node.attrs, 'block_size', 0) !== 0) throw refuse(node, 'blocked quantization (block_size) is not imported');
+  if (attrInt(node.attrs, 'block_size', 0) !== 0) throw refuseNode(node, 'blocked quantization (block_size) is not imported');
   const zp = node.inputs[2] ? g.constant(node.inputs[2]) : undefined;
   if (node.inputs[2] && !zp) return undefined;
   const rank = dims.length;

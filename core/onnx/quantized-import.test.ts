@@ -118,6 +118,9 @@ describe('import of QDQ models', () => {
     const model = loadOnnx(bytes);
     expect(model.graph.nodes.map((nd) => nd.opType)).toEqual(['Identity', 'Relu']);
     expect(model.importNotes).toEqual([expect.stringMatching(/DequantizeLinear_1: .* feeds no imported layer; the value stays float/)]);
+    const session = await Session.load(bytes, { backend: 'cpu' });
+    expect(session.report().importNotes).toEqual(model.importNotes);
+    session.dispose();
     const x = randomTensor('float32', [2, 6], 11);
     // The model rounds to steps of 0.5 and Tessera does not: at most half a step apart.
     expectClose(await runTessera(model, 'cpu', x), (await (await ortModel(bytes)).run({ x })).y!, { atol: 0.25 + 1e-6, rtol: 0 });

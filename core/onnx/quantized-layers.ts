@@ -46,9 +46,9 @@ export function rewriteQuantizedLayers(g: ImportGraph, weights: ReadonlyMap<stri
     let acts: Record<string, AttrValue> = {};
     if (pair?.actScale !== undefined) acts = { act_scale: pair.actScale };
     else if (pair) g.notes.push(`${layer.node.name}: activations take a dynamic per-row scale, as ${pair.why}`);
-    else if (!dynamic.has(layer.node.name)) {
-      g.notes.push(`${layer.node.name}: activations are float in the model; QMatMul/QConv quantize them with a dynamic per-row scale`);
-    }
+    else if (dynamic.has(layer.node.name)) {
+      g.notes.push(`${layer.node.name}: DynamicQuantizeLinear's per-tensor asymmetric uint8 activations become QMatMul's per-row symmetric int8 ones (close, not equal)`);
+    } else g.notes.push(`${layer.node.name}: activations are float in the model; QMatMul/QConv quantize them with a dynamic per-row scale`);
     return [[{ ...layer, input: pair?.input ?? layer.input }, int8Encoding(layer, weightsOf(layer, w, g.notes), acts)]];
   });
   if (rewrites.length) g.adopt(rewriteLayers(g.graph(), rewrites).graph);
