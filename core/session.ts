@@ -53,6 +53,8 @@ export interface SessionReport {
   readonly cpuMemoryBytes?: number;
   readonly nodes: readonly NodeReport[];
   readonly foldedAtLoad: number;
+  /** What the import of a quantized ONNX model approximated (Model.importNotes); empty when exact. */
+  readonly importNotes: readonly string[];
 }
 
 export interface IoInfo {
@@ -254,6 +256,7 @@ export class Session {
       cpuMemoryBytes: cpu?.memoryBytes,
       nodes,
       foldedAtLoad: this.model.graph.nodes.length - (bucket?.plan.nodes.length ?? 0),
+      importNotes: this.model.importNotes ?? [],
     };
   }
 

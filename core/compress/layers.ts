@@ -27,7 +27,8 @@ export interface WeightLayer {
   readonly ownInitializers: readonly string[];
 }
 
-function constant(graph: Graph, name: string | undefined): Tensor | undefined {
+/** The value of an initializer or a Constant node, if `name` is one. */
+export function constant(graph: Graph, name: string | undefined): Tensor | undefined {
   if (!name) return undefined;
   const t = graph.initializers.get(name);
   if (t) return t;
@@ -53,7 +54,8 @@ function biasVector(t: Tensor | undefined, n: number, scale: number): Float32Arr
   return Float32Array.from({ length: n }, (_, j) => scale * t.data[size === 1 ? 0 : j]!);
 }
 
-function transposeKN(b: Tensor, k: number, n: number): Float32Array {
+/** A row-major [K, N] matrix as [N, K]; integer values (quantized weights) come through exactly. */
+export function transposeKN(b: { readonly data: ArrayLike<number> }, k: number, n: number): Float32Array {
   const w = new Float32Array(n * k);
   for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) w[j * k + p] = b.data[p * n + j]!;
   return w;

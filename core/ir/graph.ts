@@ -43,6 +43,11 @@ export interface Model {
   /** Opset of the default ('' / 'ai.onnx') domain. */
   readonly opset: number;
   readonly producer: string;
+  /**
+   * What the import of an already-quantized ONNX model could not carry over exactly (re-quantized
+   * weights, dynamic instead of static activation scales, fake quantization dropped), one line each.
+   */
+  readonly importNotes?: readonly string[];
 }
 
 /* Attribute accessors: ONNX attributes are optional with op-specific defaults. */

@@ -2,6 +2,8 @@ import onnxProto from 'onnx-proto';
 import { ModelFormatError } from '../errors.js';
 import type { AttrValue, Graph, GraphInput, Model, Node } from '../ir/graph.js';
 import { halfToFloat } from '../half.js';
+import type { StoredType } from './import-graph.js';
+import { importQuantized } from './quantized-import.js';
 import { narrowInt64, type DType, type Tensor, type TensorData, sizeOf } from '../tensor.js';
 
 const { onnx } = onnxProto;
@@ -164,11 +166,31 @@ function decodeGraph(g: onnxProto.onnx.IGraphProto, external?: ExternalData): Gr
   };
 }
 
+const STORED: Partial<Record<number, StoredType>> = { [T.INT8]: 'int8', [T.UINT8]: 'uint8', [T.FLOAT16]: 'float16' };
+
+/** The element types decodeTensor widens that the quantized import tells apart, for initializers and Constant values. */
+function storedTypes(g: onnxProto.onnx.IGraphProto): Map<string, StoredType> {
+  const types = new Map<string, StoredType>();
+  const note = (name: string, t: onnxProto.onnx.ITensorProto): void => {
+    const s = STORED[t.dataType ?? 0];
+    if (s) types.set(name, s);
+  };
+  for (const t of g.initializer ?? []) note(t.name ?? '', t);
+  for (const n of g.node ?? []) {
+    const value = n.opType === 'Constant' ? n.attribute?.find((a) => a.name === 'value')?.t : undefined;
+    if (value && n.output?.[0]) note(n.output[0], value);
+  }
+  return types;
+}
+
 export interface LoadOnnxOptions {
   readonly externalData?: ExternalData;
 }
 
-/** Parses an ONNX ModelProto. Any structural problem becomes a ModelFormatError naming it. */
+/**
+ * Parses an ONNX ModelProto. Any structural problem becomes a ModelFormatError naming it. Quantized
+ * layers (QDQ, MatMulInteger, MatMulNBits) come back as com.tessera ops (quantized-import.ts).
+ */
 export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Model {
   if (bytes.byteLength === 0) throw new ModelFormatError('model file is empty');
   let proto: onnxProto.onnx.ModelProto;
@@ -183,7 +205,8 @@ export function loadOnnx(bytes: Uint8Array, options: LoadOnnxOptions = {}): Mode
   if (opset < 7 || opset > 23) {
     throw new ModelFormatError(`model declares opset ${opset}; Tessera reads opsets 7 to 23`);
   }
-  return { graph: decodeGraph(proto.graph, options.externalData), opset, producer: proto.producerName ?? '' };
+  const model = { graph: decodeGraph(proto.graph, options.externalData), opset, producer: proto.producerName ?? '' };
+  return importQuantized(model, storedTypes(proto.graph));
 }
 
 /** Decodes a serialized TensorProto (the `.pb` files of ONNX test data sets). */

@@ -4,6 +4,7 @@
  * go through the same loader as any model file.
  */
 import onnxProto from 'onnx-proto';
+import { floatToHalf } from '../../core/half.js';
 import type { DType, Tensor } from '../../core/tensor.js';
 
 const { onnx } = onnxProto;
@@ -28,12 +29,25 @@ export interface NodeSpec {
   readonly attrs?: Readonly<Record<string, AttrSpec>>;
 }
 
+/**
+ * An initializer stored as an ONNX element type the runtime widens on load (int8, uint8 and
+ * float16): quantized models keep their weights, zero points and scales in these.
+ */
+export interface StoredAs {
+  readonly tensor: Tensor;
+  readonly as: 'int8' | 'uint8' | 'float16';
+}
+
 export interface GraphSpec {
   readonly nodes: readonly NodeSpec[];
   readonly inputs: readonly ValueSpec[];
   readonly outputs: readonly ValueSpec[];
-  readonly initializers?: Readonly<Record<string, Tensor>>;
+  readonly initializers?: Readonly<Record<string, Tensor | StoredAs>>;
 }
+
+export const storedAs = (as: StoredAs['as'], dtype: Tensor['dtype'], dims: readonly number[], values: ArrayLike<number>): StoredAs => ({
+  as, tensor: { dtype, dims, data: dtype === 'float32' ? Float32Array.from(values) : Int32Array.from(values) },
+});
 
 function valueInfo(v: ValueSpec): onnxProto.onnx.IValueInfoProto {
   return {
@@ -42,7 +56,22 @@ function valueInfo(v: ValueSpec): onnxProto.onnx.IValueInfoProto {
   };
 }
 
-function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
+/** int8/uint8/float16 go as raw little-endian bytes, the form exporters write. */
+function storedProto(name: string, { tensor: t, as }: StoredAs): onnxProto.onnx.ITensorProto {
+  const width = as === 'float16' ? 2 : 1;
+  const raw = new DataView(new ArrayBuffer(t.data.length * width));
+  t.data.forEach((v, i) => {
+    if (as === 'float16') raw.setUint16(i * 2, floatToHalf(v), true);
+    else if (as === 'int8') raw.setInt8(i, v);
+    else raw.setUint8(i, v);
+  });
+  const dataType = { int8: T.INT8, uint8: T.UINT8, float16: T.FLOAT16 }[as];
+  return { name, dims: [...t.dims], dataType, rawData: new Uint8Array(raw.buffer) };
+}
+
+function tensorProto(name: string, init: Tensor | StoredAs): onnxProto.onnx.ITensorProto {
+  if ('as' in init) return storedProto(name, init);
+  const t = init;
   const base = { name, dims: [...t.dims], dataType: ELEM[t.dtype] };
   if (t.dtype === 'float32') return { ...base, floatData: [...t.data] };
   if (t.dtype === 'int64') return { ...base, int64Data: [...t.data] };

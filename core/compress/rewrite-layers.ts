@@ -1,0 +1,84 @@
+import type { AttrValue, Graph, Node } from '../ir/graph.js';
+import type { Tensor } from '../tensor.js';
+import type { QuantizedWeights } from '../../kernels/quant/pack.js';
+import { TESSERA_DOMAIN } from '../../kernels/registry.js';
+import { convAttrs, type WeightLayer } from './layers.js';
+
+/**
+ * Puts com.tessera nodes in place of weight layers: shared by the quantize tool, which encodes
+ * float weights, and the ONNX importer, which carries over weights a model already holds quantized.
+ */
+
+export interface Encoded {
+  readonly opType: string;
+  readonly format: string;
+  /** Inputs after the activations, in the op's order; undefined marks an omitted optional one. */
+  readonly tensors: readonly (readonly [suffix: string, tensor: Tensor, layout: string] | undefined)[];
+  readonly attrs: Readonly<Record<string, AttrValue>>;
+}
+
+export const f32 = (data: Float32Array, dims: readonly number[]): Tensor => ({ dtype: 'float32', dims, data });
+export const i32 = (data: Int32Array, dims: readonly number[]): Tensor => ({ dtype: 'int32', dims, data });
+
+export function biasEntry(layer: WeightLayer): readonly [string, Tensor, string] | undefined {
+  return layer.bias ? ['bias', f32(layer.bias, [layer.n]), 'dense'] : undefined;
+}
+
+/** QMatMul, or QConv for a conv layer, over int8 weights already packed per output channel. */
+export function int8Encoding(layer: WeightLayer, q: QuantizedWeights, acts: Readonly<Record<string, AttrValue>>): Encoded {
+  const { n, k } = layer;
+  const isConv = layer.kind === 'conv';
+  return {
+    opType: isConv ? 'QConv' : 'QMatMul',
+    format: 'int8',
+    tensors: [['w', i32(q.packed, [n, Math.ceil(k / 4)]), 'int8x4-rows'], ['wscale', f32(q.scales, [n]), 'dense'], biasEntry(layer)],
+    attrs: { ...(isConv ? convAttrs(layer.node) : {}), k, ...acts },
+  };
+}
+
+/** Values no node, no graph output and no sub-graph reads any more. */
+function dropUnread(graph: Graph, nodes: Node[], initializers: Map<string, Tensor>): Node[] {
+  const read = new Set<string>(graph.outputs.map((o) => o.name));
+  const mark = (g: Graph): void => {
+    for (const node of g.nodes) {
+      node.inputs.forEach((v) => v && read.add(v));
+      for (const a of Object.values(node.attrs)) if (typeof a === 'object' && a !== null && 'nodes' in a) mark(a as Graph);
+    }
+  };
+  mark({ ...graph, nodes });
+  for (const name of [...initializers.keys()]) if (!read.has(name)) initializers.delete(name);
+  return nodes.filter((node) => node.opType !== 'Constant' || read.has(node.outputs[0]!));
+}
+
+export interface Rewritten {
+  readonly graph: Graph;
+  /** Tensor name → packed layout, for the bundle's tensor table. */
+  readonly layouts: Readonly<Record<string, string>>;
+}
+
+/**
+ * Replaces each layer's node (and its folded bias Add) by the encoded op reading `layer.input`,
+ * stores the encoded tensors as `<node>.<format>.<suffix>` and drops what nothing reads any more.
+ */
+export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [WeightLayer, Encoded])[]): Rewritten {
+  const initializers = new Map(graph.initializers);
+  const layouts: Record<string, string> = {};
+  const replaced = new Map<Node, Node | undefined>();
+  rewrites.forEach(([layer, e], i) => {
+    const base = `${layer.node.name || `layer${i}`}.${e.format}`;
+    const inputs = [layer.input, ...e.tensors.map((entry) => {
+      if (!entry) return '';
+      const [suffix, t, layout] = entry;
+      const name = `${base}.${suffix}`;
+      initializers.set(name, t);
+      layouts[name] = layout;
+      return name;
+    })];
+    while (inputs[inputs.length - 1] === '') inputs.pop();
+    replaced.set(layer.node, { name: layer.node.name, opType: e.opType, domain: TESSERA_DOMAIN, inputs, outputs: [layer.output], attrs: e.attrs });
+    if (layer.biasAdd) replaced.set(layer.biasAdd, undefined);
+  });
+  const rewritten = graph.nodes.flatMap((node) => (replaced.has(node) ? (replaced.get(node) ? [replaced.get(node)!] : []) : [node]));
+  const nodes = dropUnread(graph, rewritten, initializers);
+  return { graph: { ...graph, nodes, initializers }, layouts };
+}
