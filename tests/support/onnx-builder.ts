@@ -1,88 +1,14 @@
 /**
- * Writes small ONNX files with onnx-proto, so tests can make exactly the model a case needs (an
- * operator Tessera lacks, an If on a run-time condition, a symbolic batch dim) as real bytes that
- * go through the same loader as any model file.
+ * Small ONNX files for tests, written by core/onnx/write-onnx.ts, so a test can make exactly the
+ * model a case needs (an operator Tessera lacks, an If on a run-time condition, a symbolic batch
+ * dim) as real bytes that go through the same loader as any model file.
  */
-import onnxProto from 'onnx-proto';
-import type { DType, Tensor } from '../../core/tensor.js';
+import { encodeModel, type GraphSpec } from '../../core/onnx/write-onnx.js';
 
-const { onnx } = onnxProto;
-const T = onnx.TensorProto.DataType;
-const ELEM: Record<DType, number> = { float32: T.FLOAT, int32: T.INT32, int64: T.INT64, bool: T.BOOL };
-
-export interface ValueSpec {
-  readonly name: string;
-  readonly dtype: DType;
-  /** Numbers are fixed dims, strings symbolic ones. */
-  readonly dims: readonly (number | string)[];
-}
-
-export type AttrSpec = number | readonly number[] | GraphSpec;
-
-export interface NodeSpec {
-  readonly op: string;
-  readonly inputs: readonly string[];
-  readonly outputs: readonly string[];
-  readonly domain?: string;
-  /** Integers become INT(S), other numbers FLOAT(S); a GraphSpec becomes a GRAPH attribute. */
-  readonly attrs?: Readonly<Record<string, AttrSpec>>;
-}
-
-export interface GraphSpec {
-  readonly nodes: readonly NodeSpec[];
-  readonly inputs: readonly ValueSpec[];
-  readonly outputs: readonly ValueSpec[];
-  readonly initializers?: Readonly<Record<string, Tensor>>;
-}
-
-function valueInfo(v: ValueSpec): onnxProto.onnx.IValueInfoProto {
-  return {
-    name: v.name,
-    type: { tensorType: { elemType: ELEM[v.dtype], shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
-}
-
-function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
-  const base = { name, dims: [...t.dims], dataType: ELEM[t.dtype] };
-  if (t.dtype === 'float32') return { ...base, floatData: [...t.data] };
-  if (t.dtype === 'int64') return { ...base, int64Data: [...t.data] };
-  return { ...base, int32Data: [...t.data] };
-}
-
-function attribute(name: string, v: AttrSpec): onnxProto.onnx.IAttributeProto {
-  const A = onnx.AttributeProto.AttributeType;
-  if (typeof v === 'number') return Number.isInteger(v) ? { name, type: A.INT, i: v } : { name, type: A.FLOAT, f: v };
-  if (Array.isArray(v)) {
-    const ints = (v as readonly number[]).every(Number.isInteger);
-    return ints ? { name, type: A.INTS, ints: [...(v as number[])] } : { name, type: A.FLOATS, floats: [...(v as number[])] };
-  }
-  return { name, type: A.GRAPH, g: graphProto(v as GraphSpec, name) };
-}
-
-function graphProto(g: GraphSpec, name: string): onnxProto.onnx.IGraphProto {
-  return {
-    name,
-    node: g.nodes.map((n, i) => ({
-      name: `${n.op}_${i}`,
-      opType: n.op,
-      domain: n.domain ?? '',
-      input: [...n.inputs],
-      output: [...n.outputs],
-      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
-    })),
-    input: g.inputs.map(valueInfo),
-    output: g.outputs.map(valueInfo),
-    initializer: Object.entries(g.initializers ?? {}).map(([k, t]) => tensorProto(k, t)),
-  };
-}
+export type { AttrSpec, GraphSpec, NodeSpec, ValueSpec } from '../../core/onnx/write-onnx.js';
 
 export function buildModel(graph: GraphSpec, opset = 17, extraDomains: readonly string[] = []): Uint8Array {
-  return onnx.ModelProto.encode({
-    irVersion: 8,
-    producerName: 'tessera-tests',
-    opsetImport: [{ domain: '', version: opset }, ...extraDomains.map((domain) => ({ domain, version: 1 }))],
-    graph: graphProto(graph, 'main'),
-  }).finish();
+  return encodeModel(graph, { opset, domains: extraDomains, producer: 'tessera-tests' });
 }
 
 /**
