@@ -84,3 +84,12 @@ export function accuracy(logits: Logits, labels: Uint8Array): number {
 export async function top1(session: Session, images: Float32Array, labels: Uint8Array, options: EvalOptions = {}): Promise<number> {
   return accuracy(await collectLogits(session, images, options), labels);
 }
+
+/** Largest |a − b| over the first `rows` rows of two logit sets (all of the shorter by default). */
+export function maxAbsDiff(a: Logits, b: Logits, rows = Math.min(a.count, b.count)): number {
+  if (a.classes !== b.classes) throw new InputError(`logits of ${a.classes} and ${b.classes} classes cannot be compared`);
+  if (rows > a.count || rows > b.count) throw new InputError(`${rows} rows asked of logits holding ${a.count} and ${b.count}`);
+  let worst = 0;
+  for (let i = 0; i < rows * a.classes; i++) worst = Math.max(worst, Math.abs(a.data[i]! - b.data[i]!));
+  return worst;
+}
