@@ -21,7 +21,7 @@ export interface CalibrateOptions {
 
 class AbsSample {
   max = 0;
-  private readonly kept: number[] = [];
+  private kept: number[] = [];
   private seen = 0;
   constructor(private readonly cap: number) {}
 
@@ -36,9 +36,7 @@ class AbsSample {
     this.seen += data.length;
     if (this.kept.length > this.cap) {
       const every = Math.ceil(this.kept.length / this.cap);
-      const thinned = this.kept.filter((_, i) => i % every === 0);
-      this.kept.length = 0;
-      this.kept.push(...thinned);
+      this.kept = this.kept.filter((_, i) => i % every === 0);
     }
   }
 

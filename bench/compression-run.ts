@@ -1,0 +1,97 @@
+/** The body of bench/compression.ts (loaded after the WGSL loader hook is registered). */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFashionMnist } from '../datasets/fashion-mnist.js';
+import { buildVariant, MODELS, VARIANTS, type FashionModel, type Variant } from '../scripts/fashion-mnist/variants.js';
+import { ROOT } from '../scripts/fetch-models.js';
+import type { MeasureResult } from './browser/protocol.js';
+import { errorMessage, loadOrt, loadTessera, timeEngine, type Feed } from './engines.js';
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({ args: [...argv], options: { smoke: { type: 'boolean', default: false }, runs: { type: 'string' } } });
+  const smoke = values.smoke;
+  const spec = { warmup: smoke ? 2 : 20, runs: Number(values.runs ?? (smoke ? 5 : 60)), budgetMs: smoke ? 500 : 4000 };
+  const models: readonly FashionModel[] = smoke ? ['mlp'] : MODELS;
+
+  const image = loadFashionMnist('test').images.subarray(0, 784);
+  const feeds: Feed[] = [{ name: 'image', dims: [1, 1, 28, 28], data: image }];
+
+  type Engine = 'tessera-cpu' | 'tessera-webgpu' | 'ort-wasm-1t';
+  interface Cell {
+    readonly model: FashionModel;
+    readonly variant: Variant;
+    readonly engine: Engine;
+    readonly medianMs?: number;
+    readonly error?: string;
+  }
+
+  const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+  function cell(model: FashionModel, variant: Variant, engine: Engine, r: MeasureResult): Cell {
+    return r.ok ? { model, variant, engine, medianMs: median(r.steadyMs) } : { model, variant, engine, error: `${r.stage}: ${r.error}` };
+  }
+
+  const ort = await import('onnxruntime-web');
+  ort.env.wasm.proxy = false;
+  const cells: Cell[] = [];
+  for (const model of models) {
+    for (const variant of VARIANTS) {
+      let bytes: Uint8Array;
+      try {
+        bytes = (await buildVariant(model, variant)).bytes;
+      } catch (e) {
+        for (const engine of ['tessera-cpu', 'tessera-webgpu'] as const) cells.push({ model, variant, engine, error: `build: ${errorMessage(e)}` });
+        continue;
+      }
+      for (const backend of ['cpu', 'webgpu'] as const) {
+        cells.push(cell(model, variant, `tessera-${backend}`, await timeEngine(() => loadTessera(bytes, feeds, backend), feeds, spec)));
+      }
+      if (variant === 'fp32') cells.push(cell(model, variant, 'ort-wasm-1t', await timeEngine(() => loadOrt(ort, bytes, 'wasm', 1), feeds, spec)));
+      console.log(cells.filter((c) => c.model === model && c.variant === variant).map((c) => `${model} ${variant} ${c.engine}: ${c.medianMs?.toFixed(4) ?? c.error} ms`).join('\n'));
+    }
+  }
+
+  const at = (model: FashionModel, variant: Variant, engine: Engine): number | undefined =>
+    cells.find((c) => c.model === model && c.variant === variant && c.engine === engine)?.medianMs;
+  const ratio = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
+
+  interface Target {
+    readonly what: string;
+    readonly ratio?: number;
+    readonly target: number;
+  }
+  const targets: Target[] = [];
+  for (const model of models) {
+    targets.push({ what: `${model}: int8 cpu ÷ ORT wasm fp32`, ratio: ratio(at(model, 'int8', 'tessera-cpu'), at(model, 'fp32', 'ort-wasm-1t')), target: model === 'mlp' ? 1 / 4 : 1 / 2 });
+    targets.push({ what: `${model}: int8 webgpu ÷ fp32 webgpu`, ratio: ratio(at(model, 'int8', 'tessera-webgpu'), at(model, 'fp32', 'tessera-webgpu')), target: 1 });
+  }
+  for (const backend of ['cpu', 'webgpu'] as const) {
+    targets.push({ what: `mlp: 2:4+int8 ÷ int8, ${backend}`, ratio: ratio(at('mlp', '2:4+int8', `tessera-${backend}`), at('mlp', 'int8', `tessera-${backend}`)), target: 1 });
+  }
+
+  const fmt = (x?: number): string => (x === undefined ? 'n/a' : x < 0.1 ? x.toFixed(4) : x.toFixed(3));
+  const md = [
+    `Batch-1 steady latency, median ms (${spec.runs} samples max, ${smoke ? 'smoke' : 'full'} run), Node ${process.version}; WebGPU is Dawn on this machine's adapter.`,
+    '',
+    '| model | variant | Tessera cpu | Tessera webgpu | ORT-web wasm 1 thread |',
+    '|---|---|---:|---:|---:|',
+    ...models.flatMap((m) => VARIANTS.map((v) => `| ${m} | ${v} | ${fmt(at(m, v, 'tessera-cpu'))} | ${fmt(at(m, v, 'tessera-webgpu'))} | ${v === 'fp32' ? fmt(at(m, v, 'ort-wasm-1t')) : ''} |`)),
+    '',
+    '| ratio | measured | target | |',
+    '|---|---:|---:|---|',
+    ...targets.map((t) => `| ${t.what} | ${fmt(t.ratio)} | ≤ ${fmt(t.target)} | ${t.ratio === undefined ? 'not measured' : t.ratio <= t.target ? 'met' : 'missed'} |`),
+    '',
+  ].join('\n');
+  const errors = cells.filter((c) => c.error);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const stem = smoke ? 'compression-smoke' : 'compression';
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify({ date: new Date().toISOString(), spec, cells, targets }, null, 2)}\n`);
+  writeFileSync(join(dir, `${stem}.md`), md);
+  console.log(`\n${md}`);
+  if (errors.length) {
+    console.error(`failed: ${errors.map((c) => `${c.model} ${c.variant} ${c.engine}: ${c.error}`).join('\n')}`);
+    process.exitCode = 1;
+  }
+}
