@@ -124,10 +124,11 @@ typedef struct {
   int k2, pixels, cout_g, p0;
   float s;
   Act act;
+  v128_t lo, hi; /* the activation's bounds when it is a clamp (act_clamp) */
 } ConvTile;
 
-/* PR quads from quad q of the chunk x the 4 channels of block nb. */
-INLINE void conv_tile(const ConvTile* t, const int PR, int q, int nb) {
+/* PR quads from quad q of the chunk x the 4 channels of block nb; CLAMP: the activation is [lo, hi]. */
+INLINE void conv_tile(const ConvTile* t, const int PR, const int CLAMP, int q, int nb) {
   v128_t acc[2][4];
   for (int i = 0; i < PR; i++)
     for (int c = 0; c < 4; c++) acc[i][c] = wasm_i32x4_splat(0);
@@ -147,10 +148,20 @@ INLINE void conv_tile(const ConvTile* t, const int PR, int q, int nb) {
     const v128_t scale = wasm_f32x4_splat(t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
     for (int i = 0; i < PR; i++) {
       const int p = t->p0 + (q + i) * 4;
-      const v128_t y = act_vec(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias), &t->act);
+      const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias);
+      const v128_t y = CLAMP ? wasm_f32x4_pmin(wasm_f32x4_pmax(z, t->lo), t->hi) : act_vec(z, &t->act);
       store_lanes(t->out + (n0 + c) * t->pixels + p, y, t->pixels - p);
     }
   }
+}
+
+/* All tiles of a chunk of nq quads: pixel tiles outer, channel blocks inner. */
+INLINE void conv_tiles(const ConvTile* t, int nq, int blocks, const int CLAMP) {
+  int q = 0;
+  for (; q + 2 <= nq; q += 2)
+    for (int nb = 0; nb < blocks; nb++) conv_tile(t, 2, CLAMP, q, nb);
+  if (q < nq)
+    for (int nb = 0; nb < blocks; nb++) conv_tile(t, 1, CLAMP, q, nb);
 }
 
 KERNEL(qconv_i8)
@@ -162,6 +173,8 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
   int16_t* quads = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
   int32_t* off = (int32_t*)(quads + (size_t)chunk * k2 * 2);
   tap_offsets(off, u);
+  float lo = 0.0f, hi = 0.0f;
+  const int clamp = act_clamp(&u->act, &lo, &hi);
   for (int b = 0; b < (int)u->batch; b++) {
     float s = u->act_scale, inv = u->act_inv;
     if (u->dynamic) dynamic_scale(max_abs(x + b * image, image), &s, &inv);
@@ -170,16 +183,14 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
       ConvTile t = {
         .quads = quads, .w = w + (size_t)g * blocks * k2 * 8, .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4,
         .out = out + ((size_t)b * u->cout + (size_t)g * cout_g) * P, .k2 = k2, .pixels = P, .cout_g = cout_g, .s = s, .act = u->act,
+        .lo = wasm_f32x4_splat(lo), .hi = wasm_f32x4_splat(hi),
       };
       for (int p0 = 0; p0 < P; p0 += chunk) {
         const int count = min_i(chunk, P - p0), nq = (count + 3) / 4;
         im2row(quads, planes + g * group_planes, off, u, p0, count);
         t.p0 = p0;
-        int q = 0;
-        for (; q + 2 <= nq; q += 2)
-          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 2, q, nb);
-        if (q < nq)
-          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 1, q, nb);
+        if (clamp) conv_tiles(&t, nq, blocks, 1);
+        else conv_tiles(&t, nq, blocks, 0);
       }
     }
   }

@@ -106,6 +106,26 @@ describe('QConv', () => {
     for (const out of outs) expect(out.data).toEqual(expected);
   });
 
+  it('the CPU conv core\'s edges, exactly: odd K, P and Cout off the 8-pixel x 4-channel tile, quads split across rows, narrow rows, strides, chunks', async () => {
+    // [x dims, cout, attrs]: integer activations at scale 1 and integer weights at unit scale, so
+    // every output is its accumulator (through Relu / Clip, which are exact).
+    const cases: [number[], number, [number, number], Attrs][] = [
+      [[1, 1, 7, 9], 6, [3, 3], { pads: [1, 1, 1, 1], _activation: 'Relu', _alpha: 0, _beta: 0 }],
+      [[1, 3, 5, 3], 5, [3, 3], { pads: [1, 1, 1, 1] }],
+      [[2, 5, 6, 7], 9, [1, 3], { strides: [1, 2], _activation: 'Clip', _alpha: -3000, _beta: 2500 }],
+      [[1, 16, 14, 14], 32, [3, 3], { pads: [1, 1, 1, 1] }],
+      [[1, 2, 30, 31], 7, [3, 3], { dilations: [2, 1], pads: [0, 1, 2, 1] }],
+    ];
+    for (const [i, [dims, cout, kernel, attrs]] of cases.entries()) {
+      const k = dims[1]! * kernel[0] * kernel[1];
+      const { w, wscale } = integerWeights(cout, k, 20 + i);
+      const [gpu, cpu, ref] = await runEverywhere('QConv', [integerFloats(dims, 10 + i), w, wscale, undefined], { ...attrs, kernel_shape: kernel, k, act_scale: 1 });
+      expect(Math.max(...ref!.data.map(Math.abs))).toBeGreaterThan(1000);
+      expect(cpu!.data, `case ${i}`).toEqual(ref!.data);
+      expect(gpu!.data, `case ${i}`).toEqual(ref!.data);
+    }
+  });
+
   it('the per-image dynamic scale quantizes identically everywhere on the test adapter', async () => {
     const x = randomTensor('float32', [3, 5, 9, 8], 7, [-4, 4]);
     const { w, wscale } = integerWeights(6, 45, 8);
