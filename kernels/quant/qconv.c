@@ -127,23 +127,26 @@ typedef struct {
   v128_t lo, hi; /* the activation's bounds when it is a clamp (act_clamp) */
 } ConvTile;
 
-/* PR quads from quad q of the chunk x the 4 channels of block nb; CLAMP: the activation is [lo, hi]. */
-INLINE void conv_tile(const ConvTile* t, const int PR, const int CLAMP, int q, int nb) {
-  v128_t acc[2][4];
+/*
+ * PR quads from quad q of the chunk x NR channels from channel n0 (n0 % 4 + NR <= 4: one block);
+ * CLAMP: the activation is [lo, hi].
+ */
+INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int CLAMP, int q, int n0) {
+  v128_t acc[4][4];
   for (int i = 0; i < PR; i++)
-    for (int c = 0; c < 4; c++) acc[i][c] = wasm_i32x4_splat(0);
+    for (int c = 0; c < NR; c++) acc[i][c] = wasm_i32x4_splat(0);
   const int k2 = t->k2;
   const int16_t* a = t->quads + q * k2 * 8;
-  const int16_t* w = t->w + nb * k2 * 8;
+  const int16_t* w = t->w + (n0 / 4) * k2 * 8 + 2 * (n0 % 4);
   for (int j = 0; j < k2; j++, a += 8, w += 8) {
-    v128_t av[2];
+    v128_t av[4];
     for (int i = 0; i < PR; i++) av[i] = wasm_v128_load(a + i * k2 * 8);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < NR; c++) {
       const v128_t wv = wasm_v128_load32_splat(w + 2 * c);
       for (int i = 0; i < PR; i++) acc[i][c] = wasm_i32x4_add(acc[i][c], wasm_i32x4_dot_i16x8(av[i], wv));
     }
   }
-  const int n0 = nb * 4, nv = min_i(4, t->cout_g - n0);
+  const int nv = min_i(NR, t->cout_g - n0);
   for (int c = 0; c < nv; c++) {
     const v128_t scale = wasm_f32x4_splat(t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
     for (int i = 0; i < PR; i++) {
@@ -155,13 +158,23 @@ INLINE void conv_tile(const ConvTile* t, const int PR, const int CLAMP, int q, i
   }
 }
 
-/* All tiles of a chunk of nq quads: pixel tiles outer, channel blocks inner. */
-INLINE void conv_tiles(const ConvTile* t, int nq, int blocks, const int CLAMP) {
+/*
+ * All tiles of a chunk of nq quads, pixel tiles outer and channel tiles inner: 2 quads x 4
+ * channels, or for groups of 1 or 2 channels (depthwise convs) 4 quads x 1 or 2, so no
+ * multiplies go to the zero channels of a block.
+ */
+INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR, const int CLAMP) {
   int q = 0;
-  for (; q + 2 <= nq; q += 2)
-    for (int nb = 0; nb < blocks; nb++) conv_tile(t, 2, CLAMP, q, nb);
-  if (q < nq)
-    for (int nb = 0; nb < blocks; nb++) conv_tile(t, 1, CLAMP, q, nb);
+  for (; q + PR <= nq; q += PR)
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, PR, NR, CLAMP, q, n0);
+  for (; q < nq; q++)
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, 1, NR, CLAMP, q, n0);
+}
+
+INLINE void conv_tiles(const ConvTile* t, int nq, const int CLAMP) {
+  if (t->cout_g == 1) conv_tiles_nr(t, nq, 4, 1, CLAMP);
+  else if (t->cout_g == 2) conv_tiles_nr(t, nq, 4, 2, CLAMP);
+  else conv_tiles_nr(t, nq, 2, 4, CLAMP);
 }
 
 KERNEL(qconv_i8)
@@ -189,8 +202,8 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
         const int count = min_i(chunk, P - p0), nq = (count + 3) / 4;
         im2row(quads, planes + g * group_planes, off, u, p0, count);
         t.p0 = p0;
-        if (clamp) conv_tiles(&t, nq, blocks, 1);
-        else conv_tiles(&t, nq, blocks, 0);
+        if (clamp) conv_tiles(&t, nq, 1);
+        else conv_tiles(&t, nq, 0);
       }
     }
   }
