@@ -18,18 +18,22 @@
  * read through a table of plane offsets made once per call; an odd K's last tap pair and pixels
  * past P are 0. Four pixels of one output row at stride 1 see each tap as 4 neighbouring values:
  * two 8-byte loads and an interleaving shuffle make a quad's vector, instead of 8 scalar copies
- * (a first layer, Cin = 1, is all gather and no reuse). Other quads (strides, a row break inside
- * the quad, the tail) are gathered pixel by pixel. W is repacked at load (cpu.ts) into
+ * (a first layer, Cin = 1, is all gather and no reuse); a quad that wraps to the next row blends
+ * two such loads. Other quads (stride ≠ 1, rows under 4 pixels, the tail) go pixel by pixel. W is repacked at load (cpu.ts) into
  * [group][ceil(coutG/4)][K2][4 channels][2 taps] int16, channels zero-padded to the block: a
  * channel's pair is one 32-bit splat load, and a block's tap pairs stream contiguously.
  *
  * Blocking. A tile is 2 quads (8 pixels; 1 quad for an odd tail) x 4 channels in 8 i32x4
  * accumulators; per tap pair it loads 2 activation vectors and 4 weight splats for 8 dots, so
  * each activation vector serves 4 channels (8 accumulators + 2 A + 1 W + 1 product: within V8's
- * 15 xmm registers). Pixel tiles are the outer loop and channel blocks the inner one: a tile's
- * quads (8 x K2 x 4 bytes) stay in L1 while every block's weights pass over them. The epilogue
+ * 15 xmm registers; 1 quad x 8 channels and 3 quads x 4 measured 35% and 15% slower on 3x3 16→32).
+ * Groups of 1 or 2 channels (depthwise) take 4 quads x 1 or 2 channels instead, so no multiplies
+ * go to a block's zero channels. Pixel tiles are the outer loop and channel tiles the inner one:
+ * a tile's quads (8 x K2 x 4 bytes) stay in L1 while every block's weights pass over them. The epilogue
  * (convert, scale, bias, activation) runs in registers and stores 4 pixels per channel (fewer
  * past P). The chunk (about 32 KiB of quads) keeps the gathered quads in cache until used.
+ * Activations that are a clamp (none, Relu, Clip) run as pmax/pmin in tiles specialised for
+ * them (act_clamp): act_vec's switch inside the epilogue cost a third of a first layer.
  * Scratch: the padded planes, then the chunk's quads, then the K tap offsets (int32).
  */
 #include "../matmul/gemm-core.h"
@@ -158,11 +162,7 @@ INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int C
   }
 }
 
-/*
- * All tiles of a chunk of nq quads, pixel tiles outer and channel tiles inner: 2 quads x 4
- * channels, or for groups of 1 or 2 channels (depthwise convs) 4 quads x 1 or 2, so no
- * multiplies go to the zero channels of a block.
- */
+/* All tiles of a chunk of nq quads, pixel tiles outer and channel tiles inner (PR quads x NR channels). */
 INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR, const int CLAMP) {
   int q = 0;
   for (; q + PR <= nq; q += PR)
@@ -171,6 +171,7 @@ INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR,
     for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, 1, NR, CLAMP, q, n0);
 }
 
+/* The tile shape for the group's channel count (see the header). */
 INLINE void conv_tiles(const ConvTile* t, int nq, const int CLAMP) {
   if (t->cout_g == 1) conv_tiles_nr(t, nq, 4, 1, CLAMP);
   else if (t->cout_g == 2) conv_tiles_nr(t, nq, 4, 2, CLAMP);
