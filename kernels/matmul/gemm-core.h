@@ -76,6 +76,20 @@ INLINE v128_t act_vec(v128_t x, const Act* a) {
   }
 }
 
+/*
+ * The activations that are a clamp (none, Relu, Clip) as bounds [lo, hi]: pmin(pmax(x, lo), hi)
+ * equals act_vec for them, NaN included. An epilogue inside a hot loop uses it to leave out
+ * act_vec's switch, which measured a third of a small int8 conv. 0 for the other activations.
+ */
+INLINE int act_clamp(const Act* a, float* lo, float* hi) {
+  switch (a->kind) {
+    case ACT_NONE: *lo = -INFINITY, *hi = INFINITY; return 1;
+    case ACT_RELU: *lo = 0.0f, *hi = INFINITY; return 1;
+    case ACT_CLIP: *lo = a->alpha, *hi = a->beta; return 1;
+    default: return 0;
+  }
+}
+
 /* Up to 4 floats at stride s (0 = broadcast); lanes past `count` read as 0 and are never stored. */
 INLINE v128_t load_lanes(const float* p, int s, int count) {
   if (s == 0) return wasm_v128_load32_splat(p);

@@ -3,7 +3,7 @@
  *  - gpu: QMatMul (static and dynamic scale; dot4I8Packed and the portable dot) against the fp32
  *    MatMul on the same adapter, M = 1 and 64, K = N = 256…1024, GPU time from timestamp queries.
  *  - cpu: batch-1 MLP 784-256-128-10 and the Fashion-MNIST CNN (conv3x3 1→16, ReLU, maxpool2,
- *    conv3x3 16→32, ReLU, maxpool2, dense 1568-128-10), int8 (QMatMul/QConv) and fp32 on Tessera's
+ *    conv3x3 16→32, ReLU, maxpool2, dense 1568-128-10) and a depthwise 3x3 conv, int8 (QMatMul/QConv) and fp32 on Tessera's
  *    CPU kernels against onnxruntime-web's wasm EP (1 thread) on the fp32 model.
  * Run:
  *   npx esbuild kernels/quant/perf.ts --bundle --platform=node --format=esm --loader:.wgsl=text \
@@ -223,9 +223,11 @@ async function cpuSection(): Promise<void> {
     { op: 'MatMul', w: t([128, 1568], 12, 0.05), b: t([128], 13), relu: true, flatten: true },
     { op: 'MatMul', w: t([10, 128], 15), b: t([10], 16) },
   ];
+  const dwX = randomTensor('float32', [1, 64, 28, 28], 17);
+  const depthwise: Layer[] = [{ op: 'Conv', w: t([64, 1, 3, 3], 18, 0.3), b: t([64], 19), relu: true, attrs: { ...conv3x3, group: 64 } }];
   ort.env.wasm.numThreads = 1;
   console.log('batch 1, CPU ms per run (best sample): tessera int8 | tessera fp32 | ORT-web wasm fp32 1 thread | int8 / ORT');
-  for (const [name, x, layers, outDims] of [['MLP 784-256-128-10', randomTensor('float32', [1, 784], 14), mlp, [1, 10]], ['CNN c16-p-c32-p-1568-128-10', cnnX, cnn, [1, 10]]] as const) {
+  for (const [name, x, layers, outDims] of [['MLP 784-256-128-10', randomTensor('float32', [1, 784], 14), mlp, [1, 10]], ['CNN c16-p-c32-p-1568-128-10', cnnX, cnn, [1, 10]], ['depthwise 3x3 64ch 28x28', dwX, depthwise, [1, 64, 28, 28]]] as const) {
     const int8 = await Session.load(model(x, quantized(layers)), { backend: 'cpu' });
     const fp32 = await Session.load(model(x, layers), { backend: 'cpu' });
     const ortSession = await ort.InferenceSession.create(onnxOf(x, layers, outDims), { executionProviders: ['wasm'] });

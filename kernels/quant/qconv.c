@@ -18,18 +18,22 @@
  * read through a table of plane offsets made once per call; an odd K's last tap pair and pixels
  * past P are 0. Four pixels of one output row at stride 1 see each tap as 4 neighbouring values:
  * two 8-byte loads and an interleaving shuffle make a quad's vector, instead of 8 scalar copies
- * (a first layer, Cin = 1, is all gather and no reuse). Other quads (strides, a row break inside
- * the quad, the tail) are gathered pixel by pixel. W is repacked at load (cpu.ts) into
+ * (a first layer, Cin = 1, is all gather and no reuse); a quad that wraps to the next row blends
+ * two such loads. Other quads (stride ≠ 1, rows under 4 pixels, the tail) go pixel by pixel. W is repacked at load (cpu.ts) into
  * [group][ceil(coutG/4)][K2][4 channels][2 taps] int16, channels zero-padded to the block: a
  * channel's pair is one 32-bit splat load, and a block's tap pairs stream contiguously.
  *
  * Blocking. A tile is 2 quads (8 pixels; 1 quad for an odd tail) x 4 channels in 8 i32x4
  * accumulators; per tap pair it loads 2 activation vectors and 4 weight splats for 8 dots, so
  * each activation vector serves 4 channels (8 accumulators + 2 A + 1 W + 1 product: within V8's
- * 15 xmm registers). Pixel tiles are the outer loop and channel blocks the inner one: a tile's
- * quads (8 x K2 x 4 bytes) stay in L1 while every block's weights pass over them. The epilogue
+ * 15 xmm registers; 1 quad x 8 channels and 3 quads x 4 measured 35% and 15% slower on 3x3 16→32).
+ * Groups of 1 or 2 channels (depthwise) take 4 quads x 1 or 2 channels instead, so no multiplies
+ * go to a block's zero channels. Pixel tiles are the outer loop and channel tiles the inner one:
+ * a tile's quads (8 x K2 x 4 bytes) stay in L1 while every block's weights pass over them. The epilogue
  * (convert, scale, bias, activation) runs in registers and stores 4 pixels per channel (fewer
  * past P). The chunk (about 32 KiB of quads) keeps the gathered quads in cache until used.
+ * Activations that are a clamp (none, Relu, Clip) run as pmax/pmin in tiles specialised for
+ * them (act_clamp): act_vec's switch inside the epilogue cost a third of a first layer.
  * Scratch: the padded planes, then the chunk's quads, then the K tap offsets (int32).
  */
 #include "../matmul/gemm-core.h"
@@ -124,33 +128,54 @@ typedef struct {
   int k2, pixels, cout_g, p0;
   float s;
   Act act;
+  v128_t lo, hi; /* the activation's bounds when it is a clamp (act_clamp) */
 } ConvTile;
 
-/* PR quads from quad q of the chunk x the 4 channels of block nb. */
-INLINE void conv_tile(const ConvTile* t, const int PR, int q, int nb) {
-  v128_t acc[2][4];
+/*
+ * PR quads from quad q of the chunk x NR channels from channel n0 (n0 % 4 + NR <= 4: one block);
+ * CLAMP: the activation is [lo, hi].
+ */
+INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int CLAMP, int q, int n0) {
+  v128_t acc[4][4];
   for (int i = 0; i < PR; i++)
-    for (int c = 0; c < 4; c++) acc[i][c] = wasm_i32x4_splat(0);
+    for (int c = 0; c < NR; c++) acc[i][c] = wasm_i32x4_splat(0);
   const int k2 = t->k2;
   const int16_t* a = t->quads + q * k2 * 8;
-  const int16_t* w = t->w + nb * k2 * 8;
+  const int16_t* w = t->w + (n0 / 4) * k2 * 8 + 2 * (n0 % 4);
   for (int j = 0; j < k2; j++, a += 8, w += 8) {
-    v128_t av[2];
+    v128_t av[4];
     for (int i = 0; i < PR; i++) av[i] = wasm_v128_load(a + i * k2 * 8);
-    for (int c = 0; c < 4; c++) {
+    for (int c = 0; c < NR; c++) {
       const v128_t wv = wasm_v128_load32_splat(w + 2 * c);
       for (int i = 0; i < PR; i++) acc[i][c] = wasm_i32x4_add(acc[i][c], wasm_i32x4_dot_i16x8(av[i], wv));
     }
   }
-  const int n0 = nb * 4, nv = min_i(4, t->cout_g - n0);
+  const int nv = min_i(NR, t->cout_g - n0);
   for (int c = 0; c < nv; c++) {
     const v128_t scale = wasm_f32x4_splat(t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
     for (int i = 0; i < PR; i++) {
       const int p = t->p0 + (q + i) * 4;
-      const v128_t y = act_vec(wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias), &t->act);
+      const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias);
+      const v128_t y = CLAMP ? wasm_f32x4_pmin(wasm_f32x4_pmax(z, t->lo), t->hi) : act_vec(z, &t->act);
       store_lanes(t->out + (n0 + c) * t->pixels + p, y, t->pixels - p);
     }
   }
+}
+
+/* All tiles of a chunk of nq quads, pixel tiles outer and channel tiles inner (PR quads x NR channels). */
+INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR, const int CLAMP) {
+  int q = 0;
+  for (; q + PR <= nq; q += PR)
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, PR, NR, CLAMP, q, n0);
+  for (; q < nq; q++)
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, 1, NR, CLAMP, q, n0);
+}
+
+/* The tile shape for the group's channel count (see the header). */
+INLINE void conv_tiles(const ConvTile* t, int nq, const int CLAMP) {
+  if (t->cout_g == 1) conv_tiles_nr(t, nq, 4, 1, CLAMP);
+  else if (t->cout_g == 2) conv_tiles_nr(t, nq, 4, 2, CLAMP);
+  else conv_tiles_nr(t, nq, 2, 4, CLAMP);
 }
 
 KERNEL(qconv_i8)
@@ -162,6 +187,8 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
   int16_t* quads = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
   int32_t* off = (int32_t*)(quads + (size_t)chunk * k2 * 2);
   tap_offsets(off, u);
+  float lo = 0.0f, hi = 0.0f;
+  const int clamp = act_clamp(&u->act, &lo, &hi);
   for (int b = 0; b < (int)u->batch; b++) {
     float s = u->act_scale, inv = u->act_inv;
     if (u->dynamic) dynamic_scale(max_abs(x + b * image, image), &s, &inv);
@@ -170,16 +197,14 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
       ConvTile t = {
         .quads = quads, .w = w + (size_t)g * blocks * k2 * 8, .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4,
         .out = out + ((size_t)b * u->cout + (size_t)g * cout_g) * P, .k2 = k2, .pixels = P, .cout_g = cout_g, .s = s, .act = u->act,
+        .lo = wasm_f32x4_splat(lo), .hi = wasm_f32x4_splat(hi),
       };
       for (int p0 = 0; p0 < P; p0 += chunk) {
         const int count = min_i(chunk, P - p0), nq = (count + 3) / 4;
         im2row(quads, planes + g * group_planes, off, u, p0, count);
         t.p0 = p0;
-        int q = 0;
-        for (; q + 2 <= nq; q += 2)
-          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 2, q, nb);
-        if (q < nq)
-          for (int nb = 0; nb < blocks; nb++) conv_tile(&t, 1, q, nb);
+        if (clamp) conv_tiles(&t, nq, 1);
+        else conv_tiles(&t, nq, 0);
       }
     }
   }

@@ -69,7 +69,7 @@ describe('QConv', () => {
     await fc.assert(fc.asyncProperty(convCase(true), fc.nat(), check), { numRuns: 10 });
   });
 
-  it('medium: 3x3 16→24 on 30x29 (the GEMM path, many pixel chunks) and pointwise 24→20', async () => {
+  it('medium: 3x3 16→24 on 30x29 (many pixel chunks) and pointwise 24→20', async () => {
     await check({ x: [2, 16, 30, 29], cout: 24, k: 144, bias: true, attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 144 } }, 1);
     await check({ x: [1, 24, 17, 19], cout: 20, k: 24, bias: false, attrs: { kernel_shape: [1, 1], k: 24, act_scale: 0.02, _activation: 'Relu' } }, 2);
   });
@@ -104,6 +104,29 @@ describe('QConv', () => {
     const inputs = [x, wq, wscale, undefined];
     const outs = [...(await runEverywhere('QConv', inputs, attrs)), await runGpuWithFeatures('QConv', inputs, attrs, new Set())];
     for (const out of outs) expect(out.data).toEqual(expected);
+  });
+
+  it('the CPU conv core\'s edges, exactly: odd K, P and Cout off the 8-pixel x 4-channel tile, quads split across rows, narrow rows, strides, chunks, depthwise tiles', async () => {
+    // [x dims, cout, attrs]: integer activations at scale 1 and integer weights at unit scale, so
+    // every output is its accumulator (through Relu / Clip, which are exact).
+    const cases: [number[], number, [number, number], Attrs][] = [
+      [[1, 1, 7, 9], 6, [3, 3], { pads: [1, 1, 1, 1], _activation: 'Relu', _alpha: 0, _beta: 0 }],
+      [[1, 3, 5, 3], 5, [3, 3], { pads: [1, 1, 1, 1] }],
+      [[2, 5, 6, 7], 9, [1, 3], { strides: [1, 2], _activation: 'Clip', _alpha: -3000, _beta: 2500 }],
+      [[1, 16, 14, 14], 32, [3, 3], { pads: [1, 1, 1, 1] }],
+      [[1, 2, 30, 31], 7, [3, 3], { dilations: [2, 1], pads: [0, 1, 2, 1] }],
+      // Depthwise: 1 and 2 channels per group take the 4-quad x 1- and 2-channel tiles.
+      [[1, 6, 5, 7], 6, [3, 3], { group: 6, pads: [1, 1, 1, 1], _activation: 'Relu', _alpha: 0, _beta: 0 }],
+      [[2, 3, 6, 9], 6, [3, 3], { group: 3, pads: [1, 1, 1, 1] }],
+    ];
+    for (const [i, [dims, cout, kernel, attrs]] of cases.entries()) {
+      const k = (dims[1]! / ((attrs.group as number | undefined) ?? 1)) * kernel[0] * kernel[1];
+      const { w, wscale } = integerWeights(cout, k, 20 + i);
+      const [gpu, cpu, ref] = await runEverywhere('QConv', [integerFloats(dims, 10 + i), w, wscale, undefined], { ...attrs, kernel_shape: kernel, k, act_scale: 1 });
+      expect(Math.max(...ref!.data.map(Math.abs))).toBeGreaterThan(1000);
+      expect(cpu!.data, `case ${i}`).toEqual(ref!.data);
+      expect(gpu!.data, `case ${i}`).toEqual(ref!.data);
+    }
   });
 
   it('the per-image dynamic scale quantizes identically everywhere on the test adapter', async () => {

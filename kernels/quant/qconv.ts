@@ -11,8 +11,9 @@ import { qconvReference } from './reference.js';
 /**
  * QConv (domain com.tessera): int8 W8A8 2-D convolution, NCHW, any group (depthwise included),
  * ONNX Conv's pads/strides/dilations/auto_pad; a static scale or a dynamic one per image.
- * Semantics and layouts: docs/compressed-formats.md. Both backends lower it to an im2row pre-pass
- * that quantizes the patches into packed int8 rows, then the QMatMul GEMM with pixels as rows.
+ * Semantics and layouts: docs/compressed-formats.md. WebGPU lowers it to an im2row pre-pass that
+ * quantizes the patches into packed int8 rows, then the QMatMul GEMM with pixels as rows; the CPU
+ * has a conv core of its own with 4 pixels per vector (qconv.c says why).
  */
 
 const zeros = (n: number): Tensor => ({ dtype: 'float32', dims: [n], data: new Float32Array(n) });

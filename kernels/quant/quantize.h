@@ -38,15 +38,34 @@ static inline void quantize_run(int16_t* dst, const float* x, int len, float inv
 #undef Q4
 }
 
+/*
+ * max |x| over len floats, on the bit patterns: with the sign cleared, non-negative floats order
+ * as their int32 bits, and a NaN (above +inf) wins as Math.max lets it in the reference. Integer
+ * max is one instruction; f32x4.max is several in V8 (NaN and ±0 fix-ups) and, carried in one
+ * register, a latency chain: about 35 µs of a 64x28x28 depthwise conv. Two chains hide pmaxsd's.
+ */
 static inline float max_abs(const float* x, int len) {
-  v128_t m = wasm_f32x4_splat(0.0f);
+  const v128_t magnitude = wasm_i32x4_splat(0x7fffffff);
+  v128_t m0 = wasm_i32x4_splat(0), m1 = m0;
   int i = 0;
-  for (; i + 4 <= len; i += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(x + i)));
-  float v[4];
-  wasm_v128_store(v, m);
-  float r = fmaxf(fmaxf(v[0], v[1]), fmaxf(v[2], v[3]));
-  for (; i < len; i++) r = fmaxf(r, fabsf(x[i]));
-  return r;
+  for (; i + 8 <= len; i += 8) {
+    m0 = wasm_i32x4_max(m0, wasm_v128_and(wasm_v128_load(x + i), magnitude));
+    m1 = wasm_i32x4_max(m1, wasm_v128_and(wasm_v128_load(x + i + 4), magnitude));
+  }
+  for (; i + 4 <= len; i += 4) m0 = wasm_i32x4_max(m0, wasm_v128_and(wasm_v128_load(x + i), magnitude));
+  m0 = wasm_i32x4_max(m0, m1);
+  m0 = wasm_i32x4_max(m0, wasm_i32x4_shuffle(m0, m0, 2, 3, 0, 1));
+  m0 = wasm_i32x4_max(m0, wasm_i32x4_shuffle(m0, m0, 1, 0, 3, 2));
+  int32_t r = wasm_i32x4_extract_lane(m0, 0);
+  for (; i < len; i++) {
+    int32_t b;
+    memcpy(&b, x + i, 4);
+    b &= 0x7fffffff;
+    r = b > r ? b : r;
+  }
+  float f;
+  memcpy(&f, &r, 4);
+  return f;
 }
 
 /* The dynamic scale: s = amax / 127, inv = 127 / amax (IEEE f32 division); s = 1, inv = 0 at 0. */
