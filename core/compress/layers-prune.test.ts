@@ -109,6 +109,10 @@ describe('calibration', () => {
     const p = await calibrate(m, ['r'], samples, { method: { kind: 'percentile', percentile: 90 } });
     expect(p.get('r')!).toBeLessThanOrEqual(ranges.get('r')!);
     expect(p.get('r')!).toBeGreaterThan(0);
+    // A cap far below the values seen thins the sample but keeps the exact maximum.
+    const thin = await calibrate(m, ['x'], samples, { maxSamples: 4, method: { kind: 'percentile', percentile: 100 } });
+    expect(thin.get('x')!).toBeLessThanOrEqual(xMax);
+    expect((await calibrate(m, ['x'], samples, { maxSamples: 4 })).get('x')).toBe(xMax);
     await expect(calibrate(m, ['r'], [])).rejects.toThrow(RangeError);
   });
 });
