@@ -11,9 +11,10 @@
  * taps `stride` apart. Only outputs whose whole window lies inside the row on that axis go 4 at a
  * time ([lo, hi) below; a remainder under 4 as one more vector ending at hi), so the vector loop
  * has no bounds checks; the border outputs take the scalar loop. Measured on 64×112×112 (3×3,
- * pad 1; 2-core machine shared with other jobs, best of 60): accumulating in the output row, tap by tap, took stride-1 MaxPool from 8.2 to 2.7 ms against
- * a register accumulator per 4 outputs (whose per-block loop overhead dominated); the two-load
- * shuffle for stride 2 took MaxPool from 1.30 to 1.03 ms against four scalar loads.
+ * pad 1; 2-core machine shared with other jobs, best of 60): accumulating in the output row, tap
+ * by tap, took stride-1 MaxPool from 8.2 to 2.7 ms against a register accumulator per 4 outputs
+ * (whose per-block loop overhead dominated); the two-load shuffle for stride 2 took MaxPool from
+ * 1.30 to 1.03 ms against four scalar loads.
  * The tap count is separable: per-axis counts multiply. Max starts from the reference's value,
  * the lowest finite f32, and a NaN tap makes the output NaN, as the reference's Math.max does.
  *
