@@ -9,11 +9,12 @@
  *
  * Vectorised along the output row (the innermost axis): 4 neighbouring outputs per vector, their
  * taps `stride` apart. Only outputs whose whole window lies inside the row on that axis go 4 at a
- * time ([lo, hi) below), so the vector loop has no bounds checks; the border outputs take the
- * scalar loop. Measured on 64×112×112 (3×3, pad 1; 2-core machine shared with other jobs, best of
- * 60): accumulating in the output row, tap by tap, took stride-1 MaxPool from 8.2 to 2.7 ms against
- * a register accumulator per 4 outputs (whose per-block loop overhead dominated); the two-load
- * shuffle for stride 2 took MaxPool from 1.30 to 1.03 ms against four scalar loads.
+ * time ([lo, hi) below; a remainder under 4 as one more vector ending at hi), so the vector loop
+ * has no bounds checks; the border outputs take the scalar loop. Measured on 64×112×112 (3×3,
+ * pad 1; 2-core machine shared with other jobs, best of 60): accumulating in the output row, tap
+ * by tap, took stride-1 MaxPool from 8.2 to 2.7 ms against a register accumulator per 4 outputs
+ * (whose per-block loop overhead dominated); the two-load shuffle for stride 2 took MaxPool from
+ * 1.30 to 1.03 ms against four scalar loads.
  * The tap count is separable: per-axis counts multiply. Max starts from the reference's value,
  * the lowest finite f32, and a NaN tap makes the output NaN, as the reference's Math.max does.
  *
@@ -127,8 +128,15 @@ INLINE void pool_row(const float* xp, float* y, const PoolParams* u, uint32_t o0
   int room = (int)a2->in - 1 + pad - last_tap;
   int hi = room < 0 ? lo : max_i(lo, min_i(room / stride + 1, out));
 
+  /* The interior past the last whole vector is one more vector ending at hi, which recomputes a
+   * few outputs to the same values: as scalar outputs (taps_inside's divisions and a tap loop
+   * each) they took half of a 2x2 MaxPool on 14- and 28-wide rows. */
   int hi4 = lo + (hi - lo) / 4 * 4;
   if (hi4 > lo) pool_interior(xp, y, u, s0, s1, t0, t1, lo, hi4, count01 * (float)a2->kernel, average);
+  if (hi4 < hi && hi - lo >= 4) {
+    pool_interior(xp, y, u, s0, s1, t0, t1, hi - 4, hi, count01 * (float)a2->kernel, average);
+    hi4 = hi;
+  }
   for (int o2 = 0; o2 < out; o2++) {
     if (o2 == lo) o2 = hi4;
     if (o2 >= out) break;
