@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { loadOnnx } from '../core/onnx/load-onnx.js';
 import { modelPath } from '../scripts/fetch-models.js';
+import { mulberry32 } from '../scripts/fashion-mnist/rng.js';
 
 export interface BenchModel {
   readonly id: string;
@@ -42,21 +43,10 @@ export interface PreparedModel {
   readonly inputs: readonly BenchInput[];
 }
 
-/** mulberry32: a tiny seeded generator, enough for reproducible benchmark inputs. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Uniform in [-1, 1): the range of normalized audio features and of BlazeFace's normalized pixels. */
 export function randomInput(name: string, dims: readonly number[], seed: number): BenchInput {
-  const next = seeded(seed);
+  const next = mulberry32(seed);
   const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = next() * 2 - 1;
   return { name, dims, data };
