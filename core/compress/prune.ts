@@ -54,6 +54,19 @@ export function sparsityMask(w: Float32Array, n: number, k: number, pattern: Spa
   return keep;
 }
 
+/** How many groups of 4 along K of a row-major [N, K] matrix hold more than 2 nonzeros (0: it is 2:4). */
+export function groupsDenserThan2of4(w: Float32Array, n: number, k: number): number {
+  let dense = 0;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < k; g += 4) {
+      let nonzero = 0;
+      for (let j = g; j < Math.min(g + 4, k); j++) if (w[r * k + j] !== 0) nonzero++;
+      if (nonzero > 2) dense++;
+    }
+  }
+  return dense;
+}
+
 /** The layer's weights in the tensor's own layout with the mask (over [N, K]) applied. */
 function maskedTensor(layer: WeightLayer, original: Tensor, keep: Uint8Array): Tensor {
   const data = Float32Array.from(original.data as Float32Array);
