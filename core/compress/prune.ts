@@ -6,7 +6,9 @@ import { findWeightLayers, type WeightLayer } from './layers.js';
  * Magnitude pruning of the weight layers, in float: zeros written into the model's own weight
  * tensors (a pruned model is still an ordinary model, and fine-tuning can start from it).
  *   - '2:4': of every 4 weights along K, the 2 of largest magnitude are kept — the pattern the
- *     SparseQMatMul kernel stores (quantize with sparsity '2:4' to get its speed);
+ *     SparseQMatMul kernel stores (quantize with sparsity '2:4' to get its speed). Dense layers
+ *     only: that kernel is a matrix product and the quantizer keeps convolutions on dense int8
+ *     QConv, so 2:4 zeros in a conv would cost accuracy and buy nothing;
  *   - { block }: whole blocks of `block` weights along K with the smallest L2 norm are zeroed
  *     until `sparsity` of the layer is gone, the pattern a block-skipping kernel can exploit;
  *   - a fraction: unstructured, the smallest |w| of each layer.
@@ -82,7 +84,7 @@ export function pruneModel(model: Model, pattern: Sparsity, exclude: readonly st
   let zeros = 0;
   let total = 0;
   for (const layer of findWeightLayers(model.graph)) {
-    if (exclude.includes(layer.node.name)) continue;
+    if (exclude.includes(layer.node.name) || (pattern === '2:4' && layer.kind === 'conv')) continue;
     const name = layer.node.inputs[1]!;
     const original = initializers.get(name);
     if (!original) continue;

@@ -56,11 +56,10 @@ async function finetuneOne(name: ModelName, recipe: ModelRecipe, trainSet: Image
   const checked = slice(test, 0, CHECK_IMAGES);
   const importDiff = agree(name, `the import of ${name}.onnx`, predict(model, checked), await tesseraLogits(sourceBytes, 'cpu', checked));
 
-  // Convolutions stay dense: the 2:4 kernel is a matrix product and the quantizer keeps convs on
-  // dense int8. Pruning the ONNX graph (where the [N, K] view and its K order are the kernel's)
-  // and loading it back carries the Flatten permutation over to the tfjs rows for free.
-  const convs = findWeightLayers(source.graph).filter((l) => l.kind === 'conv').map((l) => l.node.name);
-  const pruned = pruneModel(source, '2:4', convs);
+  // The compressor's own pruning (dense layers only, convolutions stay dense) on the ONNX graph,
+  // where the [N, K] view and its K order are the kernel's; loading it back carries the Flatten
+  // permutation over to the tfjs rows for free.
+  const pruned = pruneModel(source, '2:4');
   model.importOnnx(pruned.model.graph, INPUT, OUTPUT);
   // The dense kernels are the rank-2 variables. A kept weight that happens to be exactly 0 is held
   // at 0 too, which leaves the layer no less 2:4.
