@@ -2,10 +2,12 @@
  * The training side of the Fashion-MNIST workload, on a small untrained model so it runs in
  * seconds: the hand-written gradients of scripts/fashion-mnist/layers.ts (3x3 conv, 2x2 max pool:
  * there for tfjs' wasm backend) against tfjs' own on its cpu backend, and the ONNX export (OIHW
- * kernels, Dense rows permuted after an NHWC Flatten) against the tfjs forward, run by Tessera.
+ * kernels, Dense rows permuted after an NHWC Flatten) against the tfjs forward, run by Tessera,
+ * and its import back into the layers (how fine-tuning starts from a committed model).
  */
 import type * as Tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadOnnx } from '../core/onnx/load-onnx.js';
 import { Session } from '../core/session.js';
 import { collectLogits, maxAbsDiff } from '../datasets/evaluate.js';
 import { OnnxGraphWriter, sequential, type LayerSpec } from '../scripts/fashion-mnist/layers.js';
@@ -73,5 +75,23 @@ describe('Fashion-MNIST training layers', () => {
     expect(g.nodes.map((n) => n.op)).toEqual(['Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Flatten', 'Gemm', 'Relu', 'Gemm']);
     expect(Object.values(g.initializers).map((t) => t.dims)).toEqual([[3, 1, 3, 3], [3], [5, 3, 3, 3], [5], [245, 7], [7], [7, 10], [10]]);
     expect(g.nodes.at(-1)!.outputs).toEqual(['logits']);
+  });
+
+  it('the import loads an export back into every variable, undoing OIHW and the Flatten permutation', () => {
+    const from = sequential(mulberry32(8), [28, 28, 1], LAYERS);
+    const to = sequential(mulberry32(9), [28, 28, 1], LAYERS);
+    to.importOnnx(loadOnnx(exportOnnx(from, 'test CNN')).graph, 'image', 'logits');
+    from.variables.forEach((v, i) => {
+      expect(to.variables[i]!.shape).toEqual(v.shape);
+      expect(to.variables[i]!.dataSync(), `variable ${i}`).toEqual(v.dataSync());
+    });
+  });
+
+  it('the import refuses a graph of other layers', () => {
+    const graph = loadOnnx(exportOnnx(sequential(mulberry32(10), [28, 28, 1], LAYERS), 'test CNN')).graph;
+    const wider = sequential(mulberry32(11), [28, 28, 1], LAYERS.map((l) => (typeof l === 'object' && 'dense' in l && l.dense === 7 ? { dense: 8 } : l)));
+    expect(() => wider.importOnnx(graph, 'image', 'logits')).toThrow(/must be a float32 \[245, 8\] initializer, got float32 \[245, 7\]/);
+    const shorter = sequential(mulberry32(12), [28, 28, 1], LAYERS.slice(0, -2));
+    expect(() => shorter.importOnnx(graph, 'image', 'logits')).toThrow(/account for 8 of 10 nodes/);
   });
 });

@@ -4,7 +4,7 @@ import { runReference } from '../runtime/reference-executor.js';
 import { planModel } from '../runtime/plan.js';
 import type { Tensor } from '../tensor.js';
 import { randomTensor } from '../../kernels/testing/harness.js';
-import { denseModel, node } from './test-models.js';
+import { convModel, denseModel, node } from './test-models.js';
 import { calibrate } from './calibrate.js';
 import { findWeightLayers } from './layers.js';
 import { pruneModel, sparsityMask } from './prune.js';
@@ -89,6 +89,15 @@ describe('pruning', () => {
       // Re-pruning a pruned layer changes nothing: the zeros are where the mask says.
       l.weights.forEach((v, i) => expect(keep[i] || v === 0).toBeTruthy());
     }
+  });
+
+  it('leaves convolutions dense under 2:4 (the SparseQMatMul kernel is for matrix products), prunes them otherwise', () => {
+    const m = convModel();
+    const layers = findWeightLayers(m.graph);
+    const of = (kind: string): string[] => layers.filter((l) => l.kind === kind).map((l) => l.node.name);
+    expect(of('conv').length).toBeGreaterThan(0);
+    expect(pruneModel(m, '2:4').report.layers.map((l) => l.node)).toEqual(of('dense'));
+    expect(pruneModel(m, { sparsity: 0.5 }).report.layers.map((l) => l.node)).toEqual(layers.map((l) => l.node.name));
   });
 });
 

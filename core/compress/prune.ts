@@ -6,7 +6,9 @@ import { findWeightLayers, type WeightLayer } from './layers.js';
  * Magnitude pruning of the weight layers, in float: zeros written into the model's own weight
  * tensors (a pruned model is still an ordinary model, and fine-tuning can start from it).
  *   - '2:4': of every 4 weights along K, the 2 of largest magnitude are kept — the pattern the
- *     SparseQMatMul kernel stores (quantize with sparsity '2:4' to get its speed);
+ *     SparseQMatMul kernel stores (quantize with sparsity '2:4' to get its speed). Dense layers
+ *     only: that kernel is a matrix product and the quantizer keeps convolutions on dense int8
+ *     QConv, so 2:4 zeros in a conv would cost accuracy and buy nothing;
  *   - { block }: whole blocks of `block` weights along K with the smallest L2 norm are zeroed
  *     until `sparsity` of the layer is gone, the pattern a block-skipping kernel can exploit;
  *   - a fraction: unstructured, the smallest |w| of each layer.
@@ -54,6 +56,19 @@ export function sparsityMask(w: Float32Array, n: number, k: number, pattern: Spa
   return keep;
 }
 
+/** How many groups of 4 along K of a row-major [N, K] matrix hold more than 2 nonzeros (0: it is 2:4). */
+export function groupsDenserThan2of4(w: Float32Array, n: number, k: number): number {
+  let dense = 0;
+  for (let r = 0; r < n; r++) {
+    for (let g = 0; g < k; g += 4) {
+      let nonzero = 0;
+      for (let j = g; j < Math.min(g + 4, k); j++) if (w[r * k + j] !== 0) nonzero++;
+      if (nonzero > 2) dense++;
+    }
+  }
+  return dense;
+}
+
 /** The layer's weights in the tensor's own layout with the mask (over [N, K]) applied. */
 function maskedTensor(layer: WeightLayer, original: Tensor, keep: Uint8Array): Tensor {
   const data = Float32Array.from(original.data as Float32Array);
@@ -69,7 +84,7 @@ export function pruneModel(model: Model, pattern: Sparsity, exclude: readonly st
   let zeros = 0;
   let total = 0;
   for (const layer of findWeightLayers(model.graph)) {
-    if (exclude.includes(layer.node.name)) continue;
+    if (exclude.includes(layer.node.name) || (pattern === '2:4' && layer.kind === 'conv')) continue;
     const name = layer.node.inputs[1]!;
     const original = initializers.get(name);
     if (!original) continue;

@@ -5,8 +5,12 @@
  * The layouts meet at Flatten: tfjs flattens a map in (h, w, c) order, ONNX in (c, h, w). Rather
  * than put a Transpose in the exported graph, the Flatten records where each tfjs feature lands
  * in the ONNX vector and the next Dense permutes its weight rows to match.
+ *
+ * The same walk runs backwards: a graph this export wrote loads back into the layers' variables
+ * (fine-tuning starts from the committed models), undoing each layout change.
  */
 import type * as Tf from '@tensorflow/tfjs';
+import type { Graph, Node } from '../../core/ir/graph.js';
 import type { NodeSpec } from '../../core/onnx/write-onnx.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Rng } from './rng.js';
@@ -36,6 +40,42 @@ export class OnnxGraphWriter {
   }
 }
 
+/**
+ * Reads a graph the export wrote back in the export's own order: node i is layer i's, reading the
+ * previous layer's output. Anything else is refused (the layers can only hold what they write).
+ */
+export class OnnxGraphReader {
+  private index = 0;
+
+  constructor(private readonly graph: Graph) {}
+
+  /** The next node, which must be an `op` reading `input`. */
+  node(op: string, input: OnnxValue): Node {
+    const node = this.graph.nodes[this.index++];
+    if (node?.opType !== op || node.inputs[0] !== input.name) {
+      const found = node ? `${node.opType} reading "${node.inputs[0]}"` : 'the end of the graph';
+      throw new TypeError(`node ${this.index - 1}: the layers expect ${op} reading "${input.name}", the graph has ${found}`);
+    }
+    return node;
+  }
+
+  /** The node's float initializer input `i`, which must have the layer's dims. */
+  weight(node: Node, i: number, dims: readonly number[]): Float32Array {
+    const t = this.graph.initializers.get(node.inputs[i] ?? '');
+    if (t?.dtype !== 'float32' || t.dims.join() !== dims.join()) {
+      throw new TypeError(`${node.name}: input ${i} must be a float32 [${dims.join(', ')}] initializer, got ${t ? `${t.dtype} [${t.dims.join(', ')}]` : 'none'}`);
+    }
+    return Float32Array.from(t.data as Float32Array);
+  }
+
+  /** Refuses nodes left over after the last layer, or a last layer that is not the graph's output. */
+  end(last: OnnxValue, output: string): void {
+    if (this.index !== this.graph.nodes.length || last.name !== output) {
+      throw new TypeError(`the layers account for ${this.index} of ${this.graph.nodes.length} nodes, ending in "${last.name}" rather than the output "${output}"`);
+    }
+  }
+}
+
 export interface Layer {
   readonly variables: readonly Tf.Variable[];
   /** Per-sample dims of the output as tfjs holds it: [h, w, c] for maps, [n] for vectors. */
@@ -43,6 +83,8 @@ export interface Layer {
   apply(x: Tf.Tensor): Tf.Tensor;
   /** Adds the layer's ONNX nodes after `input`; `last` names the output the graph exposes. */
   exportOnnx(g: OnnxGraphWriter, input: OnnxValue, last: string | undefined): OnnxValue;
+  /** The inverse: sets the variables from the node(s) exportOnnx wrote after `input`. */
+  importOnnx(r: OnnxGraphReader, input: OnnxValue): OnnxValue;
 }
 
 export type LayerSpec = { readonly conv3x3: number } | { readonly dense: number } | 'relu' | 'maxpool2' | 'flatten';
@@ -55,6 +97,14 @@ function heUniform(rng: Rng, dims: number[], fanIn: number): Tf.Variable {
 }
 
 const read = (v: Tf.Variable): Float32Array => v.dataSync() as Float32Array;
+const write = (v: Tf.Variable, data: Float32Array): void => v.assign(tf.tensor(data, v.shape));
+
+/** Calls f(tfjs index, ONNX index) for every weight of a 3x3 kernel: [kh, kw, in, out] against OIHW. */
+function kernelIndices(c: number, out: number, f: (tfjs: number, onnx: number) => void): void {
+  for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) for (let i = 0; i < c; i++) for (let o = 0; o < out; o++) {
+    f(((ky * 3 + kx) * c + i) * out + o, ((o * c + i) * 3 + ky) * 3 + kx);
+  }
+}
 
 function mapShape(shape: readonly number[], what: string): [number, number, number] {
   if (shape.length !== 3) throw new TypeError(`${what} needs a [h, w, c] map, got [${shape.join(', ')}]`);
@@ -110,17 +160,23 @@ function conv3x3(rng: Rng, inShape: readonly number[], out: number): Layer {
     outShape: [h, w, out],
     apply: (x) => tf.add(conv(x, kernel), bias),
     exportOnnx(g, input, last) {
-      // [kh, kw, in, out] → OIHW.
       const k = read(kernel);
       const oihw = new Float32Array(k.length);
-      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) for (let i = 0; i < c; i++) for (let o = 0; o < out; o++) {
-        oihw[((o * c + i) * 3 + ky) * 3 + kx] = k[((ky * 3 + kx) * c + i) * out + o]!;
-      }
+      kernelIndices(c, out, (t, o) => (oihw[o] = k[t]!));
       const name = last ?? g.value('conv');
       const wName = g.weight(`${name}.weight`, [out, c, 3, 3], oihw);
       const bName = g.weight(`${name}.bias`, [out], read(bias));
       g.nodes.push({ op: 'Conv', inputs: [input.name, wName, bName], outputs: [name], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } });
       return { name };
+    },
+    importOnnx(r, input) {
+      const node = r.node('Conv', input);
+      const oihw = r.weight(node, 1, [out, c, 3, 3]);
+      const k = new Float32Array(oihw.length);
+      kernelIndices(c, out, (t, o) => (k[t] = oihw[o]!));
+      write(kernel, k);
+      write(bias, r.weight(node, 2, [out]));
+      return { name: node.outputs[0]! };
     },
   };
 }
@@ -144,6 +200,18 @@ function dense(rng: Rng, inShape: readonly number[], out: number): Layer {
       g.nodes.push({ op: 'Gemm', inputs: [input.name, wName, bName], outputs: [name] });
       return { name };
     },
+    importOnnx(r, input) {
+      const node = r.node('Gemm', input);
+      const rows = r.weight(node, 1, [n, out]);
+      const k = new Float32Array(rows.length);
+      for (let p = 0; p < n; p++) {
+        const q = input.order?.[p] ?? p;
+        k.set(rows.subarray(q * out, (q + 1) * out), p * out);
+      }
+      write(kernel, k);
+      write(bias, r.weight(node, 2, [out]));
+      return { name: node.outputs[0]! };
+    },
   };
 }
 
@@ -158,6 +226,7 @@ function unary(outShape: readonly number[], apply: (x: Tf.Tensor) => Tf.Tensor, 
       g.nodes.push({ ...node, inputs: [input.name], outputs: [name] });
       return { name, order: input.order };
     },
+    importOnnx: (r, input) => ({ name: r.node(node.op, input).outputs[0]!, order: input.order }),
   };
 }
 
@@ -169,6 +238,7 @@ function flatten(inShape: readonly number[]): Layer {
   return {
     ...inner,
     exportOnnx: (g, input, last) => ({ ...inner.exportOnnx(g, input, last), order }),
+    importOnnx: (r, input) => ({ ...inner.importOnnx(r, input), order }),
   };
 }
 
@@ -191,6 +261,8 @@ export interface Sequential {
   apply(x: Tf.Tensor4D): Tf.Tensor2D;
   /** The ONNX graph from `input` (NCHW) to the output named `output`. */
   exportOnnx(g: OnnxGraphWriter, input: string, output: string): void;
+  /** Sets every variable from a graph exportOnnx wrote (same layers), refusing any other graph. */
+  importOnnx(graph: Graph, input: string, output: string): void;
 }
 
 /** Layers in order from an input of per-sample dims `inShape` ([h, w, c]); weights drawn from `rng`. */
@@ -208,6 +280,10 @@ export function sequential(rng: Rng, inShape: readonly number[], specs: readonly
     apply: (x) => layers.reduce<Tf.Tensor>((h, l) => l.apply(h), x) as Tf.Tensor2D,
     exportOnnx(g, input, output) {
       layers.reduce<OnnxValue>((v, l, i) => l.exportOnnx(g, v, i === layers.length - 1 ? output : undefined), { name: input });
+    },
+    importOnnx(graph, input, output) {
+      const r = new OnnxGraphReader(graph);
+      r.end(layers.reduce<OnnxValue>((v, l) => l.importOnnx(r, v), { name: input }), output);
     },
   };
 }

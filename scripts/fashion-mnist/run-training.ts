@@ -21,12 +21,12 @@ import { startTfjs, tf } from './tfjs.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const MODEL_DIR = join(ROOT, 'models', 'fashion-mnist');
 /** Export check: Tessera against tfjs on this many test images, within this bound. */
-const CHECK_IMAGES = 500;
-const CHECK_TOLERANCE = 1e-4;
+export const CHECK_IMAGES = 500;
+export const CHECK_TOLERANCE = 1e-4;
 
-const percent = (x: number): number => Math.round(x * 10000) / 100;
+export const percent = (x: number): number => Math.round(x * 10000) / 100;
 
-async function tesseraLogits(bytes: Uint8Array, backend: 'cpu' | 'reference', set: ImageSet): Promise<Logits> {
+export async function tesseraLogits(bytes: Uint8Array, backend: 'cpu' | 'reference', set: ImageSet): Promise<Logits> {
   const session = await Session.load(bytes, { backend, inputDims: { image: [100, 1, 28, 28] } });
   try {
     return await collectLogits(session, set.images, { batch: 100 });

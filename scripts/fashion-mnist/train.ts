@@ -44,7 +44,8 @@ function gather(set: ImageSet, order: Int32Array, start: number, n: number): { x
   return { x, y };
 }
 
-export function train(model: Sequential, set: ImageSet, config: TrainConfig, rng: Rng, log: (e: EpochLog) => void): EpochLog[] {
+/** `afterStep` runs after every optimizer step (fine-tuning re-applies its sparsity masks there). */
+export function train(model: Sequential, set: ImageSet, config: TrainConfig, rng: Rng, log: (e: EpochLog) => void, afterStep?: () => void): EpochLog[] {
   const optimizer = new ScheduledAdam(config.learningRate, 0.9, 0.999);
   const order = Int32Array.from({ length: set.count }, (_, i) => i);
   const epochs: EpochLog[] = [];
@@ -65,6 +66,7 @@ export function train(model: Sequential, set: ImageSet, config: TrainConfig, rng
         // returnCost = true: minimize returns the loss, never null.
         return optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(images)) as Tf.Scalar, true, model.variables as Tf.Variable[])!;
       });
+      afterStep?.();
       lossSum += loss.dataSync()[0]!;
       loss.dispose();
       batches++;
