@@ -112,8 +112,8 @@ describe('SparseQMatMul', () => {
     expectClose(cpu!, ref!, TOL, 'cpu');
   });
 
-  it('integer accumulators are bit-identical on every backend and both WGSL variants, K up to 4096', async () => {
-    for (const [m, n, k] of [[1, 37, 4096], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
+  it('integer accumulators are bit-identical on every backend and all WGSL paths (GEMV, both GEMM variants), K up to 4096', async () => {
+    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
       const a = integerFloats([m, k], m + k);
       const { inputs, dense } = integerSparse(n, k, n + k);
       const expected = integerProduct(a, dense, m, n, k);
@@ -132,26 +132,35 @@ describe('SparseQMatMul', () => {
     }
   });
 
-  it('the dynamic scale quantizes identically everywhere on the test adapter (exact outputs without bias)', async () => {
-    const [m, n, k] = [5, 19, 1001];
-    const a = randomTensor('float32', [m, k], 11, [-3, 3]);
-    const all = [a, ...integerSparse(n, k, 12).inputs];
-    const [gpu, cpu, ref] = await runEverywhere(all, { k });
-    const portable = await runGpuWithFeatures(all, { k }, new Set());
-    expect(gpu!.data).toEqual(ref!.data);
-    expect(cpu!.data).toEqual(ref!.data);
-    expect(portable.data).toEqual(ref!.data);
+  it('the dynamic scale quantizes identically everywhere on the test adapter (exact outputs without bias), GEMV and GEMM', async () => {
+    // M = 3 takes the pair table (a dynamic scale per table row), M = 5 the quantized rows.
+    for (const m of [3, 5]) {
+      const [n, k] = [19, 1001];
+      const a = randomTensor('float32', [m, k], 11, [-3, 3]);
+      const all = [a, ...integerSparse(n, k, 12).inputs];
+      const [gpu, cpu, ref] = await runEverywhere(all, { k });
+      const portable = await runGpuWithFeatures(all, { k }, new Set());
+      expect(gpu!.data).toEqual(ref!.data);
+      expect(cpu!.data).toEqual(ref!.data);
+      expect(portable.data).toEqual(ref!.data);
+    }
   });
 
-  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise', async () => {
+  it('plans dot4I8Packed for M >= 4 where the device has the WGSL feature, the portable dot otherwise, and the pair table for M < 4', async () => {
     const { wgslFeatures } = await testDevice();
     expect(wgslFeatures.has(PACKED_DOT_FEATURE), `the test adapter should offer ${PACKED_DOT_FEATURE}`).toBe(true);
-    const c: Case = { batch: [2], k: 9, n: 3, bias: false, actScale: 0 };
-    const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
-    const codes = (features: ReadonlySet<string>): string => planKernels(plan, 'webgpu', features)
-      .flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
-    expect(codes(wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
-    expect(codes(new Set())).not.toMatch(/\bdot4I8Packed\(/);
+    const codes = (m: number, features: ReadonlySet<string>): string => {
+      const c: Case = { batch: [m], k: 9, n: 3, bias: false, actScale: 0 };
+      const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
+      return planKernels(plan, 'webgpu', features).flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
+    };
+    expect(codes(4, wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
+    expect(codes(4, new Set())).not.toMatch(/\bdot4I8Packed\(/);
+    expect(codes(4, wgslFeatures)).not.toMatch(/\bpair_dot\(/);
+    for (const features of [wgslFeatures, new Set<string>()]) {
+      expect(codes(3, features)).toMatch(/\bpair_dot\(/);
+      expect(codes(3, features)).not.toMatch(/\bdot4I8Packed\(/);
+    }
   });
 
   it('fuses a following activation into its epilogue', async () => {
