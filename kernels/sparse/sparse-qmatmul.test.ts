@@ -113,7 +113,8 @@ describe('SparseQMatMul', () => {
   });
 
   it('integer accumulators are bit-identical on every backend and all WGSL paths (GEMV, both GEMM variants), K up to 4096', async () => {
-    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
+    // [2, 150, 300]: GEMV channels over 3 workgroups, the last one part-filled.
+    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [2, 150, 300], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
       const a = integerFloats([m, k], m + k);
       const { inputs, dense } = integerSparse(n, k, n + k);
       const expected = integerProduct(a, dense, m, n, k);
@@ -146,7 +147,7 @@ describe('SparseQMatMul', () => {
     }
   });
 
-  it('plans dot4I8Packed for M >= 4 where the device has the WGSL feature, the portable dot otherwise, and the pair table for M < 4', async () => {
+  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise; the kept table for M < 4, byte picking from M = 4', async () => {
     const { wgslFeatures } = await testDevice();
     expect(wgslFeatures.has(PACKED_DOT_FEATURE), `the test adapter should offer ${PACKED_DOT_FEATURE}`).toBe(true);
     const codes = (m: number, features: ReadonlySet<string>): string => {
@@ -154,13 +155,14 @@ describe('SparseQMatMul', () => {
       const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
       return planKernels(plan, 'webgpu', features).flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
     };
-    expect(codes(4, wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
-    expect(codes(4, new Set())).not.toMatch(/\bdot4I8Packed\(/);
-    expect(codes(4, wgslFeatures)).not.toMatch(/\bpair_dot\(/);
-    for (const features of [wgslFeatures, new Set<string>()]) {
-      expect(codes(3, features)).toMatch(/\bpair_dot\(/);
-      expect(codes(3, features)).not.toMatch(/\bdot4I8Packed\(/);
+    for (const m of [3, 4]) {
+      expect(codes(m, wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
+      expect(codes(m, new Set())).not.toMatch(/\bdot4I8Packed\(/);
     }
+    expect(codes(3, wgslFeatures)).toMatch(/\bstore6\(/);
+    expect(codes(3, wgslFeatures)).not.toMatch(/\bgather_dot\(/);
+    expect(codes(4, wgslFeatures)).toMatch(/\bgather_dot\(/);
+    expect(codes(4, wgslFeatures)).not.toMatch(/\bstore6\(/);
   });
 
   it('fuses a following activation into its epilogue', async () => {

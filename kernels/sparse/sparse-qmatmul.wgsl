@@ -21,7 +21,7 @@
 // rows and takes the kept activations from a table instead.)
 //
 // Prefix from gpu.ts: bindings aq, values (vec4<u32>), indices (u32), wscale, bias, out (f32),
-// params (0 M, 1 N, 2 IW), fn store_row, alias WeightWord, fn weights(u32) -> WeightWord,
+// params (0 M, 1 N, 2 IW), fn store, alias WeightWord, fn weights(u32) -> WeightWord,
 // fn gather_shifts, fn gather_dot.
 
 struct Channel {
@@ -72,8 +72,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     acc3 += rows_dot(ns.w + j, a);
   }
 
-  store_row(vec4i(acc0.x, acc1.x, acc2.x, acc3.x), m0, n0);
-  store_row(vec4i(acc0.y, acc1.y, acc2.y, acc3.y), m0 + 1u, n0);
-  store_row(vec4i(acc0.z, acc1.z, acc2.z, acc3.z), m0 + 2u, n0);
-  store_row(vec4i(acc0.w, acc1.w, acc2.w, acc3.w), m0 + 3u, n0);
+  let acc = array<vec4i, 4>(acc0, acc1, acc2, acc3);
+  for (var c = 0u; c < 4u; c++) {
+    for (var r = 0u; r < 4u; r++) { store(acc[c][r], m0 + r, n0 + c); }
+  }
 }
