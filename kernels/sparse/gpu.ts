@@ -13,7 +13,7 @@ import gemvSrc from './sparse-qgemv.wgsl';
 import gemmSrc from './sparse-qmatmul.wgsl';
 
 /**
- * WebGPU plan of SparseQMatMul: amax.wgsl when the scale is dynamic, then for M < 4 kept-table.wgsl
+ * WebGPU plan of SparseQMatMul: amax.wgsl when the scale is dynamic, then for M <= 64 kept-table.wgsl
  * (A quantized and tabulated per value word and pair of kept pairs) and sparse-qgemv.wgsl, else
  * QMatMul's quantize-rows.wgsl (rows of whole index words) and sparse-qmatmul.wgsl.
  */
@@ -55,8 +55,13 @@ fn gather_dot(a0: u32, a1: u32, shifts: vec4u, w: vec4i) -> i32 {
 }
 `;
 
-/** Below this M the GEMV reads the kept table; from it, 4 rows per invocation share each channel's unpacking. */
-const GEMM_MIN_ROWS = 4;
+/**
+ * Up to this M, sparse-qgemv.wgsl with the kept table (18 bytes per activation); above, the table
+ * would grow with M, and sparse-qmatmul.wgsl picks bytes with 4 rows per invocation. On SwiftShader
+ * the table path measured 1.7x the picking one at M = 64 as well as ahead at M = 1
+ * (kernels/sparse/perf.ts); larger M was not measured.
+ */
+const TABLE_MAX_ROWS = 64;
 
 /** Table words per row of A in kept-table.wgsl: 36 per value word, 4 value words per index word. */
 const tableWords = (k: number): number => 144 * indexWords(k);
@@ -112,7 +117,7 @@ function padValueRows(values: Tensor, n: number, k: number): Tensor {
 function sparseProgram(g: QMatMulGeometry, scale: ScaleSource, codes: BindingRef, bias: BindingRef, node: Node, features: ReadonlySet<string> | undefined): GpuProgram {
   const dynamic = scale.kind === 'dynamic';
   const params = new Params().u32s(g.m, g.n, indexWords(g.k)).f32s(dynamic ? 0 : staticScale(scale.actScale).scale);
-  const gemv = g.m < GEMM_MIN_ROWS;
+  const gemv = g.m <= TABLE_MAX_ROWS;
   const packed = features?.has(PACKED_DOT_FEATURE);
   const code = `${gemv ? `${packed ? PACKED_DOT : PORTABLE_DOT}${storage('tab', 0, 'u32')}` : `${packed ? PACKED_GATHER : PORTABLE_GATHER}${storage('aq', 0, 'vec4u')}`}
 ${storage('values', 1, gemv ? 'u32' : 'vec4u')}
@@ -136,7 +141,7 @@ ${gemv ? gemvSrc : gemmSrc}`;
 
 export function sparseGpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tensor, node: Node, features: ReadonlySet<string> | undefined): GpuOpPlan {
   if (g.m * g.n === 0) return { kind: 'dispatch', programs: [] };
-  const gemv = g.m < GEMM_MIN_ROWS;
+  const gemv = g.m <= TABLE_MAX_ROWS;
   // Per row: the kept table's words, or the packed int8 row (4 values a word).
   const words = gemv ? tableWords(g.k) : 8 * indexWords(g.k);
   const scale: ScaleSource = g.actScale === 0

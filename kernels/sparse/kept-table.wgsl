@@ -1,4 +1,4 @@
-// SparseQMatMul's activation pre-pass for M < 4 (sparse-qgemv.wgsl): quantizes A (float [M, K], K
+// SparseQMatMul's activation pre-pass for M <= 64 (sparse-qgemv.wgsl): quantizes A (float [M, K], K
 // contiguous) as quantize-rows.wgsl does, and tabulates, per row m and span of 8 values (the two
 // groups one value word covers), the 4 activations every pair of 2:4 codes keeps, packed like a
 // value word (k ascending from the low byte, q = 0 past K):

@@ -112,9 +112,10 @@ describe('SparseQMatMul', () => {
     expectClose(cpu!, ref!, TOL, 'cpu');
   });
 
-  it('integer accumulators are bit-identical on every backend and all WGSL paths (GEMV, both GEMM variants), K up to 4096', async () => {
-    // [2, 150, 300]: GEMV channels over 3 workgroups, the last one part-filled.
-    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [2, 150, 300], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
+  it('integer accumulators are bit-identical on every backend and all WGSL paths (kept table, byte-picking GEMM; packed and portable dots), K up to 4096', async () => {
+    // M <= 64 takes the kept table ([2, 150, 300]: channels over 3 workgroups, the last one
+    // part-filled), M > 64 the byte-picking GEMM.
+    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [2, 150, 300], [6, 13, 4093], [1, 8, 1], [68, 11, 1001], [65, 9, 31]] as const) {
       const a = integerFloats([m, k], m + k);
       const { inputs, dense } = integerSparse(n, k, n + k);
       const expected = integerProduct(a, dense, m, n, k);
@@ -134,8 +135,8 @@ describe('SparseQMatMul', () => {
   });
 
   it('the dynamic scale quantizes identically everywhere on the test adapter (exact outputs without bias), GEMV and GEMM', async () => {
-    // M = 3 takes the pair table (a dynamic scale per table row), M = 5 the quantized rows.
-    for (const m of [3, 5]) {
+    // M = 3 takes the kept table (a dynamic scale per table row), M = 65 the quantized rows.
+    for (const m of [3, 65]) {
       const [n, k] = [19, 1001];
       const a = randomTensor('float32', [m, k], 11, [-3, 3]);
       const all = [a, ...integerSparse(n, k, 12).inputs];
@@ -147,7 +148,7 @@ describe('SparseQMatMul', () => {
     }
   });
 
-  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise; the kept table for M < 4, byte picking from M = 4', async () => {
+  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise; the kept table up to M = 64, byte picking above', async () => {
     const { wgslFeatures } = await testDevice();
     expect(wgslFeatures.has(PACKED_DOT_FEATURE), `the test adapter should offer ${PACKED_DOT_FEATURE}`).toBe(true);
     const codes = (m: number, features: ReadonlySet<string>): string => {
@@ -155,14 +156,14 @@ describe('SparseQMatMul', () => {
       const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
       return planKernels(plan, 'webgpu', features).flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
     };
-    for (const m of [3, 4]) {
+    for (const m of [64, 65]) {
       expect(codes(m, wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
       expect(codes(m, new Set())).not.toMatch(/\bdot4I8Packed\(/);
     }
-    expect(codes(3, wgslFeatures)).toMatch(/\bstore6\(/);
-    expect(codes(3, wgslFeatures)).not.toMatch(/\bgather_dot\(/);
-    expect(codes(4, wgslFeatures)).toMatch(/\bgather_dot\(/);
-    expect(codes(4, wgslFeatures)).not.toMatch(/\bstore6\(/);
+    expect(codes(64, wgslFeatures)).toMatch(/\bstore6\(/);
+    expect(codes(64, wgslFeatures)).not.toMatch(/\bgather_dot\(/);
+    expect(codes(65, wgslFeatures)).toMatch(/\bgather_dot\(/);
+    expect(codes(65, wgslFeatures)).not.toMatch(/\bstore6\(/);
   });
 
   it('fuses a following activation into its epilogue', async () => {

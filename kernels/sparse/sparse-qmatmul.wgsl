@@ -1,4 +1,4 @@
-// SparseQMatMul on WebGPU for M >= 4: int8 W8A8 with 2:4 structured sparse weights, read in the
+// SparseQMatMul on WebGPU for M > 64: int8 W8A8 with 2:4 structured sparse weights, read in the
 // bundle's layout (docs/compressed-formats.md),
 //   acc[m][n] = sum over kept (g, i) of qa[m][4g + i] * w[n][g][i]   (exact int32)
 //   out[m][n] = activation(f32(acc) * (s_m * wscale[n]) + bias[n])
@@ -17,7 +17,7 @@
 //
 // 4 rows of A and 4 output channels per invocation, workgroups 16 wide along N (SwiftShader runs a
 // workgroup on one thread, so a 256-channel layer still spreads over 4). Rows past M are clamped
-// for loading and skipped at the store. (M < 4 runs sparse-qgemv.wgsl, which shares nothing across
+// for loading and skipped at the store. (M <= 64 runs sparse-qgemv.wgsl, which shares nothing across
 // rows and takes the kept activations from a table instead.)
 //
 // Prefix from gpu.ts: bindings aq, values (vec4<u32>), indices (u32), wscale, bias, out (f32),
