@@ -156,6 +156,8 @@ export function sparseGpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tenso
     kind: 'dispatch',
     programs: [
       ...(scale.kind === 'dynamic' ? [amaxProgram({ input: 0 }, { scratch: 1 }, g.k, g.m)] : []),
+      // The kept table takes one invocation per span (its 36 words), where prepassProgram's other
+      // users take one per word.
       gemv
         ? prepassProgram(keptTableSrc, { input: 0 }, { scratch: 0 }, scale, new Params().u32s(g.k, words / 36, (g.m * words) / 36), (g.m * words) / 36)
         : prepassProgram(quantizeRowsSrc, { input: 0 }, { scratch: 0 }, scale, new Params().u32s(g.k, words, g.m * words), g.m * words),
