@@ -102,10 +102,11 @@ ${amaxSrc}`;
 }
 
 /**
- * A quantizing pre-pass (quantize-rows.wgsl or im2row.wgsl) writing `words` packed words to `aq`.
+ * A quantizing pre-pass (quantize-rows.wgsl, im2row.wgsl: one invocation per packed word; sparse
+ * kept-table.wgsl: one per span) writing to `aq`, `invocations` flat over 64-wide workgroups.
  * `params` are the kernel's own; the static multiplier is appended as its last word.
  */
-export function prepassProgram(src: string, x: BindingRef, aq: BindingRef, scale: ScaleSource, params: Params, words: number): GpuProgram {
+export function prepassProgram(src: string, x: BindingRef, aq: BindingRef, scale: ScaleSource, params: Params, invocations: number): GpuProgram {
   const invAt = params.length;
   params.f32s(scale.kind === 'static' ? staticScale(scale.actScale).inv : 0);
   const dynamic = scale.kind === 'dynamic';
@@ -116,7 +117,7 @@ ${paramsDecl(dynamic ? 3 : 2, params.length)}
 fn act_inv(seg: u32) -> f32 { return ${dynamic ? 'scales[2u * seg + 1u]' : `p_f(${invAt}u)`}; }
 ${quantizeCommonSrc}
 ${src}`;
-  return { code, workgroups: dispatch1d(words, 64), bindings: [x, aq, ...(dynamic ? [scale.scales] : [])], uniforms: params.pack() };
+  return { code, workgroups: dispatch1d(invocations, 64), bindings: [x, aq, ...(dynamic ? [scale.scales] : [])], uniforms: params.pack() };
 }
 
 /** One int8 GEMM (see qgemm-common.wgsl for the parameter meanings). */

@@ -11,6 +11,12 @@ fn quantize(x: f32, inv: f32) -> i32 {
   return i32(clamp(round(x * inv), -127.0, 127.0));
 }
 
+/** Value k of the row of x starting at `base` (K long), quantized; 0 past K. */
+fn row_value(base: u32, k: u32, K: u32, inv: f32) -> i32 {
+  if (k >= K) { return 0; }
+  return quantize(x[base + k], inv);
+}
+
 fn pack4(q: vec4i) -> u32 {
   let b = bitcast<vec4u>(q) & vec4u(0xffu);
   return b.x | (b.y << 8u) | (b.z << 16u) | (b.w << 24u);

@@ -7,11 +7,6 @@
 // Prefix from kernels/quant/gpu.ts: bindings x (f32), aq (u32, read_write), [scales], params
 // (0 K, 1 KW, 2 total words, 3 static inv), fn act_inv(row), and quantize-common.wgsl.
 
-fn value(base: u32, k: u32, K: u32, inv: f32) -> i32 {
-  if (k >= K) { return 0; }
-  return quantize(x[base + k], inv);
-}
-
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = gid.x + gid.y * nwg.x * 64u;
@@ -22,5 +17,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let k0 = (i % KW) * 4u;
   let base = m * K;
   let inv = act_inv(m);
-  aq[i] = pack4(vec4i(value(base, k0, K, inv), value(base, k0 + 1u, K, inv), value(base, k0 + 2u, K, inv), value(base, k0 + 3u, K, inv)));
+  aq[i] = pack4(vec4i(row_value(base, k0, K, inv), row_value(base, k0 + 1u, K, inv), row_value(base, k0 + 2u, K, inv), row_value(base, k0 + 3u, K, inv)));
 }

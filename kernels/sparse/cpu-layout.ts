@@ -1,5 +1,5 @@
 import type { Tensor } from '../../core/tensor.js';
-import { PAIRS, indexWords, pairOfCode, valueWords } from './sparse24.js';
+import { indexWords, PAIR_OF_CODE, valueWords } from './sparse24.js';
 
 /**
  * The CPU kernel's weight layout (sparse-qmatmul.c says why), packed once at load from the bundle's
@@ -11,12 +11,6 @@ export const CHANNEL_BLOCK = 8;
 
 /** Groups per row as the CPU kernel walks them: two per step. */
 export const cpuGroups = (k: number): number => 2 * Math.ceil(k / 8);
-
-/** Pair number (index into PAIRS) of each 4-bit code; -1 for the codes no packer writes. */
-const PAIR_OF_CODE = Array.from({ length: 16 }, (_, code) => {
-  const pair = pairOfCode(code);
-  return pair ? PAIRS.findIndex(([i0, i1]) => i0 === pair[0] && i1 === pair[1]) : -1;
-});
 
 /** The codes must have been checked (checkSparseWeights): an invalid one would read as pair 0 here. */
 export function packCpuLayout(values: Tensor, indices: Tensor, n: number, k: number): Tensor {

@@ -29,7 +29,7 @@ export const SparseQMatMul: OpDef = {
   webgpu({ inputs, node, features }) {
     const g = sparseGeometry(inputs, node.attrs);
     checkSparseWeights(inputs[1]!.value!, inputs[2]!.value!, g);
-    return sparseGpuPlan(g, inputs[1]!.value!, node, features);
+    return sparseGpuPlan(g, inputs[1]!.value!, inputs[2]!.value!, node, features);
   },
   cpu({ inputs, node }) {
     const g = sparseGeometry(inputs, node.attrs);

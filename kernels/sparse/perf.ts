@@ -1,11 +1,13 @@
 /**
  * Timing of SparseQMatMul (2:4 + int8) against dense int8 QMatMul and fp32 MatMul (not a test):
  * M = 1 and 64, K = N = 256…1024, and the 784-256-128-10 MLP at batch 1, on the CPU kernels and on
- * WebGPU. The three variants of a case run in interleaved rounds and each keeps its best round, so
- * load from other processes skews them alike. CPU figures are kernel time (the session's profile),
- * WebGPU ones wall time per run (submit and readback included). Run:
+ * WebGPU. The three variants of a case take turns run by run, in rounds, and each keeps its best
+ * round, so load from other processes skews them alike. Figures are kernel time from the session's
+ * profile: wall time per node on the CPU, GPU timestamps per node on WebGPU (wall time per run,
+ * submit and readback included, where the adapter has no timestamp queries). Run:
  *   npx esbuild kernels/sparse/perf.ts --bundle --platform=node --format=esm --loader:.wgsl=text \
- *     --packages=external --outfile=dist/perf/sparse-perf.mjs && node dist/perf/sparse-perf.mjs [cpu|webgpu]
+ *     --packages=external --outfile=dist/perf/sparse-perf.mjs && node dist/perf/sparse-perf.mjs [cpu|webgpu] [m1]
+ * (`m1`: the batch-1 cases only.)
  */
 import type { Model, Node } from '../../core/ir/graph.js';
 import { Session } from '../../core/session.js';
@@ -67,22 +69,23 @@ function mlp(variant: Variant, m: number, dims: readonly number[], seed: number)
 }
 
 async function timeCase(backend: 'cpu' | 'webgpu', m: number, dims: readonly number[]): Promise<Record<Variant, number>> {
-  const device = backend === 'webgpu' ? (await testDevice()).device : undefined;
+  const acquired = backend === 'webgpu' ? await testDevice() : undefined;
+  const timed = backend === 'cpu' || !!acquired?.features.has('timestamp-query');
   const x = randomTensor('float32', [m, dims[0]!], 1);
-  const sessions = await Promise.all(VARIANTS.map((v) => Session.load(mlp(v, m, dims, 7), { backend, device, profile: backend === 'cpu' })));
+  const sessions = await Promise.all(VARIANTS.map((v) => Session.load(mlp(v, m, dims, 7), { backend, device: acquired?.device, profile: timed })));
   const best = VARIANTS.map(() => Infinity);
   const runs = backend === 'cpu' ? 40 : 10;
   for (const s of sessions) for (let i = 0; i < 5; i++) await s.run({ x });
   for (let round = 0; round < 7; round++) {
-    for (const [j, s] of sessions.entries()) {
-      let total = 0;
-      for (let i = 0; i < runs; i++) {
+    const total = VARIANTS.map(() => 0);
+    for (let i = 0; i < runs; i++) {
+      for (const [j, s] of sessions.entries()) {
         const t0 = performance.now();
         await s.run({ x });
-        total += backend === 'cpu' ? s.report().nodes.reduce((a, n) => a + (n.ms ?? 0), 0) : performance.now() - t0;
+        total[j]! += timed ? s.report().nodes.reduce((a, n) => a + (n.ms ?? 0), 0) : performance.now() - t0;
       }
-      best[j] = Math.min(best[j]!, total / runs);
     }
+    total.forEach((t, j) => (best[j] = Math.min(best[j]!, t / runs)));
   }
   for (const s of sessions) s.dispose();
   return Object.fromEntries(VARIANTS.map((v, j) => [v, best[j]!])) as Record<Variant, number>;
@@ -90,7 +93,7 @@ async function timeCase(backend: 'cpu' | 'webgpu', m: number, dims: readonly num
 
 const backends = (process.argv[2] ? [process.argv[2]] : ['cpu', 'webgpu']) as ('cpu' | 'webgpu')[];
 const cases: [number, number[]][] = [
-  ...[1, 64].flatMap((m) => [256, 512, 1024].map((s): [number, number[]] => [m, [s, s]])),
+  ...(process.argv[3] === 'm1' ? [1] : [1, 64]).flatMap((m) => [256, 512, 1024].map((s): [number, number[]] => [m, [s, s]])),
   [1, [784, 256, 128, 10]],
 ];
 for (const backend of backends) {

@@ -112,8 +112,10 @@ describe('SparseQMatMul', () => {
     expectClose(cpu!, ref!, TOL, 'cpu');
   });
 
-  it('integer accumulators are bit-identical on every backend and both WGSL variants, K up to 4096', async () => {
-    for (const [m, n, k] of [[1, 37, 4096], [6, 13, 4093], [5, 9, 31], [1, 8, 1]] as const) {
+  it('integer accumulators are bit-identical on every backend and all WGSL paths (kept table, byte-picking GEMM; packed and portable dots), K up to 4096', async () => {
+    // M <= 64 takes the kept table ([2, 150, 300]: channels over 3 workgroups, the last one
+    // part-filled), M > 64 the byte-picking GEMM.
+    for (const [m, n, k] of [[1, 37, 4096], [3, 5, 4000], [2, 150, 300], [6, 13, 4093], [1, 8, 1], [68, 11, 1001], [65, 9, 31]] as const) {
       const a = integerFloats([m, k], m + k);
       const { inputs, dense } = integerSparse(n, k, n + k);
       const expected = integerProduct(a, dense, m, n, k);
@@ -132,26 +134,36 @@ describe('SparseQMatMul', () => {
     }
   });
 
-  it('the dynamic scale quantizes identically everywhere on the test adapter (exact outputs without bias)', async () => {
-    const [m, n, k] = [5, 19, 1001];
-    const a = randomTensor('float32', [m, k], 11, [-3, 3]);
-    const all = [a, ...integerSparse(n, k, 12).inputs];
-    const [gpu, cpu, ref] = await runEverywhere(all, { k });
-    const portable = await runGpuWithFeatures(all, { k }, new Set());
-    expect(gpu!.data).toEqual(ref!.data);
-    expect(cpu!.data).toEqual(ref!.data);
-    expect(portable.data).toEqual(ref!.data);
+  it('the dynamic scale quantizes identically everywhere on the test adapter (exact outputs without bias), GEMV and GEMM', async () => {
+    // M = 3 takes the kept table (a dynamic scale per table row), M = 65 the quantized rows.
+    for (const m of [3, 65]) {
+      const [n, k] = [19, 1001];
+      const a = randomTensor('float32', [m, k], 11, [-3, 3]);
+      const all = [a, ...integerSparse(n, k, 12).inputs];
+      const [gpu, cpu, ref] = await runEverywhere(all, { k });
+      const portable = await runGpuWithFeatures(all, { k }, new Set());
+      expect(gpu!.data).toEqual(ref!.data);
+      expect(cpu!.data).toEqual(ref!.data);
+      expect(portable.data).toEqual(ref!.data);
+    }
   });
 
-  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise', async () => {
+  it('plans dot4I8Packed where the device has the WGSL feature and the portable dot otherwise; the kept table up to M = 64, byte picking above', async () => {
     const { wgslFeatures } = await testDevice();
     expect(wgslFeatures.has(PACKED_DOT_FEATURE), `the test adapter should offer ${PACKED_DOT_FEATURE}`).toBe(true);
-    const c: Case = { batch: [2], k: 9, n: 3, bias: false, actScale: 0 };
-    const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
-    const codes = (features: ReadonlySet<string>): string => planKernels(plan, 'webgpu', features)
-      .flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
-    expect(codes(wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
-    expect(codes(new Set())).not.toMatch(/\bdot4I8Packed\(/);
+    const codes = (m: number, features: ReadonlySet<string>): string => {
+      const c: Case = { batch: [m], k: 9, n: 3, bias: false, actScale: 0 };
+      const plan = planModel(oneNodeModel('SparseQMatMul', inputsOf(c, 1), attrsOf(c), OPTIONS));
+      return planKernels(plan, 'webgpu', features).flatMap((p) => (p.kind === 'dispatch' ? p.programs.map((q) => q.code) : [])).join('\n');
+    };
+    for (const m of [64, 65]) {
+      expect(codes(m, wgslFeatures)).toMatch(/\bdot4I8Packed\(/);
+      expect(codes(m, new Set())).not.toMatch(/\bdot4I8Packed\(/);
+    }
+    expect(codes(64, wgslFeatures)).toMatch(/\bstore6\(/);
+    expect(codes(64, wgslFeatures)).not.toMatch(/\bgather_dot\(/);
+    expect(codes(65, wgslFeatures)).toMatch(/\bgather_dot\(/);
+    expect(codes(65, wgslFeatures)).not.toMatch(/\bstore6\(/);
   });
 
   it('fuses a following activation into its epilogue', async () => {

@@ -1,5 +1,5 @@
-// SparseQMatMul on WebGPU: int8 W8A8 with 2:4 structured sparse weights, read in the bundle's
-// layout (docs/compressed-formats.md),
+// SparseQMatMul on WebGPU for M > 64: int8 W8A8 with 2:4 structured sparse weights, read in the
+// bundle's layout (docs/compressed-formats.md),
 //   acc[m][n] = sum over kept (g, i) of qa[m][4g + i] * w[n][g][i]   (exact int32)
 //   out[m][n] = activation(f32(acc) * (s_m * wscale[n]) + bias[n])
 //
@@ -15,13 +15,14 @@
 // and the unpacked weights depend on the channel only, so they are made once per value word and
 // reused for every row of the invocation (struct Channel).
 //
-// ROWS rows of A (4 when M >= 4, else 1) and 4 output channels per invocation, workgroups 16
-// wide along N (SwiftShader runs a workgroup on one thread, so a 256-channel layer still spreads
-// over 4). Rows past M are clamped for loading and skipped at the store.
+// 4 rows of A and 4 output channels per invocation, workgroups 16 wide along N (SwiftShader runs a
+// workgroup on one thread, so a 256-channel layer still spreads over 4). Rows past M are clamped
+// for loading and skipped at the store. (M <= 64 runs sparse-qgemv.wgsl, which shares nothing across
+// rows and takes the kept activations from a table instead.)
 //
 // Prefix from gpu.ts: bindings aq, values (vec4<u32>), indices (u32), wscale, bias, out (f32),
-// params (0 M, 1 N, 2 IW), const ROWS, fn row_scale(m) -> f32, fn activation, alias WeightWord,
-// fn weights(u32) -> WeightWord, fn gather_shifts, fn gather_dot.
+// params (0 M, 1 N, 2 IW), fn store, alias WeightWord, fn weights(u32) -> WeightWord,
+// fn gather_shifts, fn gather_dot.
 
 struct Channel {
   s0: vec4u, s1: vec4u, s2: vec4u, s3: vec4u,
@@ -40,10 +41,9 @@ fn row_dot(ch: Channel, a: vec4u, b: vec4u) -> i32 {
   return gather_dot(a.x, a.y, ch.s0, ch.w0) + gather_dot(a.z, a.w, ch.s1, ch.w1) + gather_dot(b.x, b.y, ch.s2, ch.w2) + gather_dot(b.z, b.w, ch.s3, ch.w3);
 }
 
-/** Lane r: row r's dot (lanes past ROWS stay 0). Constant indices only: dynamic ones spill on SwiftShader. */
+/** Lane r: row r's dot. Constant indices only: dynamic ones spill on SwiftShader. */
 fn rows_dot(at: u32, a: array<vec4u, 8>) -> vec4i {
   let ch = channel(at);
-  if (ROWS == 1u) { return vec4i(row_dot(ch, a[0], a[1]), 0, 0, 0); }
   return vec4i(row_dot(ch, a[0], a[1]), row_dot(ch, a[2], a[3]), row_dot(ch, a[4], a[5]), row_dot(ch, a[6], a[7]));
 }
 
@@ -53,7 +53,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let N = p_u(1u);
   let IW = p_u(2u);
   let n0 = gid.x * 4u;
-  let m0 = gid.y * ROWS;
+  let m0 = gid.y * 4u;
   if (n0 >= N || m0 >= M) { return; }
   let ns = (min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u))) * IW;
   let ms = (min(vec4u(m0) + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u))) * IW * 2u;
@@ -73,14 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   }
 
   let acc = array<vec4i, 4>(acc0, acc1, acc2, acc3);
-  for (var r = 0u; r < ROWS; r++) {
-    let m = m0 + r;
-    if (m >= M) { return; }
-    let s = row_scale(m);
-    for (var c = 0u; c < 4u; c++) {
-      let n = n0 + c;
-      if (n >= N) { break; }
-      out[m * N + n] = activation(f32(acc[c][r]) * (s * wscale[n]) + bias[n]);
-    }
+  for (var c = 0u; c < 4u; c++) {
+    for (var r = 0u; r < 4u; r++) { store(acc[c][r], m0 + r, n0 + c); }
   }
 }

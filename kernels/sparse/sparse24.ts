@@ -24,6 +24,12 @@ export function pairOfCode(code: number): readonly [number, number] | undefined 
   return i0 < i1 ? [i0, i1] : undefined;
 }
 
+/** Pair number (index into PAIRS) of each 4-bit code; -1 for the codes no packer writes. */
+export const PAIR_OF_CODE: readonly number[] = Array.from({ length: 16 }, (_, code) => {
+  const pair = pairOfCode(code);
+  return pair ? PAIRS.findIndex(([i0, i1]) => i0 === pair[0] && i1 === pair[1]) : -1;
+});
+
 function checkLength(what: string, length: number, n: number, k: number): void {
   if (!(Number.isInteger(n) && Number.isInteger(k) && n >= 0 && k >= 1)) throw new ShapeError(`${what}: bad dims [${n}, ${k}]`);
   if (length !== n * k) throw new ShapeError(`${what}: ${length} values for [${n}, ${k}]`);
