@@ -8,33 +8,11 @@ import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { expectClose, oneNodeModel, randomTensor, testDevice } from '../testing/harness.js';
 import { PACKED_DOT_FEATURE } from './gpu.js';
-import { integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures } from './test-util.js';
+import { attrsOf, caseArb, integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures, type Case } from './test-util.js';
 
 /** Kernels may differ from the reference only in the float epilogue's rounding. */
 const TOL = { atol: 1e-5, rtol: 1e-5 };
 
-interface Case {
-  readonly batch: number[];
-  readonly k: number;
-  readonly n: number;
-  readonly bias: boolean;
-  readonly actScale: number;
-  readonly act?: string;
-}
-
-const caseArb = fc.record({
-  batch: fc.oneof(fc.constant<number[]>([1]), fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 0, maxLength: 2 })),
-  k: fc.integer({ min: 1, max: 70 }),
-  n: fc.integer({ min: 1, max: 37 }),
-  bias: fc.boolean(),
-  // 0: the dynamic per-row scale.
-  actScale: fc.constantFrom(0, 0.015, 0.02),
-  act: fc.constantFrom(undefined, 'Relu', 'Sigmoid', 'Gelu'),
-});
-
-function attrsOf(c: Case): Attrs {
-  return { k: c.k, ...(c.actScale ? { act_scale: c.actScale } : {}), ...(c.act ? { _activation: c.act, _alpha: 0, _beta: 0 } : {}) };
-}
 
 function inputsOf(c: Case, seed: number): (Tensor | undefined)[] {
   return [randomTensor('float32', [...c.batch, c.k], seed, [-1.5, 1.5]), ...quantizedWeights(c.n, c.k, seed + 7, c.bias)];
@@ -55,7 +33,7 @@ function integerProduct(a: Tensor, w: Int32Array, m: number, n: number, k: numbe
 
 describe('QMatMul', () => {
   it('matches the reference on WebGPU and the CPU: odd K, any N, M = 1, batch dims, static and dynamic scales, fused activations', async () => {
-    await fc.assert(fc.asyncProperty(caseArb, fc.nat(), async (c, seed) => {
+    await fc.assert(fc.asyncProperty(caseArb(70, 5), fc.nat(), async (c, seed) => {
       const [gpu, cpu, ref] = await runEverywhere('QMatMul', inputsOf(c, seed), attrsOf(c));
       expectClose(gpu!, ref!, TOL, 'webgpu');
       expectClose(cpu!, ref!, TOL, 'cpu');

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Attrs, Model } from '../../core/ir/graph.js';
 import { planModel } from '../../core/runtime/plan.js';
 import { GpuExecutable } from '../../core/runtime/webgpu/gpu-executable.js';
@@ -57,4 +58,29 @@ export async function runGpuWithFeatures(opType: string, inputs: readonly (Tenso
   } finally {
     exe.dispose();
   }
+}
+
+/** A QMatMul-like problem: batch dims of A, K, N, bias, activation scale (0: dynamic per row), fused activation. */
+export interface Case {
+  readonly batch: number[];
+  readonly k: number;
+  readonly n: number;
+  readonly bias: boolean;
+  readonly actScale: number;
+  readonly act?: string;
+}
+
+/** Random cases up to `maxK` (the op tests' shapes: odd K and N, M = 1, batch dims). */
+export const caseArb = (maxK: number, maxBatch: number) => fc.record({
+  batch: fc.oneof(fc.constant<number[]>([1]), fc.array(fc.integer({ min: 1, max: maxBatch }), { minLength: 0, maxLength: 2 })),
+  k: fc.integer({ min: 1, max: maxK }),
+  n: fc.integer({ min: 1, max: 37 }),
+  bias: fc.boolean(),
+  // 0: the dynamic per-row scale.
+  actScale: fc.constantFrom(0, 0.015, 0.02),
+  act: fc.constantFrom(undefined, 'Relu', 'Sigmoid', 'Gelu'),
+});
+
+export function attrsOf(c: Case): Attrs {
+  return { k: c.k, ...(c.actScale ? { act_scale: c.actScale } : {}), ...(c.act ? { _activation: c.act, _alpha: 0, _beta: 0 } : {}) };
 }
