@@ -140,24 +140,18 @@ export interface QGemmSpec {
   readonly features: ReadonlySet<string> | undefined;
 }
 
-/**
- * An int8 kernel ending in qgemm-common.wgsl's epilogue: the dot primitives, the quantizer
- * (quantize-common.wgsl, with act_inv), the bindings, the shared parameters 0-12 and `body` with its
- * own parameters (`extra`, from word 13) and grid. A is bound as `aType`: packed vec4u rows from a
- * pre-pass for the GEMMs, the float input itself for the direct conv, which quantizes as it reads.
- */
-export function int8Program(spec: QGemmSpec, body: string, aType: 'vec4u' | 'f32', extra: readonly number[], workgroups: [number, number, number]): GpuProgram {
+export function qgemmProgram(spec: QGemmSpec): GpuProgram {
   const { m, n, k, scale, out } = spec;
+  const kv = gpuRowWords(k) / 4;
   const dynamic = scale.kind === 'dynamic';
   const params = new Params()
-    .u32s(m, n, gpuRowWords(k) / 4, spec.group, out.perRow, out.perCol, out.perBatch, out.perGroup, spec.aWordsPerZ / 4)
+    .u32s(m, n, kv, spec.group, out.perRow, out.perCol, out.perBatch, out.perGroup, spec.aWordsPerZ / 4)
     .f32s(dynamic ? 0 : staticScale(scale.actScale).scale)
-    .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0)
-    .f32s(dynamic ? 0 : staticScale(scale.actScale).inv)
-    .u32s(...extra);
+    .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0);
   const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
+  const gemv = m < 4;
   const code = `${dotPrimitives(spec.features)}
-${storage('aq', 0, aType)}
+${storage('aq', 0, 'vec4u')}
 ${storage('wq', 1, 'vec4u')}
 ${storage('wscale', 2, 'f32')}
 ${storage('bias', 3, 'f32')}
@@ -165,17 +159,10 @@ ${storage('out', 4, 'f32', 'read_write')}
 ${dynamic ? storage('scales', 5, 'f32') : ''}
 ${paramsDecl(bindings.length, params.length)}
 fn row_scale(m: u32, b: u32) -> f32 { return ${dynamic ? 'scales[2u * (m * p_u(10u) + b * p_u(11u))]' : 'p_f(9u)'}; }
-fn act_inv(seg: u32) -> f32 { return ${dynamic ? 'scales[2u * seg + 1u]' : 'p_f(12u)'}; }
-${quantizeCommonSrc}
 ${nodeActivationFn(spec.node)}
 ${commonSrc}
-${body}`;
+${gemv ? qgemvSrc : qgemmSrc}`;
+  const nBlocks = Math.ceil(n / 4);
+  const workgroups: [number, number, number] = gemv ? [Math.ceil(nBlocks / 16), m, spec.z] : [Math.ceil(nBlocks / 8), Math.ceil(m / 32), spec.z];
   return { code, workgroups, bindings, uniforms: params.pack() };
-}
-
-export function qgemmProgram(spec: QGemmSpec): GpuProgram {
-  const nBlocks = Math.ceil(spec.n / 4);
-  return spec.m < 4
-    ? int8Program(spec, qgemvSrc, 'vec4u', [], [Math.ceil(nBlocks / 16), spec.m, spec.z])
-    : int8Program(spec, qgemmSrc, 'vec4u', [], [Math.ceil(nBlocks / 8), Math.ceil(spec.m / 32), spec.z]);
 }

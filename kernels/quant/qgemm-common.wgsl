@@ -5,11 +5,10 @@
 //
 // Prefix from kernels/quant/gpu.ts: `fn dot4x4` and `fn mac4x4` (dot4I8Packed where the device
 // has the WGSL feature packed_4x8_integer_dot_product, shifts otherwise), bindings aq, wq
-// (vec4<u32>; the float input for qconv-direct.wgsl), wscale, bias, out (f32), params,
-// fn row_scale(m, b) -> f32, fn act_inv(seg) -> f32 with quantize-common.wgsl, fn activation.
+// (vec4<u32>), wscale, bias, out (f32), params, fn row_scale(m, b) -> f32, fn activation.
 // Params: 0 M, 1 N (per group), 2 KV (vec4 words per row), 3 group, 4 out stride per row,
 // 5 per column, 6 per batch item, 7 per group, 8 A stride per (batch, group) in vec4s,
-// 9 static s, 10/11 dynamic scale index stride per row / per batch item, 12 static inv.
+// 9 static s, 10/11 dynamic scale index stride per row / per batch item.
 
 fn store_row(acc: vec4i, m: u32, n0: u32, b: u32, g: u32) {
   let N = p_u(1u);
