@@ -86,32 +86,54 @@ function transpose(w: Tensor): Tensor {
   return { dtype: 'float32', dims: [k, n], data };
 }
 
+/**
+ * GPU ms of each one-layer model (timestamp queries), best of 15 rounds in which the variants take
+ * turns, so load from other processes on this shared machine hits them alike.
+ */
+async function gpuTimes(x: Tensor, variants: readonly (readonly [Layer, ReadonlySet<string>])[]): Promise<string[]> {
+  const acquired = await testDevice();
+  const feeds = new Map([['x', x]]);
+  const exes = await Promise.all(variants.map(([layer, wgslFeatures]) => GpuExecutable.create({ ...acquired, wgslFeatures }, planModel(model(x, [layer])))));
+  for (const exe of exes) for (let i = 0; i < 3; i++) await exe.run(feeds, true);
+  const best = exes.map(() => Infinity);
+  for (let round = 0; round < 15; round++) {
+    for (const [j, exe] of exes.entries()) best[j] = Math.min(best[j]!, (await exe.run(feeds, true)).timings!.perNodeMs[0]!);
+  }
+  for (const exe of exes) exe.dispose();
+  return best.map((t) => t.toFixed(3));
+}
+
 async function gpuSection(): Promise<void> {
   const acquired = await testDevice();
-  console.log(`adapter: ${acquired.adapterInfo}; GPU ms per op (timestamp queries, best of 15)`);
+  const portable = new Set<string>();
+  console.log(`adapter: ${acquired.adapterInfo}; GPU ms per op (timestamp queries, best of 15, variants interleaved)`);
   console.log('M     K=N    fp32   int8-static  int8-dynamic  int8-static-portable');
   for (const m of [1, 64]) {
     for (const kn of [256, 512, 1024]) {
-      const x = randomTensor('float32', [m, kn], 1);
       const w = randomTensor('float32', [kn, kn], 2, [-0.1, 0.1]);
-      const variants: [Layer, ReadonlySet<string>][] = [
+      const times = await gpuTimes(randomTensor('float32', [m, kn], 1), [
         [{ op: 'MatMul', w }, acquired.wgslFeatures],
         [{ op: 'QMatMul', w, attrs: { k: kn, act_scale: 0.02 } }, acquired.wgslFeatures],
         [{ op: 'QMatMul', w, attrs: { k: kn } }, acquired.wgslFeatures],
-        [{ op: 'QMatMul', w, attrs: { k: kn, act_scale: 0.02 } }, new Set<string>()],
-      ];
-      const times: string[] = [];
-      for (const [layer, wgslFeatures] of variants) {
-        const exe = await GpuExecutable.create({ ...acquired, wgslFeatures }, planModel(model(x, [layer])));
-        const feeds = new Map([['x', x]]);
-        for (let i = 0; i < 3; i++) await exe.run(feeds, true);
-        const ms: number[] = [];
-        for (let i = 0; i < 15; i++) ms.push((await exe.run(feeds, true)).timings!.perNodeMs[0]!);
-        exe.dispose();
-        times.push(Math.min(...ms).toFixed(3));
-      }
+        [{ op: 'QMatMul', w, attrs: { k: kn, act_scale: 0.02 } }, portable],
+      ]);
       console.log(`${String(m).padEnd(5)} ${String(kn).padEnd(6)} ${times.map((t) => t.padStart(7)).join('      ')}`);
     }
+  }
+  // The Fashion-MNIST CNN's convolutions at batch 1 (3x3, pad 1, fused Relu).
+  console.log('conv (batch 1)              fp32   int8-static  int8-dynamic  int8-static-portable');
+  const conv3x3 = { kernel_shape: [3, 3], pads: [1, 1, 1, 1] };
+  for (const [cin, cout, hw] of [[1, 16, 28], [16, 32, 14]] as const) {
+    const k = cin * 9;
+    const w = randomTensor('float32', [cout, cin, 3, 3], 3, [-0.3, 0.3]);
+    const qw = { ...w, dims: [cout, k] };
+    const times = await gpuTimes(randomTensor('float32', [1, cin, hw, hw], 4), [
+      [{ op: 'Conv', w, attrs: conv3x3, relu: true }, acquired.wgslFeatures],
+      [{ op: 'QConv', w: qw, attrs: { ...conv3x3, k, act_scale: 0.02 }, relu: true }, acquired.wgslFeatures],
+      [{ op: 'QConv', w: qw, attrs: { ...conv3x3, k }, relu: true }, acquired.wgslFeatures],
+      [{ op: 'QConv', w: qw, attrs: { ...conv3x3, k, act_scale: 0.02 }, relu: true }, portable],
+    ]);
+    console.log(`${`${cin}->${cout} ${hw}x${hw}`.padEnd(22)} ${times.map((t) => t.padStart(7)).join('      ')}`);
   }
   console.log(`(packed dot available: ${acquired.wgslFeatures.has(PACKED_DOT_FEATURE)})`);
 }
