@@ -5,13 +5,12 @@ import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist.js';
 import { buildVariant, MODELS, VARIANTS, type FashionModel, type Variant } from '../scripts/fashion-mnist/variants.js';
 import { ROOT } from '../scripts/fetch-models.js';
-import type { MeasureResult } from './browser/protocol.js';
-import { errorMessage, loadOrt, loadTessera, timeEngine, type Feed } from './engines.js';
+import { errorMessage, loadOrt, loadTessera, type Feed, type Loaded } from './engines.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({ args: [...argv], options: { smoke: { type: 'boolean', default: false }, runs: { type: 'string' } } });
   const smoke = values.smoke;
-  const spec = { warmup: smoke ? 2 : 20, runs: Number(values.runs ?? (smoke ? 5 : 60)), budgetMs: smoke ? 500 : 4000 };
+  const rounds = Number(values.runs ?? (smoke ? 5 : 150));
   const models: readonly FashionModel[] = smoke ? ['mlp'] : MODELS;
 
   const image = loadFashionMnist('test').images.subarray(0, 784);
@@ -23,33 +22,51 @@ export async function main(argv: readonly string[]): Promise<void> {
     readonly variant: Variant;
     readonly engine: Engine;
     readonly medianMs?: number;
+    /** Spread of the per-round figures: the 25th and 75th percentiles. */
+    readonly iqrMs?: readonly [number, number];
     readonly error?: string;
   }
-
-  const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-  function cell(model: FashionModel, variant: Variant, engine: Engine, r: MeasureResult): Cell {
-    return r.ok ? { model, variant, engine, medianMs: median(r.steadyMs) } : { model, variant, engine, error: `${r.stage}: ${r.error}` };
-  }
+  const quantile = (xs: readonly number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
   const ort = await import('onnxruntime-web');
   ort.env.wasm.proxy = false;
   const cells: Cell[] = [];
   for (const model of models) {
+    // Every engine of a model is loaded first and then timed round by round, each round visiting
+    // every engine once: on a shared machine, load drifts over seconds, and interleaving puts the
+    // same drift into every column instead of into whichever ran during a busy spell.
+    const loaded: { variant: Variant; engine: Engine; run: Loaded; samples: number[]; reps: number }[] = [];
     for (const variant of VARIANTS) {
-      let bytes: Uint8Array;
       try {
-        bytes = (await buildVariant(model, variant)).bytes;
+        const { bytes } = await buildVariant(model, variant);
+        for (const backend of ['cpu', 'webgpu'] as const) loaded.push({ variant, engine: `tessera-${backend}`, run: await loadTessera(bytes, feeds, backend), samples: [], reps: 1 });
+        if (variant === 'fp32') loaded.push({ variant, engine: 'ort-wasm-1t', run: await loadOrt(ort, bytes, 'wasm', 1), samples: [], reps: 1 });
       } catch (e) {
-        for (const engine of ['tessera-cpu', 'tessera-webgpu'] as const) cells.push({ model, variant, engine, error: `build: ${errorMessage(e)}` });
-        continue;
+        for (const engine of ['tessera-cpu', 'tessera-webgpu'] as const) cells.push({ model, variant, engine, error: errorMessage(e) });
       }
-      for (const backend of ['cpu', 'webgpu'] as const) {
-        cells.push(cell(model, variant, `tessera-${backend}`, await timeEngine(() => loadTessera(bytes, feeds, backend), feeds, spec)));
-      }
-      if (variant === 'fp32') cells.push(cell(model, variant, 'ort-wasm-1t', await timeEngine(() => loadOrt(ort, bytes, 'wasm', 1), feeds, spec)));
-      console.log(cells.filter((c) => c.model === model && c.variant === variant).map((c) => `${model} ${variant} ${c.engine}: ${c.medianMs?.toFixed(4) ?? c.error} ms`).join('\n'));
     }
+    for (const l of loaded) {
+      let fastest = Infinity;
+      for (let i = 0; i < (smoke ? 3 : 20); i++) {
+        const t = performance.now();
+        await l.run.run(feeds);
+        fastest = Math.min(fastest, performance.now() - t);
+      }
+      // Enough runs per sample that one sample spans ≥ 2 ms, well above the clock's resolution.
+      l.reps = Math.max(1, Math.ceil(2 / Math.max(fastest, 1e-3)));
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const l of loaded) {
+        const t = performance.now();
+        for (let i = 0; i < l.reps; i++) await l.run.run(feeds);
+        l.samples.push((performance.now() - t) / l.reps);
+      }
+    }
+    for (const l of loaded) {
+      cells.push({ model, variant: l.variant, engine: l.engine, medianMs: quantile(l.samples, 0.5), iqrMs: [quantile(l.samples, 0.25), quantile(l.samples, 0.75)] });
+      await l.run.dispose();
+    }
+    console.log(cells.filter((c) => c.model === model).map((c) => `${model} ${c.variant} ${c.engine}: ${c.medianMs?.toFixed(4) ?? c.error} ms`).join('\n'));
   }
 
   const at = (model: FashionModel, variant: Variant, engine: Engine): number | undefined =>
@@ -72,7 +89,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const fmt = (x?: number): string => (x === undefined ? 'n/a' : x < 0.1 ? x.toFixed(4) : x.toFixed(3));
   const md = [
-    `Batch-1 steady latency, median ms (${spec.runs} samples max, ${smoke ? 'smoke' : 'full'} run), Node ${process.version}; WebGPU is Dawn on this machine's adapter.`,
+    `Batch-1 steady latency, median ms over ${rounds} interleaved rounds (${smoke ? 'smoke' : 'full'} run), Node ${process.version}; WebGPU is Dawn on this machine's adapter.`,
     '',
     '| model | variant | Tessera cpu | Tessera webgpu | ORT-web wasm 1 thread |',
     '|---|---|---:|---:|---:|',
@@ -87,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const dir = join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stem = smoke ? 'compression-smoke' : 'compression';
-  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify({ date: new Date().toISOString(), spec, cells, targets }, null, 2)}\n`);
+  writeFileSync(join(dir, `${stem}.json`), `${JSON.stringify({ date: new Date().toISOString(), rounds, cells, targets }, null, 2)}\n`);
   writeFileSync(join(dir, `${stem}.md`), md);
   console.log(`\n${md}`);
   if (errors.length) {

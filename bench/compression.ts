@@ -7,7 +7,8 @@
  *   2:4+int8 ÷ int8 on each backend for the MLP (< 1).
  *
  *   tsx bench/compression.ts [--smoke] [--runs N]
- * The smoke run (CI) times the MLP only, with few runs: it proves the path, not the figures.
+ * Every engine of a model is loaded, then timed in interleaved rounds (each round visits each once).
+ * The smoke run (CI) times the MLP only, with few rounds: it proves the path, not the figures.
  */
 import { register } from 'node:module';
 
