@@ -9,6 +9,9 @@ import { poolOps } from './pool/index.js';
 import { quantOps } from './quant/index.js';
 import { reduceOps } from './reduce/index.js';
 import { sparseOps } from './sparse/index.js';
+import { isOnnxDomain, TESSERA_DOMAIN } from '../core/ir/domains.js';
+
+export { isOnnxDomain, TESSERA_DOMAIN };
 
 /** Every ONNX operator Tessera runs, by op type. Each family folder holds its kernels and tests. */
 export const opRegistry: Readonly<Record<string, OpDef>> = {
@@ -21,13 +24,8 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
   ...layoutOps,
 };
 
-/** Tessera's own operator domain: the compressed-weight ops (docs/compressed-formats.md). */
-export const TESSERA_DOMAIN = 'com.tessera';
-
 /** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
 export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops, ...sparseOps };
-
-export const isOnnxDomain = (domain: string): boolean => domain === '' || domain === 'ai.onnx';
 
 /** The op a node of (domain, opType) runs, or undefined when no domain Tessera knows has it. */
 export function lookupOp(domain: string, opType: string): OpDef | undefined {

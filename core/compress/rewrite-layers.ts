@@ -1,7 +1,7 @@
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
 import type { QuantizedWeights } from '../../kernels/quant/pack.js';
-import { TESSERA_DOMAIN } from '../../kernels/registry.js';
+import { TESSERA_DOMAIN } from '../ir/domains.js';
 import { convAttrs, type WeightLayer } from './layers.js';
 
 /**

@@ -2,7 +2,7 @@ import { ModelFormatError } from '../errors.js';
 import { attrInt, type Node } from '../ir/graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { GROUP, GROUP_WORDS, groupsOf, packHalfScales, quantizeInt4Blocks, zeroPointWords } from '../../kernels/int4/pack.js';
-import { TESSERA_DOMAIN } from '../../kernels/registry.js';
+import { TESSERA_DOMAIN } from '../ir/domains.js';
 import { refuseNode, type ImportGraph } from './import-graph.js';
 
 /**

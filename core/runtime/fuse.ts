@@ -1,6 +1,6 @@
 import type { Node } from '../ir/graph.js';
 import type { Activation } from '../../kernels/wgsl.js';
-import { isOnnxDomain, TESSERA_DOMAIN } from '../../kernels/registry.js';
+import { isOnnxDomain, TESSERA_DOMAIN } from '../ir/domains.js';
 import { foldConstantEpilogues } from './fold-batchnorm.js';
 import { recognizeHardSwish } from './hardswish-pattern.js';
 import { recognizeLayerNorm } from './layernorm-pattern.js';
