@@ -8,7 +8,7 @@ import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { expectClose, oneNodeModel, randomTensor, testDevice } from '../testing/harness.js';
 import { PACKED_DOT_FEATURE } from './gpu.js';
-import { attrsOf, caseArb, integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures, type Case } from './test-util.js';
+import { attrsOf, caseArb, integerFloats, integerProduct, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures, type Case } from './test-util.js';
 
 /** Kernels may differ from the reference only in the float epilogue's rounding. */
 const TOL = { atol: 1e-5, rtol: 1e-5 };
@@ -18,18 +18,6 @@ function inputsOf(c: Case, seed: number): (Tensor | undefined)[] {
   return [randomTensor('float32', [...c.batch, c.k], seed, [-1.5, 1.5]), ...quantizedWeights(c.n, c.k, seed + 7, c.bias)];
 }
 
-/** The exact int32 accumulators of integer activations and weights, as floats (all below 2^24). */
-function integerProduct(a: Tensor, w: Int32Array, m: number, n: number, k: number): Float32Array {
-  const out = new Float32Array(m * n);
-  for (let r = 0; r < m; r++) {
-    for (let c = 0; c < n; c++) {
-      let acc = 0;
-      for (let p = 0; p < k; p++) acc += a.data[r * k + p]! * w[c * k + p]!;
-      out[r * n + c] = acc;
-    }
-  }
-  return out;
-}
 
 describe('QMatMul', () => {
   it('matches the reference on WebGPU and the CPU: odd K, any N, M = 1, batch dims, static and dynamic scales, fused activations', async () => {

@@ -84,3 +84,16 @@ export const caseArb = (maxK: number, maxBatch: number) => fc.record({
 export function attrsOf(c: Case): Attrs {
   return { k: c.k, ...(c.actScale ? { act_scale: c.actScale } : {}), ...(c.act ? { _activation: c.act, _alpha: 0, _beta: 0 } : {}) };
 }
+
+/** The exact int32 accumulators of integer activations and weights, as floats (all below 2^24). */
+export function integerProduct(a: Tensor, w: ArrayLike<number>, m: number, n: number, k: number): Float32Array {
+  const out = new Float32Array(m * n);
+  for (let r = 0; r < m; r++) {
+    for (let c = 0; c < n; c++) {
+      let acc = 0;
+      for (let p = 0; p < k; p++) acc += a.data[r * k + p]! * w[c * k + p]!;
+      out[r * n + c] = acc;
+    }
+  }
+  return out;
+}

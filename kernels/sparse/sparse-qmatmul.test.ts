@@ -8,7 +8,7 @@ import { GpuExecutable } from '../../core/runtime/webgpu/gpu-executable.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { PACKED_DOT_FEATURE } from '../quant/gpu.js';
-import { attrsOf, caseArb, integerFloats, type Case } from '../quant/test-util.js';
+import { attrsOf, caseArb, integerFloats, integerProduct, type Case } from '../quant/test-util.js';
 import { TESSERA_DOMAIN } from '../registry.js';
 import { expectClose, KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, testDevice, type TestBackend } from '../testing/harness.js';
 import { packSparse24Int8, unpackSparse24 } from './sparse24.js';
@@ -62,17 +62,6 @@ function integerSparse(n: number, k: number, seed: number): { inputs: (Tensor | 
   return { inputs, dense: unpackSparse24(inputs[0]!.data, inputs[1]!.data, n, k) };
 }
 
-function integerProduct(a: Tensor, w: Int8Array, m: number, n: number, k: number): Float32Array {
-  const out = new Float32Array(m * n);
-  for (let r = 0; r < m; r++) {
-    for (let c = 0; c < n; c++) {
-      let acc = 0;
-      for (let p = 0; p < k; p++) acc += a.data[r * k + p]! * w[c * k + p]!;
-      out[r * n + c] = acc;
-    }
-  }
-  return out;
-}
 
 describe('SparseQMatMul', () => {
   it('matches the reference on WebGPU and the CPU: odd K, any N, M = 1, batch dims, static and dynamic scales, bias, fused activations', async () => {
