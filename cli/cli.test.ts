@@ -334,6 +334,19 @@ describe('tessera quantize and prune', () => {
     q.data.forEach((v, i) => expect(Math.abs(v - ref.data[i]!)).toBeLessThan(0.05));
   });
 
+  it('prune --sparsity block runs the dense layers on BlockSparseMatMul (4 x 16 blocks by default), --block N keeps them dense', () => {
+    const r = tessera('prune', 'dense.onnx', '--sparsity', 'block', '--fraction', '0.5', '-o', 'dense-bsr.tsra', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { layers: { opType: string; format: string }[]; recipe: { sparsity: unknown } };
+    expect(report.layers.map((l) => [l.opType, l.format])).toEqual([['BlockSparseMatMul', 'bsr4x16']]);
+    expect(report.recipe.sparsity).toEqual({ sparsity: 0.5, block: [4, 16] });
+    const run = tessera('run', 'dense-bsr.tsra', '--inputs', 'x.json', '--backend', 'cpu', '--out', 'bsr.json');
+    expect(run.code, run.stderr).toBe(0);
+    const oneD = tessera('prune', 'dense.onnx', '--sparsity', 'block', '--block', '2', '-o', 'dense-b2.tsra', '--json');
+    expect(oneD.code, oneD.stderr).toBe(0);
+    expect((JSON.parse(oneD.stdout) as { layers: unknown[] }).layers).toEqual([]);
+  });
+
   it('prune --sparsity 2:4 --int8 uses the sparse kernel; bad options are usage errors', () => {
     const r = tessera('prune', 'dense.onnx', '--sparsity', '2:4', '--int8', '-o', 'dense-24.tsra', '--json');
     expect(r.code, r.stderr).toBe(0);
@@ -342,6 +355,7 @@ describe('tessera quantize and prune', () => {
     expect(report.pruning.sparsity).toBe(0.5);
     expect(tessera('quantize', 'dense.onnx', '-o', 'x.tsra').code).toBe(2);
     expect(tessera('prune', 'dense.onnx', '--sparsity', '1.5', '-o', 'x.tsra').code).toBe(2);
+    expect(tessera('prune', 'dense.onnx', '--sparsity', 'block', '--block', '4,0', '-o', 'x.tsra').code).toBe(2);
     expect(tessera('quantize', 'dense.onnx', '--int8', '--static', '-o', 'x.tsra').stderr).toMatch(/calibration samples/);
   });
 });

@@ -50,11 +50,22 @@ function number(p: Parsed, name: string, fallback: number): number {
   return x;
 }
 
+/**
+ * --block R,C (R output channels × C along K) or N (1 × N along K); default 4,16, the block
+ * BlockSparseMatMul stores, so the pruned dense layers run on it.
+ */
+function blockOf(p: Parsed): number | [number, number] {
+  const v = option(p, 'block') ?? '4,16';
+  const dims = v.split(',').map(Number);
+  if (dims.length > 2 || !dims.every((d) => Number.isInteger(d) && d >= 1)) throw new UsageError(`--block must be N or R,C (positive integers), got "${v}"`);
+  return dims.length === 2 ? [dims[0]!, dims[1]!] : dims[0]!;
+}
+
 function sparsityOf(p: Parsed): Sparsity {
   const s = option(p, 'sparsity');
   if (!s) throw new UsageError('prune needs --sparsity 2:4|block|0.X');
   if (s === '2:4') return '2:4';
-  if (s === 'block') return { sparsity: number(p, 'fraction', 0.5), block: number(p, 'block', 32) };
+  if (s === 'block') return { sparsity: number(p, 'fraction', 0.5), block: blockOf(p) };
   const f = Number(s);
   if (!(f >= 0 && f < 1)) throw new UsageError(`--sparsity must be 2:4, block or a fraction in [0, 1), got "${s}"`);
   return { sparsity: f };

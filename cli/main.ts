@@ -39,7 +39,7 @@ const USAGE = `Usage:
       (min-max, or --percentile); without it int8 activations are scaled per row at run time and
       int4 keeps float activations. --eval (and --labels) measure accuracy against the float
       model, and latency on each backend; the report goes to OUT.tsra.report.json.
-  tessera prune MODEL --sparsity 2:4|block|0.X -o OUT.tsra [--block N] [--fraction F] [--int8]
+  tessera prune MODEL --sparsity 2:4|block|0.X -o OUT.tsra [--block R,C|N] [--fraction F] [--int8]
                     [the options of quantize]
       Magnitude pruning: 2:4 (of every 4 weights along K, 2 kept), blocks of N weights (default
       32, --fraction 0.5 of them zeroed) or a fraction of single weights. With --int8, 2:4 runs on

@@ -1,4 +1,5 @@
 import type { OpDef } from './op.js';
+import { blockSparseOps } from './blocksparse/index.js';
 import { convOps } from './conv/index.js';
 import { elementwiseOps } from './elementwise/index.js';
 import { int4Ops } from './int4/index.js';
@@ -25,7 +26,7 @@ export const opRegistry: Readonly<Record<string, OpDef>> = {
 };
 
 /** The operators of TESSERA_DOMAIN, by op type; kept apart so an ONNX node never resolves to one. */
-export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops, ...sparseOps };
+export const tesseraOps: Readonly<Record<string, OpDef>> = { ...quantOps, ...int4Ops, ...sparseOps, ...blockSparseOps };
 
 /** The op a node of (domain, opType) runs, or undefined when no domain Tessera knows has it. */
 export function lookupOp(domain: string, opType: string): OpDef | undefined {

@@ -6,7 +6,7 @@ import { sizeOf, type Tensor } from '../tensor.js';
 import { calibrate, type CalibrationMethod } from './calibrate.js';
 import { evaluateModel, type Feeds, type ModelEvaluation } from './evaluate.js';
 import { findWeightLayers } from './layers.js';
-import { pruneModel, type PruneReport, type Sparsity } from './prune.js';
+import { blockSparseLayers, pruneModel, tilesBlockSparse, type PruneReport, type Sparsity } from './prune.js';
 import { quantizeModel, type QuantizeRecipe } from './quantize.js';
 
 /**
@@ -15,7 +15,7 @@ import { quantizeModel, type QuantizeRecipe } from './quantize.js';
  * and metrics, and measure the result against the float model on held-out data, on each backend.
  */
 export interface CompressRecipe {
-  /** 'float' keeps float weights (prune only). */
+  /** 'float' keeps float weights (prune only; dense layers go to BlockSparseMatMul when pruned in 4 × 16 blocks). */
   readonly weights: 'float' | 'int8' | 'int4';
   readonly sparsity?: Sparsity;
   /** int8 default 'static' when calibration samples are given, else 'dynamic'; int4 default 'float'. */
@@ -72,7 +72,13 @@ export async function compress(job: CompressJob): Promise<{ bundle: Uint8Array; 
   let model = base;
   let layers: QuantizeRecipe['layers'] = [];
   let layouts: Readonly<Record<string, string>> = {};
-  if (recipe.weights !== 'float') {
+  if (recipe.weights === 'float' && recipe.sparsity && tilesBlockSparse(recipe.sparsity)) {
+    // Whole 4 × 16 blocks are zero: the dense layers skip them on BlockSparseMatMul.
+    const b = blockSparseLayers(base, recipe.exclude);
+    model = { ...base, graph: b.graph };
+    layers = b.layers.map((l) => ({ node: l.node.name, opType: 'BlockSparseMatMul', format: 'bsr4x16', n: l.n, k: l.k }));
+    layouts = b.layouts;
+  } else if (recipe.weights !== 'float') {
     let acts: Parameters<typeof quantizeModel>[1]['activations'] = { kind: activations as 'dynamic' | 'float' };
     if (activations === 'static') {
       if (!job.calibration?.length) throw new RangeError('static activation scales need calibration samples');

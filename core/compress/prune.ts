@@ -1,6 +1,8 @@
 import type { Model } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
+import { BLOCK_COLS, BLOCK_ROWS } from '../../kernels/blocksparse/format.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
+import { blockSparseEncoding, rewriteLayers, type Rewritten } from './rewrite-layers.js';
 
 /**
  * Magnitude pruning of the weight layers, in float: zeros written into the model's own weight
@@ -9,13 +11,19 @@ import { findWeightLayers, type WeightLayer } from './layers.js';
  *     SparseQMatMul kernel stores (quantize with sparsity '2:4' to get its speed). Dense layers
  *     only: that kernel is a matrix product and the quantizer keeps convolutions on dense int8
  *     QConv, so 2:4 zeros in a conv would cost accuracy and buy nothing;
- *   - { block }: whole blocks of `block` weights along K with the smallest L2 norm are zeroed
- *     until `sparsity` of the layer is gone, the pattern a block-skipping kernel can exploit;
+ *   - { block }: whole blocks with the smallest L2 norm are zeroed until `sparsity` of the
+ *     layer's blocks are gone: `block: b` is 1 × b along K, `block: [rows, cols]` rows output
+ *     channels × cols along K. [4, 16] is what BlockSparseMatMul stores, and `compress` with
+ *     float weights then runs the dense layers on it, skipping the zero blocks;
  *   - a fraction: unstructured, the smallest |w| of each layer.
  * Layers are pruned one by one (each to the same sparsity), so no layer is wiped out because its
  * weights are small in absolute terms.
  */
-export type Sparsity = '2:4' | { readonly sparsity: number; readonly block?: number };
+export type Sparsity = '2:4' | { readonly sparsity: number; readonly block?: number | readonly [rows: number, cols: number] };
+
+/** A block pattern's shape as [rows, cols] (1-D blocks lie along K). */
+export const blockShape = (block: number | readonly [number, number] = 1): readonly [number, number] =>
+  typeof block === 'number' ? [1, block] : block;
 
 export interface PruneReport {
   readonly layers: readonly { readonly node: string; readonly n: number; readonly k: number; readonly zeros: number }[];
@@ -36,23 +44,25 @@ export function sparsityMask(w: Float32Array, n: number, k: number, pattern: Spa
     }
     return keep;
   }
-  const { sparsity, block = 1 } = pattern;
+  const { sparsity } = pattern;
+  const [br, bc] = blockShape(pattern.block);
   if (!(sparsity >= 0 && sparsity < 1)) throw new RangeError(`sparsity must be in [0, 1), got ${sparsity}`);
-  const perRow = Math.ceil(k / block);
+  if (![br, bc].every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`block dims must be positive integers, got [${br}, ${bc}]`);
+  const perRow = Math.ceil(k / bc);
+  // Visits the [N, K] indices of block i (tail blocks are cut at N and K).
+  const eachIn = (i: number, f: (index: number) => void): void => {
+    const r0 = Math.floor(i / perRow) * br;
+    const c0 = (i % perRow) * bc;
+    for (let r = r0; r < Math.min(n, r0 + br); r++) for (let c = c0; c < Math.min(k, c0 + bc); c++) f(r * k + c);
+  };
   const norms: { i: number; v: number }[] = [];
-  for (let r = 0; r < n; r++) {
-    for (let b = 0; b < perRow; b++) {
-      let s = 0;
-      for (let j = b * block; j < Math.min(k, (b + 1) * block); j++) s += w[r * k + j]! ** 2;
-      norms.push({ i: r * perRow + b, v: s });
-    }
+  for (let i = 0; i < Math.ceil(n / br) * perRow; i++) {
+    let s = 0;
+    eachIn(i, (j) => { s += w[j]! ** 2; });
+    norms.push({ i, v: s });
   }
   norms.sort((a, b) => a.v - b.v || a.i - b.i);
-  for (const { i } of norms.slice(0, Math.round(sparsity * norms.length))) {
-    const r = Math.floor(i / perRow);
-    const b = i % perRow;
-    for (let j = b * block; j < Math.min(k, (b + 1) * block); j++) keep[r * k + j] = 0;
-  }
+  for (const { i } of norms.slice(0, Math.round(sparsity * norms.length))) eachIn(i, (j) => { keep[j] = 0; });
   return keep;
 }
 
@@ -97,4 +107,24 @@ export function pruneModel(model: Model, pattern: Sparsity, exclude: readonly st
     total += layer.n * layer.k;
   }
   return { model: { ...model, graph: { ...model.graph, initializers } }, report: { layers, sparsity: total ? zeros / total : 0 } };
+}
+
+/**
+ * Whether a pruning pattern zeroes whole BlockSparseMatMul blocks: a block pattern whose blocks
+ * are unions of 4 × 16 ones. Other patterns leave zeros a 4 × 16 block would mostly still hold.
+ */
+export function tilesBlockSparse(pattern: Sparsity): boolean {
+  if (pattern === '2:4' || pattern.block === undefined) return false;
+  const [r, c] = blockShape(pattern.block);
+  return r % BLOCK_ROWS === 0 && c % BLOCK_COLS === 0;
+}
+
+/**
+ * Puts BlockSparseMatMul in place of the dense layers (MatMul, Gemm) of a block-pruned float
+ * model; convolutions stay on the dense conv kernels (the op is a matrix product). Returns the
+ * rewritten nodes' names with it, for the compression report.
+ */
+export function blockSparseLayers(model: Model, exclude: readonly string[] = []): Rewritten & { readonly layers: readonly WeightLayer[] } {
+  const layers = findWeightLayers(model.graph).filter((l) => l.kind === 'dense' && !exclude.includes(l.node.name));
+  return { ...rewriteLayers(model.graph, layers.map((l) => [l, blockSparseEncoding(l)] as const)), layers };
 }

@@ -1,5 +1,6 @@
 import type { AttrValue, Graph, Node } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
+import { BLOCK_COLS, BLOCK_ROWS, packBlockSparse } from '../../kernels/blocksparse/format.js';
 import type { QuantizedWeights } from '../../kernels/quant/pack.js';
 import { TESSERA_DOMAIN } from '../ir/domains.js';
 import { convAttrs, type WeightLayer } from './layers.js';
@@ -33,6 +34,24 @@ export function int8Encoding(layer: WeightLayer, q: QuantizedWeights, acts: Read
     format: 'int8',
     tensors: [['w', i32(q.packed, [n, Math.ceil(k / 4)]), 'int8x4-rows'], ['wscale', f32(q.scales, [n]), 'dense'], biasEntry(layer)],
     attrs: { ...(isConv ? convAttrs(layer.node) : {}), k, ...acts },
+  };
+}
+
+/** BlockSparseMatMul over a dense layer's float weights (Gemm's alpha folded in): every 4 × 16 block with a nonzero is stored. */
+export function blockSparseEncoding(layer: WeightLayer): Encoded {
+  const { n, k } = layer;
+  const w = layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
+  const { values, blockCols, rowPtr } = packBlockSparse(w, n, k);
+  return {
+    opType: 'BlockSparseMatMul',
+    format: 'bsr4x16',
+    tensors: [
+      ['values', f32(values, [blockCols.length, BLOCK_ROWS, BLOCK_COLS]), 'bsr4x16-f32'],
+      ['blockCols', i32(blockCols, [blockCols.length]), 'bsr-block-cols'],
+      ['rowPtr', i32(rowPtr, [rowPtr.length]), 'bsr-row-ptr'],
+      biasEntry(layer),
+    ],
+    attrs: { k, n },
   };
 }
 
