@@ -10,7 +10,7 @@ import type { Tensor } from '../../core/tensor.js';
 import { PACKED_DOT_FEATURE } from '../quant/gpu.js';
 import { attrsOf, caseArb, integerFloats, integerProduct, type Case } from '../quant/test-util.js';
 import { TESSERA_DOMAIN } from '../registry.js';
-import { expectClose, KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, testDevice, type TestBackend } from '../testing/harness.js';
+import { expectClose, expectModelOnBackends, KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, type TestBackend, testDevice } from '../testing/harness.js';
 import { packSparse24Int8, unpackSparse24 } from './sparse24.js';
 
 /** Kernels may differ from the reference only in the float epilogue's rounding. */
@@ -144,14 +144,7 @@ describe('SparseQMatMul', () => {
     const plan = planModel(two);
     expect(plan.nodes.map((p) => [p.node.opType, p.node.attrs._activation])).toEqual([['SparseQMatMul', 'Relu']]);
     const [ref] = await runOp('reference', 'SparseQMatMul', [a, ...weights], { k: c.k, _activation: 'Relu', _alpha: 0, _beta: 0 }, OPTIONS);
-    for (const backend of KERNEL_BACKENDS) {
-      const session = await Session.load(two, { backend, device: backend === 'webgpu' ? (await testDevice()).device : undefined });
-      try {
-        expectClose((await session.run({ x0: a! })).y0!, ref!, TOL, backend);
-      } finally {
-        session.dispose();
-      }
-    }
+    await expectModelOnBackends(two, { x0: a! }, 'y0', ref!, TOL);
   });
 
   it('refuses bad operands with typed errors', async () => {

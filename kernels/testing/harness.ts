@@ -144,3 +144,21 @@ export function randomTensor(dtype: DType, dims: readonly number[], seed: number
   if (dtype === 'bool') return { dtype, dims, data: Uint8Array.from({ length: n }, () => (next() < 0.5 ? 1 : 0)) };
   return { dtype, dims, data: Int32Array.from({ length: n }, () => Math.floor(lo + (hi - lo + 1) * next())) };
 }
+
+/** Runs a whole model on each kernel backend and compares one output with `expected` (e.g. a fused pair against the reference). */
+export async function expectModelOnBackends(
+  model: Model,
+  feeds: Readonly<Record<string, Tensor>>,
+  output: string,
+  expected: Tensor,
+  tol: { atol?: number; rtol?: number },
+): Promise<void> {
+  for (const backend of KERNEL_BACKENDS) {
+    const session = await Session.load(model, { backend, device: backend === 'webgpu' ? (await testDevice()).device : undefined });
+    try {
+      expectClose((await session.run(feeds))[output]!, expected, tol, backend);
+    } finally {
+      session.dispose();
+    }
+  }
+}
