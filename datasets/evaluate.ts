@@ -6,6 +6,7 @@
 import { InputError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import { sizeOf } from '../core/tensor.js';
+import { argmaxRows as argmaxOf } from '../core/compress/evaluate.js';
 
 export interface EvalOptions {
   /** Images per run; ignored when the model's batch dim is fixed. Default 100. */
@@ -60,14 +61,7 @@ export async function collectLogits(session: Session, images: Float32Array, opti
 
 /** Index of the largest logit of each row (the first one on ties). */
 export function argmaxRows(logits: Logits): Int32Array {
-  const out = new Int32Array(logits.count);
-  for (let r = 0; r < logits.count; r++) {
-    const row = logits.data.subarray(r * logits.classes, (r + 1) * logits.classes);
-    let best = 0;
-    for (let c = 1; c < row.length; c++) if (row[c]! > row[best]!) best = c;
-    out[r] = best;
-  }
-  return out;
+  return argmaxOf(logits.data, logits.classes);
 }
 
 /** Fraction of rows whose argmax is the label. */

@@ -19,14 +19,15 @@ export interface Accuracy {
 
 export type Feeds = Readonly<Record<string, Tensor>>;
 
-function argmaxRows(t: Tensor): number[] {
-  const cols = t.dims[t.dims.length - 1] ?? 1;
-  const rows = t.data.length / cols;
-  return Array.from({ length: rows }, (_, r) => {
+/** Index of the largest value of each row of `classes` values (the first one on ties). */
+export function argmaxRows(data: ArrayLike<number>, classes: number): Int32Array {
+  const out = new Int32Array(data.length / classes);
+  for (let r = 0; r < out.length; r++) {
     let best = 0;
-    for (let j = 1; j < cols; j++) if (t.data[r * cols + j]! > t.data[r * cols + best]!) best = j;
-    return best;
-  });
+    for (let j = 1; j < classes; j++) if (data[r * classes + j]! > data[r * classes + best]!) best = j;
+    out[r] = best;
+  }
+  return out;
 }
 
 function cosineRows(a: Tensor, b: Tensor): number[] {
@@ -63,7 +64,7 @@ export async function measureAccuracy(
   for (const [i, feeds] of batches.entries()) {
     const y = (await session.run(feeds))[outputName]!;
     outputs.push(y);
-    const predicted = argmaxRows(y);
+    const predicted = argmaxRows(y.data, y.dims[y.dims.length - 1] ?? 1);
     if (labels) predicted.forEach((p, r) => (correct += p === labels[rows + r] ? 1 : 0));
     const ref = reference?.[i];
     if (ref) {
