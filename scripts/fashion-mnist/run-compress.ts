@@ -6,7 +6,8 @@ import { evaluateModel } from '../../core/compress/evaluate.js';
 import { loadModel } from '../../core/load-model.js';
 import type { Backend } from '../../core/session.js';
 import { loadFashionMnist } from '../../datasets/fashion-mnist.js';
-import { buildVariant, imageFeeds, MODEL_DIR, MODELS, VARIANTS, type Variant } from './variants.js';
+import { MODEL_DIR } from './paths.js';
+import { buildVariant, imageFeeds, MODELS, VARIANTS, type Variant } from './variants.js';
 
 /** The accuracy budget: top-1 points below fp32 each variant may lose. */
 const BUDGET: Readonly<Record<Variant, number | undefined>> = { fp32: undefined, int8: 0.5, int4: 1.5, '2:4+int8': 2.5 };

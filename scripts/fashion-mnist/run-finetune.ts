@@ -19,7 +19,8 @@ import { buildWasm } from '../build-wasm.mjs';
 import { sequential, type Sequential } from './layers.js';
 import { exportOnnx, INPUT, OUTPUT, RECIPES, type ModelName, type ModelRecipe } from './models.js';
 import { mulberry32 } from './rng.js';
-import { CHECK_IMAGES, CHECK_TOLERANCE, MODEL_DIR, percent, tesseraLogits } from './run-training.js';
+import { MODEL_DIR } from './paths.js';
+import { CHECK_IMAGES, CHECK_TOLERANCE, percent, tesseraLogits } from './run-training.js';
 import { predict, train } from './train.js';
 import { startTfjs, tf } from './tfjs.js';
 

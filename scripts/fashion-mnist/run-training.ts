@@ -5,8 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join, relative, resolve } from 'node:path';
 import { option, parseArgs, positiveInt } from '../../cli/args.js';
 import { Session } from '../../core/session.js';
 import { accuracy, collectLogits, maxAbsDiff, type Logits } from '../../datasets/evaluate.js';
@@ -17,9 +16,8 @@ import { exportOnnx, RECIPES, type ModelName, type ModelRecipe } from './models.
 import { mulberry32 } from './rng.js';
 import { predict, train } from './train.js';
 import { startTfjs, tf } from './tfjs.js';
+import { MODEL_DIR } from './paths.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const MODEL_DIR = join(ROOT, 'models', 'fashion-mnist');
 /** Export check: Tessera against tfjs on this many test images, within this bound. */
 export const CHECK_IMAGES = 500;
 export const CHECK_TOLERANCE = 1e-4;

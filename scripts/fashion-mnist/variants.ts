@@ -10,9 +10,9 @@ import type { Feeds } from '../../core/compress/evaluate.js';
 import { compress, type CompressRecipe, type CompressionReport, type Evaluation } from '../../core/compress/pipeline.js';
 import type { Backend } from '../../core/session.js';
 import { loadFashionMnist, slice, type ImageSet } from '../../datasets/fashion-mnist.js';
-import { ROOT } from '../fetch-models.js';
+import { MODEL_DIR } from './paths.js';
 
-export const MODEL_DIR = join(ROOT, 'models', 'fashion-mnist');
+
 export const MODELS = ['mlp', 'cnn'] as const;
 export type FashionModel = (typeof MODELS)[number];
 
