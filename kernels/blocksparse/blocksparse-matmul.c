@@ -31,13 +31,6 @@ typedef struct {
   Act act;
 } BlockSparseU;
 
-/* [sum(a), sum(b), sum(c), sum(d)] of four f32x4. */
-INLINE v128_t reduce4(v128_t a, v128_t b, v128_t c, v128_t d) {
-  const v128_t ab = wasm_f32x4_add(wasm_i32x4_shuffle(a, b, 0, 4, 1, 5), wasm_i32x4_shuffle(a, b, 2, 6, 3, 7));
-  const v128_t cd = wasm_f32x4_add(wasm_i32x4_shuffle(c, d, 0, 4, 1, 5), wasm_i32x4_shuffle(c, d, 2, 6, 3, 7));
-  return wasm_f32x4_add(wasm_i32x4_shuffle(ab, cd, 0, 1, 4, 5), wasm_i32x4_shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /* Row group g of one row of A (zero-padded to kp): lanes are partial sums along K. */
 static void gemv_group(const BlockSparseU* u, const float* a, const float* values, const int32_t* cols, const int32_t* row_ptr,
                        const float* bias, float* out, int g) {
@@ -54,7 +47,7 @@ static void gemv_group(const BlockSparseU* u, const float* a, const float* value
     }
   }
   const int n0 = g * 4;
-  const v128_t y = act_vec(wasm_f32x4_add(reduce4(acc[0], acc[1], acc[2], acc[3]), wasm_v128_load(bias + n0)), &u->act);
+  const v128_t y = act_vec(wasm_f32x4_add(hsum4_f32(acc[0], acc[1], acc[2], acc[3]), wasm_v128_load(bias + n0)), &u->act);
   store_lanes(out + n0, y, (int)u->n - n0);
 }
 

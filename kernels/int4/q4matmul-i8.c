@@ -17,7 +17,7 @@
  * Blocking: 4 output channels at a time. For one row (the batch-1 GEMV) each channel's widened
  * group feeds its dot at once; for more rows the 4 channels' groups are widened once (16 i16x8)
  * and every row is run against them, so the unpacking is paid once per weight whatever M is. Per
- * row and group the 4 channels' i32x4 partials are reduced together (qgemm-core.h's hsum4) into
+ * row and group the 4 channels' i32x4 partials are reduced together (gemm-core.h's hsum4_i32) into
  * one i32x4 of acc_g, converted (exact: |acc_g| <= 32*15*127), scaled by the 4 groups' scales and
  * added to the row's f32x4 accumulator (SIMD128 has no FMA, so each step rounds as documented).
  * Channels past N repeat the last one: computed, never stored.
@@ -114,7 +114,7 @@ INLINE void channel_block(const int16_t* qa, const int32_t* qsum, v128_t* acc, c
                                : wasm_i32x4_splat(8);
     if (m == 1) {
       const int16_t* q = qa + g * 32;
-      const v128_t sums = hsum4(group_dot(wc[0] + g * 4, q), group_dot(wc[1] + g * 4, q), group_dot(wc[2] + g * 4, q), group_dot(wc[3] + g * 4, q));
+      const v128_t sums = hsum4_i32(group_dot(wc[0] + g * 4, q), group_dot(wc[1] + g * 4, q), group_dot(wc[2] + g * 4, q), group_dot(wc[3] + g * 4, q));
       const v128_t exact = wasm_i32x4_sub(sums, wasm_i32x4_mul(z, wasm_i32x4_splat(qsum[g])));
       acc[0] = wasm_f32x4_add(acc[0], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(exact), scale));
       continue;
@@ -124,7 +124,7 @@ INLINE void channel_block(const int16_t* qa, const int32_t* qsum, v128_t* acc, c
     for (int r = 0; r < m; r++) {
       const int16_t* q = qa + r * gk + g * 32;
       const v128_t a[4] = {wasm_v128_load(q), wasm_v128_load(q + 8), wasm_v128_load(q + 16), wasm_v128_load(q + 24)};
-      const v128_t sums = hsum4(dot32(wv[0], a), dot32(wv[1], a), dot32(wv[2], a), dot32(wv[3], a));
+      const v128_t sums = hsum4_i32(dot32(wv[0], a), dot32(wv[1], a), dot32(wv[2], a), dot32(wv[3], a));
       const v128_t exact = wasm_i32x4_sub(sums, wasm_i32x4_mul(z, wasm_i32x4_splat(qsum[r * groups + g])));
       acc[r] = wasm_f32x4_add(acc[r], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(exact), scale));
     }

@@ -59,14 +59,6 @@ INLINE v128_t dot16(v128_t b, const float* a) {
   return wasm_f32x4_add(s0, s1);
 }
 
-/* The four lanes of each of x0..x3 summed: lane j of the result is the sum of xj. */
-INLINE v128_t hsum4(v128_t x0, v128_t x1, v128_t x2, v128_t x3) {
-  const v128_t t0 = wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7);
-  const v128_t t2 = wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), t3 = wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7);
-  const v128_t s01 = wasm_f32x4_add(t0, t1), s23 = wasm_f32x4_add(t2, t3);
-  return wasm_f32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
-}
-
 static void gemv_row(const float* arow, const uint32_t* w, const float* scales, const uint32_t* zp, const float* bias, float* orow, const Q4U* u) {
   const int n = (int)u->n, k = (int)u->k, groups = (int)u->groups, full = k / 32;
   /* The last group's activations, zero-padded to 32, so every group runs the same full-width code. */
@@ -87,7 +79,7 @@ static void gemv_row(const float* arow, const uint32_t* w, const float* scales, 
         acc[j] = wasm_f32x4_add(acc[j], wasm_f32x4_mul(s, wasm_f32x4_splat(scales[ch[j] * groups + g])));
       }
     }
-    v128_t y = hsum4(acc[0], acc[1], acc[2], acc[3]);
+    v128_t y = hsum4_f32(acc[0], acc[1], acc[2], acc[3]);
     const int nv = min_i(4, n - n0);
     if (u->has_bias) y = wasm_f32x4_add(y, load_lanes(bias + n0, 1, nv));
     store_lanes(orow + n0, act_vec(y, &u->act), nv);

@@ -91,6 +91,19 @@ INLINE int act_clamp(const Act* a, float* lo, float* hi) {
 }
 
 /* Up to 4 floats at stride s (0 = broadcast); lanes past `count` read as 0 and are never stored. */
+/*
+ * Lane j = the sum of the four lanes of xj, for four vectors at once: a 4x4 transpose folded into
+ * the adds, (x[0] + x[2]) + (x[1] + x[3]) per vector. One for f32 lanes, one for i32 lanes.
+ */
+#define DEFINE_SUM4(name, add)                                                                          \
+  INLINE v128_t name(v128_t x0, v128_t x1, v128_t x2, v128_t x3) {                                      \
+    const v128_t s01 = add(wasm_i32x4_shuffle(x0, x1, 0, 4, 1, 5), wasm_i32x4_shuffle(x0, x1, 2, 6, 3, 7)); \
+    const v128_t s23 = add(wasm_i32x4_shuffle(x2, x3, 0, 4, 1, 5), wasm_i32x4_shuffle(x2, x3, 2, 6, 3, 7)); \
+    return add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));        \
+  }
+DEFINE_SUM4(hsum4_f32, wasm_f32x4_add)
+DEFINE_SUM4(hsum4_i32, wasm_i32x4_add)
+
 INLINE v128_t load_lanes(const float* p, int s, int count) {
   if (s == 0) return wasm_v128_load32_splat(p);
   if (s == 1 && count >= 4) return wasm_v128_load(p);

@@ -36,13 +36,6 @@ typedef struct {
   Act act;
 } QGemmArgs;
 
-/* The 4 channels' sums, lane j = horizontal sum of c[j]. */
-INLINE v128_t hsum4(v128_t c0, v128_t c1, v128_t c2, v128_t c3) {
-  const v128_t u0 = wasm_i32x4_add(wasm_i32x4_shuffle(c0, c1, 0, 4, 2, 6), wasm_i32x4_shuffle(c0, c1, 1, 5, 3, 7));
-  const v128_t u1 = wasm_i32x4_add(wasm_i32x4_shuffle(c2, c3, 0, 4, 2, 6), wasm_i32x4_shuffle(c2, c3, 1, 5, 3, 7));
-  return wasm_i32x4_add(wasm_i32x4_shuffle(u0, u1, 0, 1, 4, 5), wasm_i32x4_shuffle(u0, u1, 2, 3, 6, 7));
-}
-
 INLINE void qgemm_tile(const QGemmArgs* g, const int MR, int m0, int nb) {
   v128_t acc[2][4];
   for (int i = 0; i < MR; i++)
@@ -69,7 +62,7 @@ INLINE void qgemm_tile(const QGemmArgs* g, const int MR, int m0, int nb) {
   const Act act = g->act;
   for (int i = 0; i < MR; i++) {
     const int m = m0 + i;
-    const v128_t sums = wasm_f32x4_convert_i32x4(hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+    const v128_t sums = wasm_f32x4_convert_i32x4(hsum4_i32(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
     const v128_t scale = wasm_f32x4_mul(wasm_f32x4_splat(g->row_s ? g->row_s[m] : g->s), ws);
     const v128_t y = act_vec(wasm_f32x4_add(wasm_f32x4_mul(sums, scale), bias), &act);
     store_lanes(g->out + m * g->n + n0, y, nv);
