@@ -48,6 +48,26 @@ describe('LayerNormalization written out in primitives', () => {
     });
   }
 
+  it('inside the branch of an If decided at run time, runs under that branch guard', () => {
+    const inner = spelledOut(['y'], [-1], [5]);
+    const m: Model = {
+      ...inner,
+      graph: {
+        inputs: [...inner.graph.inputs, { name: 'c', dtype: 'bool', dims: [] }],
+        outputs: [{ name: 'out', dtype: 'float32', dims: [] }],
+        initializers: new Map(),
+        nodes: [node('If', ['c'], ['out'], {
+          then_branch: { ...inner.graph, inputs: [] },
+          else_branch: { inputs: [], outputs: [{ name: 'neg', dtype: 'float32', dims: [] }], initializers: new Map(), nodes: [node('Neg', ['x'], ['neg'])] },
+        })],
+      },
+    };
+    const plan = planModel(m);
+    expect(plan.nodes.map((p) => [p.node.opType, p.guards?.map((g) => g.when)])).toEqual([
+      ['LayerNormalization', [true]], ['Neg', [false]], ['Where', undefined],
+    ]);
+  });
+
   it('is left alone when the axes are not the trailing ones', () => {
     expect(planModel(spelledOut(['y'], [1], [1, 5])).nodes).toHaveLength(9);
   });

@@ -30,16 +30,24 @@ export class PatternIndex {
     return p && p.node.opType === opType && this.readers(name!) === readers ? p : undefined;
   }
 
-  /** Puts `replacement` where `last` stood and drops the rest of the pattern. */
+  /**
+   * Puts `replacement` where `last` stood and drops the rest of the pattern. The replacement runs
+   * under the guards of an If branch the pattern lies in; a pattern straddling a branch boundary
+   * is left spelled out.
+   */
   replace(pattern: readonly PlannedNode[], last: PlannedNode, replacement: PlannedNode): void {
+    const guards = guardKey(last);
+    if (pattern.some((p) => guardKey(p) !== guards)) return;
     for (const p of pattern) this.slots[this.slots.indexOf(p)] = undefined;
-    this.slots[this.slots.indexOf(last)] = replacement;
+    this.slots[this.slots.indexOf(last)] = last.guards ? { ...replacement, guards: last.guards } : replacement;
   }
 
   nodes(): PlannedNode[] {
     return this.slots.filter((p): p is PlannedNode => p !== undefined);
   }
 }
+
+const guardKey = (p: PlannedNode): string => (p.guards ?? []).map((g) => `${g.cond}:${g.when}`).join();
 
 /** The single value of a load-time-known input, if it has exactly one element. */
 export function scalarInput(p: PlannedNode, input: number): number | undefined {
