@@ -1,11 +1,11 @@
 /**
- * The CPU section's Node side: every engine in this one process, one after another, on the bytes
+ * The CPU section's Node side: every engine in this one process, on the bytes
  * and inputs the page gets. onnxruntime-web resolves to its Node build (wasm from its own dist
  * folder); TensorFlow.js is tfjs-core with its cpu and wasm backends, as in the page.
  */
 import { readFileSync } from 'node:fs';
 import type { Engine, MeasureResult, MeasureSpec } from './browser/protocol.js';
-import { errorMessage, loadOrt, loadTessera, loadTfjs, timeEngine, type Loaded } from './engines.js';
+import { errorMessage, loadOrt, loadTessera, loadTfjs, timeEnginesInterleaved, type Loaded } from './engines.js';
 import type { PreparedModel } from './models.js';
 
 async function load(engine: Engine, bytes: Uint8Array, p: PreparedModel): Promise<Loaded> {
@@ -28,12 +28,13 @@ async function load(engine: Engine, bytes: Uint8Array, p: PreparedModel): Promis
   }
 }
 
-export async function measureInNode(engine: Engine, p: PreparedModel, spec: Pick<MeasureSpec, 'warmup' | 'runs' | 'budgetMs'>): Promise<MeasureResult> {
+/** The engines on one model, their steady samples interleaved (timeEnginesInterleaved). */
+export async function measureInNode(engines: readonly Engine[], p: PreparedModel, spec: Pick<MeasureSpec, 'warmup' | 'runs' | 'budgetMs'>): Promise<MeasureResult[]> {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(p.path));
   } catch (e) {
-    return { ok: false, stage: 'harness', error: errorMessage(e) };
+    return engines.map(() => ({ ok: false, stage: 'harness', error: errorMessage(e) }));
   }
-  return timeEngine(() => load(engine, bytes, p), p.inputs, spec);
+  return timeEnginesInterleaved(engines.map((engine) => () => load(engine, bytes, p)), p.inputs, spec);
 }

@@ -99,12 +99,27 @@ export function errorMessage(e: unknown): string {
  */
 const MIN_SAMPLE_MS = 2;
 
-/**
- * Times creation, the first run and steady runs of one engine on one model. `load` starts the clock
- * only once the model bytes and feeds are in memory.
- */
-export async function timeEngine(load: () => Promise<Loaded>, feeds: readonly Feed[], spec: Pick<MeasureSpec, 'warmup' | 'runs' | 'budgetMs'>): Promise<MeasureResult> {
-  let stage: 'load' | 'first run' | 'steady' = 'load';
+type Spec = Pick<MeasureSpec, 'warmup' | 'runs' | 'budgetMs'>;
+type Stage = 'load' | 'first run' | 'steady';
+
+/** One engine loaded, run once and warmed up, with its batch size fixed: ready to take samples. */
+interface Started {
+  readonly loaded: Loaded;
+  readonly createMs: number;
+  readonly firstRunMs: number;
+  readonly runsPerSample: number;
+  readonly steadyMs: number[];
+  outputs: Record<string, RawOutput>;
+}
+
+class StageError extends Error {
+  constructor(readonly stage: Stage, readonly error: unknown) {
+    super(errorMessage(error));
+  }
+}
+
+async function startEngine(load: () => Promise<Loaded>, feeds: readonly Feed[], spec: Spec): Promise<Started> {
+  let stage: Stage = 'load';
   let loaded: Loaded | undefined;
   try {
     const t0 = performance.now();
@@ -125,18 +140,83 @@ export async function timeEngine(load: () => Promise<Loaded>, feeds: readonly Fe
       fastest = Math.min(fastest, performance.now() - s);
     }
     const runsPerSample = Number.isFinite(fastest) ? Math.max(1, Math.ceil(MIN_SAMPLE_MS / Math.max(fastest, 1e-3))) : 1;
-    const steadyMs: number[] = [];
-    const start = performance.now();
-    while (steadyMs.length < spec.runs && (steadyMs.length < 3 || performance.now() - start < spec.budgetMs)) {
-      const s = performance.now();
-      for (let i = 0; i < runsPerSample; i++) outputs = await loaded.run(feeds);
-      steadyMs.push((performance.now() - s) / runsPerSample);
-    }
-    return { ok: true, createMs: t1 - t0, firstRunMs: t2 - t1, steadyMs, runsPerSample, outputs: plain(outputs), detail: loaded.detail() };
+    return { loaded, createMs: t1 - t0, firstRunMs: t2 - t1, runsPerSample, steadyMs: [], outputs };
   } catch (e) {
-    if (e instanceof NotApplicable) return { ok: false, stage: 'n/a', error: e.message };
-    return { ok: false, stage, error: errorMessage(e) };
-  } finally {
     await loaded?.dispose().catch(() => undefined);
+    throw new StageError(stage, e);
+  }
+}
+
+async function takeSample(e: Started, feeds: readonly Feed[]): Promise<void> {
+  const s = performance.now();
+  for (let i = 0; i < e.runsPerSample; i++) e.outputs = await e.loaded.run(feeds);
+  e.steadyMs.push((performance.now() - s) / e.runsPerSample);
+}
+
+function failure(e: unknown): MeasureResult {
+  const cause = e instanceof StageError ? e.error : e;
+  if (cause instanceof NotApplicable) return { ok: false, stage: 'n/a', error: cause.message };
+  return { ok: false, stage: e instanceof StageError ? e.stage : 'steady', error: errorMessage(cause) };
+}
+
+function result(e: Started): MeasureResult {
+  const { createMs, firstRunMs, steadyMs, runsPerSample } = e;
+  return { ok: true, createMs, firstRunMs, steadyMs, runsPerSample, outputs: plain(e.outputs), detail: e.loaded.detail() };
+}
+
+const enough = (taken: number, start: number, spec: Spec): boolean => taken >= spec.runs || (taken >= 3 && performance.now() - start >= spec.budgetMs);
+
+/**
+ * Times creation, the first run and steady runs of one engine on one model. `load` starts the clock
+ * only once the model bytes and feeds are in memory.
+ */
+export async function timeEngine(load: () => Promise<Loaded>, feeds: readonly Feed[], spec: Spec): Promise<MeasureResult> {
+  let started: Started | undefined;
+  try {
+    started = await startEngine(load, feeds, spec);
+    const start = performance.now();
+    while (!enough(started.steadyMs.length, start, spec)) await takeSample(started, feeds);
+    return result(started);
+  } catch (e) {
+    return failure(e);
+  } finally {
+    await started?.loaded.dispose().catch(() => undefined);
+  }
+}
+
+/**
+ * Several engines in one process, timed against each other: each is created and run first in turn
+ * (so "first" is as in timeEngine), then their steady samples alternate, one sample each per round,
+ * so a drift of the machine (clock boost, a neighbour's load) lands on every engine alike instead
+ * of on whichever ran during it. The budget is per engine, as in timeEngine.
+ */
+export async function timeEnginesInterleaved(loads: readonly (() => Promise<Loaded>)[], feeds: readonly Feed[], spec: Spec): Promise<MeasureResult[]> {
+  const results: (MeasureResult | undefined)[] = [];
+  const running: { at: number; e: Started }[] = [];
+  try {
+    for (const [at, load] of loads.entries()) {
+      try {
+        running.push({ at, e: await startEngine(load, feeds, spec) });
+      } catch (e) {
+        results[at] = failure(e);
+      }
+    }
+    const start = performance.now();
+    const budget = { ...spec, budgetMs: spec.budgetMs * running.length };
+    for (let round = 0; running.length && !enough(round, start, budget); round++) {
+      for (let k = 0; k < running.length; k++) {
+        const r = running[(round + k) % running.length]!;
+        if (results[r.at]) continue;
+        try {
+          await takeSample(r.e, feeds);
+        } catch (e) {
+          results[r.at] = failure(e);
+        }
+      }
+    }
+    for (const { at, e } of running) results[at] ??= result(e);
+    return results.map((r) => r!);
+  } finally {
+    for (const { e } of running) await e.loaded.dispose().catch(() => undefined);
   }
 }

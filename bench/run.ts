@@ -152,14 +152,26 @@ function ratios(engines: Readonly<Record<string, EngineResult>>, subject: string
 }
 
 /** Measures each engine, the reference first so every other engine's outputs can be compared with it. */
-async function measureEngines(modelId: string, engines: readonly EngineConfig[], measure: (e: EngineConfig) => Promise<MeasureResult>): Promise<Record<string, EngineResult>> {
-  const raw = new Map<string, MeasureResult>();
+type MeasureAll = (order: readonly EngineConfig[]) => Promise<MeasureResult[]>;
+
+/** One engine after another, each measured on its own (a fresh page each). */
+const oneAfterAnother =
+  (measure: (e: EngineConfig) => Promise<MeasureResult>): MeasureAll =>
+  async (order) => {
+    const out: MeasureResult[] = [];
+    for (const e of order) out.push(await measure(e));
+    return out;
+  };
+
+async function measureEngines(modelId: string, engines: readonly EngineConfig[], measureAll: MeasureAll): Promise<Record<string, EngineResult>> {
   const order = [...engines].sort((a, b) => Number(b.id === REFERENCE_ENGINE) - Number(a.id === REFERENCE_ENGINE));
-  for (const e of order) {
-    const r = await measure(e);
+  const measured = await measureAll(order);
+  const raw = new Map<string, MeasureResult>();
+  order.forEach((e, i) => {
+    const r = measured[i]!;
     raw.set(e.id, r);
     console.error(`  ${modelId} ${e.id}: ${r.ok ? `first ${(r.createMs + r.firstRunMs).toFixed(1)} ms, ${r.steadyMs.length} steady samples` : `${r.stage}: ${r.error}`}`);
-  }
+  });
   const reference = raw.get(REFERENCE_ENGINE);
   const summary: Record<string, EngineResult> = {};
   for (const e of engines) summary[e.id] = summarize(raw.get(e.id)!, e.id === REFERENCE_ENGINE ? undefined : reference);
@@ -176,23 +188,23 @@ const describeModel = (p: PreparedModel) => ({ id: p.model.id, file: p.model.fil
 
 async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<ModelResult> {
   const served = serveModel(h, p);
-  const engines = await measureEngines(p.model.id, opts.engines, (e) =>
+  const engines = await measureEngines(p.model.id, opts.engines, oneAfterAnother((e) =>
     h.measure({ engine: e.engine, ...served, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs),
-  );
+  ));
   engines.tfjs = { status: 'n/a', reason: TFJS_NA };
   return { ...describeModel(p), engines, tesseraRatios: ratios(engines, 'tessera-webgpu', RATIO_BASES) };
 }
 
 /** The CPU engines on one model, in this process or in fresh pages; ORT wasm is measured again here, with the CPU section's run counts. */
 async function benchCpu(p: PreparedModel, opts: Options, harness: Harness | 'node'): Promise<ModelResult> {
-  let measure: (e: EngineConfig) => Promise<MeasureResult>;
+  let measureAll: MeasureAll;
   if (harness === 'node') {
-    measure = async (e) => (await nodeSection()).measureInNode(e.engine, p, opts.cpu);
+    measureAll = async (order) => (await nodeSection()).measureInNode(order.map((e) => e.engine), p, opts.cpu);
   } else {
     const served = serveModel(harness, p);
-    measure = (e) => harness.measure({ engine: e.engine, ...served, ...opts.cpu }, opts.timeoutMs);
+    measureAll = oneAfterAnother((e) => harness.measure({ engine: e.engine, ...served, ...opts.cpu }, opts.timeoutMs));
   }
-  const engines = await measureEngines(p.model.id, opts.cpuEngines, measure);
+  const engines = await measureEngines(p.model.id, opts.cpuEngines, measureAll);
   return { ...describeModel(p), engines, tesseraRatios: ratios(engines, CPU_SUBJECT, CPU_RATIO_BASES) };
 }
 
@@ -286,7 +298,7 @@ function markdown(meta: Meta, opts: Options, webgpu: readonly ModelResult[] | un
       '## CPU (WebAssembly)',
       '',
       `${opts.cpu.warmup} warm-up run(s), up to ${opts.cpu.runs} steady runs per engine (or ${opts.cpu.budgetMs / 1000} s). ` +
-        'Node: every engine in this one process, one after another, so "first" includes compiling each engine\'s wasm once in the process. ' +
+        'Node: every engine in this one process, created and first run one after another (so "first" includes compiling each engine\'s wasm once in the process), then their steady samples interleaved round by round. ' +
         'Chromium: a fresh page per engine, as in the WebGPU section. ' +
         `max|Δ| is against ${REFERENCE_ENGINE}. TensorFlow.js runs the ONNX graph as tf ops where it is plain dense layers (bench/tfjs-onnx.ts), else n/a. ` +
         `Engines: ${opts.cpuEngines.map((e) => `\`${e.id}\` = ${e.label}`).join('; ')}.`,
