@@ -6,12 +6,13 @@
 #   libonnx-testdata  the ONNX project's single-operator conformance tests
 #   dataset-fashion-mnist  Fashion-MNIST's IDX files, the data of the accuracy workload (datasets/, models/fashion-mnist)
 #   clang-19, lld-19  the C compiler and linker for the CPU kernels (wasm32 with SIMD128)
+#   wrk               the HTTP load generator of `npm run cp:load` (C, so it leaves the cores to workerd)
 #   wasi-libc, libclang-rt-19-dev-wasm32  libm and compiler builtins for wasm32 (the kernels import
 #                     nothing at run time)
 # Already-installed packages are left alone, so a warm machine pays nothing.
 set -euo pipefail
 
-packages=(chromium libonnx-testdata dataset-fashion-mnist clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32)
+packages=(chromium libonnx-testdata dataset-fashion-mnist clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 wrk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
