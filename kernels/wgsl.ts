@@ -110,6 +110,18 @@ export const ERF_FN = `fn erf_approx(x: f32) -> f32 {
 }
 `;
 
+/**
+ * NaN-propagating max and min for f32, like Math.max/min in the references and the C kernels'
+ * max_nan/min_nan: a NaN operand is returned. WGSL lets implementations assume NaN is absent
+ * (max/min may drop it, `x != x` may fold to false), so is_nan tests the bits: exponent all ones,
+ * mantissa not zero, an integer comparison no float fast-math removes.
+ */
+export const NAN_FNS = `// NaN found on the bits: WGSL may assume NaN absent, so max/min and x != x cannot be trusted.
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn max_nan(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
+fn min_nan(a: f32, b: f32) -> f32 { return select(select(min(a, b), b, is_nan(b)), a, is_nan(a)); }
+`;
+
 /** Splits a flat element count over x and y so no dimension exceeds the 65535-workgroup limit. */
 export function dispatch1d(elements: number, workgroupSize: number): [number, number, number] {
   const groups = Math.max(1, Math.ceil(elements / workgroupSize));

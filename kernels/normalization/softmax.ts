@@ -3,7 +3,7 @@ import type { Attrs } from '../../core/ir/graph.js';
 import { allocData, sizeOf, type Tensor } from '../../core/tensor.js';
 import type { OpDef } from '../op.js';
 import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
-import { paramsDecl, Params } from '../wgsl.js';
+import { NAN_FNS, paramsDecl, Params } from '../wgsl.js';
 import softmaxWgsl from './softmax.wgsl';
 
 /**
@@ -69,7 +69,8 @@ function softmaxOp(log: boolean): OpDef {
       const out = log ? 'return shifted - log(sum);' : 'return exp(shifted) / sum;';
       const code = `${paramsDecl(2, params.length)}
 ${ROW_PRELUDE}
-${segmentReduceFn('segment_max', 'f32', (a, b) => `max(${a}, ${b})`, lanes)}
+${NAN_FNS}
+${segmentReduceFn('segment_max', 'f32', (a, b) => `max_nan(${a}, ${b})`, lanes)}
 ${segmentReduceFn('segment_sum', 'f32', (a, b) => `${a} + ${b}`, lanes)}
 fn softmax_out(shifted: f32, sum: f32) -> f32 { ${out} }
 ${softmaxWgsl}`;

@@ -5,7 +5,7 @@ import type { OpDef } from '../op.js';
 import { reduceCall, reduceProgram } from '../reduce/reduce-program.js';
 import { REDUCERS } from '../reduce/reducers.js';
 import { windowAttrs, windowGeometry, type WindowAttrs, type WindowGeometry } from '../shared/pool-geometry.js';
-import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import { dispatch1d, NAN_FNS, paramsDecl, Params } from '../wgsl.js';
 import poolWgsl from './pool.wgsl';
 
 /**
@@ -32,8 +32,9 @@ const MAX: PoolKind = {
   init: F32_LOWEST,
   step: Math.max,
   final: (acc) => acc,
-  wgsl: `fn pool_init() -> T { return -3.4028234e38; }
-fn pool_step(a: T, x: T) -> T { return max(a, x); }
+  // max_nan: a NaN tap makes the output NaN, as Math.max does (WGSL's max need not).
+  wgsl: `${NAN_FNS}fn pool_init() -> T { return -3.4028234e38; }
+fn pool_step(a: T, x: T) -> T { return max_nan(a, x); }
 fn pool_final(a: T, count: u32) -> T { return a; }
 `,
   cpu: 'pool_max',

@@ -11,7 +11,8 @@
 //
 // Prepended by pool/index.ts: T, params (p_u, p_i), and the window fold pool_init / pool_step /
 // pool_final(acc, count), where count is the number of taps inside [count_lo, count_hi) on every
-// axis (AveragePool's divisor: the input only, or input plus explicit padding).
+// axis (AveragePool's divisor: the input only, or input plus explicit padding). MaxPool's step is
+// max_nan (wgsl.ts NAN_FNS), so a NaN tap makes the output NaN as in the reference and pool.c.
 //
 // Params: [0] outputs, then per axis a (0..2) at 4 + 8a: [in, out, kernel, stride, dilation,
 //         padBegin, count_lo, count_hi] (the last three as i32).

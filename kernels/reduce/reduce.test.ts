@@ -125,7 +125,7 @@ describe('CPU kernel paths', () => {
   const ops = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSum', 'ReduceLogSumExp'];
   const f32 = (dims: number[], data: number[]): Tensor => tensor('float32', dims, Float32Array.from(data));
 
-  /** CPU against the reference only (WGSL's max/min need not propagate NaN, the C kernels do). */
+  /** CPU against the reference only, for the C kernel's paths (the wide random shapes below). */
   async function checkCpu(op: string, inputs: Tensor[], attrs: Record<string, number | number[]>, opset?: number): Promise<void> {
     const [cpu, ref] = await Promise.all([runOp('cpu', op, inputs, attrs, { opset }), runOp('reference', op, inputs, attrs, { opset })]);
     expectClose(cpu[0]!, ref[0]!, { rtol: 2e-4 });
@@ -175,22 +175,30 @@ describe('CPU kernel paths', () => {
     for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd']) await checkReduce(op, randomTensor('int64', [3, 0], 1), [1], { keepdims: 0 }, true);
   });
 
-  it('NaN propagates as in the reference, in rows and in columns', async () => {
+  it('NaN propagates as in the reference, in rows and in columns, short rows and long rows folded by many lanes', async () => {
     const x = f32([3, 5], [1, NaN, 3, 4, 5, 1, 2, 3, 4, 5, -1, 7, 2, 9, 0]);
     const wide = randomTensor('float32', [6, 9], 3);
     (wide.data as Float32Array)[4 * 9 + 2] = NaN;
+    // Long rows: NaN first in row 0, in the middle of row 1 (another lane), none in row 2.
+    const long = randomTensor('float32', [3, 2000], 9, [0, 5]);
+    (long.data as Float32Array)[0] = NaN;
+    (long.data as Float32Array)[2000 + 1037] = NaN;
     for (const op of ['ReduceMax', 'ReduceMin', 'ReduceSum', 'ReduceLogSumExp']) {
       for (const axes of [[0], [1]]) {
-        await checkCpu(op, [x], { axes }, 13);
-        await checkCpu(op, [wide], { axes }, 13);
+        await checkOp(op, [x], { axes }, { opset: 13, rtol: 2e-4 });
+        await checkOp(op, [wide], { axes }, { opset: 13, rtol: 2e-4 });
       }
+      await checkOp(op, [long], { axes: [1] }, { opset: 13, rtol: 2e-4 });
     }
     // NaN wins only as a row's first element (the comparisons are false), in rows and in columns.
     const first = f32([2, 6], [NaN, 1, 3, 4, 5, 5, 1, NaN, 3, 9, 5, 9]);
+    // Integer-valued, so ties are common and select_last_index decides.
+    const longTies = f32([3, 2000], Array.from(long.data, (v) => Math.floor(v)));
     for (const op of ['ArgMax', 'ArgMin']) {
       for (const select_last_index of [0, 1]) {
-        for (const axis of [0, 1]) await checkCpu(op, [first], { axis, select_last_index });
-        await checkCpu(op, [wide], { axis: 0, select_last_index });
+        for (const axis of [0, 1]) await checkOp(op, [first], { axis, select_last_index });
+        await checkOp(op, [wide], { axis: 0, select_last_index });
+        await checkOp(op, [longTies], { axis: 1, select_last_index });
       }
     }
   });

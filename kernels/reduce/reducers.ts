@@ -1,3 +1,5 @@
+import { NAN_FNS } from '../wgsl.js';
+
 /**
  * The reductions as one table: each entry says, in TypeScript (the reference), in WGSL (spliced
  * into reduce.wgsl) and as reduce.c's walk and final codes, how a row of values folds into one. Keeping both side by side means the two
@@ -47,22 +49,24 @@ interface Fold {
   readonly init: (T: string) => string;
   /** The contribution of one element. */
   readonly map?: (x: string) => string;
-  readonly combine: (a: string, b: string) => string;
+  readonly combine: (a: string, b: string, T: string) => string;
   readonly final?: (a: string, T: string) => string;
 }
 
 /** A reduction that maps each element, then folds with an associative, commutative `combine`. */
 function foldWgsl(f: Fold): (T: string) => string {
-  return (T) => `${INF}alias Acc = ${T};
+  return (T) => `${INF}${NAN_FNS}alias Acc = ${T};
 alias O = ${T};
 fn acc_init() -> Acc { return ${f.init(T)}; }
-fn acc_step(a: Acc, x: T, r: u32) -> Acc { return ${f.combine('a', f.map ? f.map('x') : 'x')}; }
-fn acc_merge(a: Acc, b: Acc) -> Acc { return ${f.combine('a', 'b')}; }
+fn acc_step(a: Acc, x: T, r: u32) -> Acc { return ${f.combine('a', f.map ? f.map('x') : 'x', T)}; }
+fn acc_merge(a: Acc, b: Acc) -> Acc { return ${f.combine('a', 'b', T)}; }
 fn acc_final(a: Acc, n: u32) -> O { return ${f.final ? f.final('a', T) : 'a'}; }
 `;
 }
 
 const add = (a: string, b: string): string => `${a} + ${b}`;
+/** max / min, NaN-propagating on f32 as Math.max / Math.min are (WGSL's max/min need not be). */
+const extremum = (fn: 'max' | 'min') => (a: string, b: string, T: string): string => `${T === 'f32' ? `${fn}_nan` : fn}(${a}, ${b})`;
 const zero = (T: string): string => `${T}(0)`;
 
 const sum = (row: readonly number[], int: boolean, map: (x: number) => number = (x) => x): number => {
@@ -85,12 +89,12 @@ export const REDUCERS: Readonly<Record<string, Reducer>> = {
     // An empty row gives the identity, which for int32 is its lowest value (−Infinity would
     // store as 0).
     ref: (row, int) => row.reduce((m, x) => Math.max(m, x), int ? -(2 ** 31) : -Infinity),
-    wgsl: foldWgsl({ init: lowest, combine: (a, b) => `max(${a}, ${b})` }),
+    wgsl: foldWgsl({ init: lowest, combine: extremum('max') }),
     cpu: fold('max'),
   },
   ReduceMin: {
     ref: (row, int) => row.reduce((m, x) => Math.min(m, x), int ? 2 ** 31 - 1 : Infinity),
-    wgsl: foldWgsl({ init: highest, combine: (a, b) => `min(${a}, ${b})` }),
+    wgsl: foldWgsl({ init: highest, combine: extremum('min') }),
     cpu: fold('min'),
   },
   ReduceProd: {
@@ -123,12 +127,16 @@ export const REDUCERS: Readonly<Record<string, Reducer>> = {
     cpu: fold('expSum', 'logSumExp'),
     // Online log-sum-exp: the state is (running max m, Σ exp(x − m)), rescaled when m grows, so no
     // exp ever overflows and one pass suffices.
-    wgsl: () => `${INF}alias Acc = vec2<f32>;
+    // A NaN element's state (NaN, 1) absorbs every other, so the result is NaN as in the reference.
+    wgsl: () => `${INF}${NAN_FNS}alias Acc = vec2<f32>;
 alias O = f32;
 fn acc_init() -> Acc { return vec2<f32>(-f32_inf(), 0.0); }
 fn acc_merge(a: Acc, b: Acc) -> Acc {
   if (b.y == 0.0) { return a; }
   if (a.y == 0.0) { return b; }
+  // On the bits: WGSL's max need not keep a NaN, nor exp(NaN) be NaN.
+  if (is_nan(a.x)) { return a; }
+  if (is_nan(b.x)) { return b; }
   let m = max(a.x, b.x);
   return vec2<f32>(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
@@ -141,7 +149,8 @@ fn acc_final(a: Acc, n: u32) -> O { return a.x + log(a.y); }
 /**
  * ArgMax / ArgMin: the state is (best value, its index; −1 before any element). Merging compares
  * values and breaks ties on the index explicitly, so the result does not depend on the order in
- * which lanes fold and merge.
+ * which lanes fold and merge. On f32 a NaN follows the reference's walk, where every comparison
+ * with it is false: as element 0 it wins, anywhere else it is passed over.
  */
 export function argReducer(kind: 'max' | 'min', selectLast: boolean): Reducer {
   const better = kind === 'max' ? '>' : '<';
@@ -158,12 +167,15 @@ export function argReducer(kind: 'max' | 'min', selectLast: boolean): Reducer {
       });
       return best;
     },
-    wgsl: (T) => `struct Acc { v: ${T}, i: i32 }
+    wgsl: (T) => `${T === 'f32' ? NAN_FNS : ''}struct Acc { v: ${T}, i: i32 }
 alias O = i32;
 fn acc_init() -> Acc { return Acc(${T}(0), -1); }
 fn acc_merge(a: Acc, b: Acc) -> Acc {
   if (a.i < 0) { return b; }
-  if (b.i < 0) { return a; }
+  if (b.i < 0) { return a; }${T === 'f32' ? `
+  // NaN wins as element 0 and is passed over elsewhere; tested on the bits, WGSL may assume it absent.
+  if (is_nan(a.v)) { if (a.i == 0) { return a; } return b; }
+  if (is_nan(b.v)) { if (b.i == 0) { return b; } return a; }` : ''}
   if (a.v ${better} b.v) { return a; }
   if (b.v ${better} a.v) { return b; }
   return Acc(a.v, ${pick}(a.i, b.i));
