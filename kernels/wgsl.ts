@@ -73,25 +73,37 @@ function lit(x: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`;
 }
 
-/** WGSL for `fn activation(x: f32) -> f32`; identity when no activation is fused. */
+/**
+ * WGSL for `fn activation(x: f32) -> f32`; identity when no activation is fused. NaN comes out
+ * wherever the reference (epilogue.ts `activate`, Math.max/min) and the C act_vec (pmax/pmin) give
+ * NaN: WGSL's max/min/clamp may drop NaN and exp need not propagate it, so those kinds select x
+ * (or y) back on is_nan.
+ */
 export function activationFn(act: Activation | undefined): string {
   const body = ((): string => {
     if (!act) return 'return x;';
     const a = act.alpha;
     const b = act.beta;
     switch (act.kind) {
-      case 'Relu': return 'return max(x, 0.0);';
+      case 'Relu': return 'return select(max(x, 0.0), x, is_nan(x));';
+      // NaN >= 0 is false, so a NaN picks alpha * NaN = NaN.
       case 'LeakyRelu': return `return select(${lit(a ?? 0.01)} * x, x, x >= 0.0);`;
-      case 'Clip': return `return clamp(x, ${lit(a ?? -Infinity)}, ${lit(b ?? Infinity)});`;
-      case 'Sigmoid': return 'return 1.0 / (1.0 + exp(-x));';
-      case 'HardSigmoid': return `return clamp(${lit(a ?? 0.2)} * x + ${lit(b ?? 0.5)}, 0.0, 1.0);`;
+      // min(max()) rather than clamp: with lo > hi clamp may give lo, the reference gives hi.
+      case 'Clip': return `return select(min(max(x, ${lit(a ?? -Infinity)}), ${lit(b ?? Infinity)}), x, is_nan(x));`;
+      // exp(NaN) need not be NaN (SwiftShader gives a finite or infinite value: Sigmoid came out 0).
+      case 'Sigmoid': return 'return select(1.0 / (1.0 + exp(-x)), x, is_nan(x));';
+      // y, not x: alpha * inf can be NaN too (alpha = 0), and the reference clamps y.
+      case 'HardSigmoid': return `let y = ${lit(a ?? 0.2)} * x + ${lit(b ?? 0.5)}; return select(clamp(y, 0.0, 1.0), y, is_nan(y));`;
+      // A NaN x makes the product NaN whatever the clamp gives, as in the reference.
       case 'HardSwish': return 'return x * clamp(x / 6.0 + 0.5, 0.0, 1.0);';
-      // tanh(x) for |x| large overflows exp in some drivers; clamp keeps it exact in f32.
-      case 'Tanh': return 'return tanh(clamp(x, -15.0, 15.0));';
+      // tanh(x) for |x| large overflows exp in some drivers; clamp keeps it exact in f32 (and may
+      // turn NaN into ±15, hence the select).
+      case 'Tanh': return 'return select(tanh(clamp(x, -15.0, 15.0)), x, is_nan(x));';
       case 'Gelu': return 'return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));';
     }
   })();
-  return `${act?.kind === 'Gelu' ? ERF_FN : ''}fn activation(x: f32) -> f32 { ${body} }\n`;
+  const helpers = act?.kind === 'Gelu' ? ERF_FN : /\bis_nan\(/.test(body) ? NAN_FNS : '';
+  return `${helpers}fn activation(x: f32) -> f32 { ${body} }\n`;
 }
 
 /**

@@ -95,6 +95,35 @@ describe('elementwise kernels match the reference on WebGPU', () => {
   });
 });
 
+describe('NaN on every backend', () => {
+  const { NaN: nan } = Number;
+  const f32 = (...v: number[]): Tensor => tensor('float32', [v.length], v);
+
+  it('Max and Min return NaN when any input is NaN', async () => {
+    const a = f32(1, nan, nan, -2, 0, Infinity, -Infinity, 3);
+    const b = f32(nan, 1, nan, -3, -0, nan, nan, 4);
+    for (const op of ['Max', 'Min']) {
+      await checkOp(op, [a, b]);
+      await checkOp(op, [b, a]);
+      await checkOp(op, [a, b, f32(0, 0, 0, nan, 0, 0, 0, 0)]);
+      await checkOp(op, [a, tensor('float32', [], [nan])]);
+      await checkOp(op, [a]);
+    }
+  });
+
+  it('Clip keeps NaN, from attributes or bound inputs, and gives max when min > max', async () => {
+    const x = f32(nan, -Infinity, Infinity, 3, -3, 0.25, nan);
+    await checkOp('Clip', [x], { min: -1, max: 1 }, { opset: 9 });
+    await checkOp('Clip', [x], { min: -1 }, { opset: 9 });
+    await checkOp('Clip', [x], { max: 1 }, { opset: 9 });
+    const s = (v: number): Tensor => tensor('float32', [], [v]);
+    await checkOp('Clip', [x, s(-1), s(1)], {}, { opset: 13 });
+    await checkOp('Clip', [x, s(-1), undefined], {}, { opset: 13 });
+    await checkOp('Clip', [x, undefined, s(1)], {}, { opset: 13 });
+    await checkOp('Clip', [x, s(1), s(-1)], {}, { opset: 13 });
+  });
+});
+
 /** CPU kernel against the reference only, for inputs the WGSL twin leaves unspecified (NaN, inf, integer edges) or at tolerances it is not held to. */
 async function checkCpu(op: string, inputs: readonly (Tensor | undefined)[], attrs: Attrs = {}, options: RunOpOptions & { atol?: number; rtol?: number } = {}): Promise<void> {
   const [[cpu], [ref]] = await Promise.all([runOp('cpu', op, inputs, attrs, options), runOp('reference', op, inputs, attrs, options)]);

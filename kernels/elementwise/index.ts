@@ -6,7 +6,7 @@ import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
 import { broadcastProgram, type BoundOperand } from './broadcast-kernel.js';
 import { elementwiseCall, foldCalls, type CpuOperand, type CpuOpName } from './cpu-kernel.js';
 import { SCALAR_OPS, type CpuCodes, type ScalarOp } from './scalar-ops.js';
-import { wgslType } from '../wgsl.js';
+import { NAN_FNS, wgslType } from '../wgsl.js';
 
 /**
  * Elementwise operators: every entry of SCALAR_OPS, plus Clip (bounds as optional inputs or, before
@@ -172,11 +172,16 @@ const Clip: OpDef = {
     };
     const lo = bound(1, alo);
     const hi = bound(2, ahi);
+    // On floats a NaN x, or a NaN bound input, is selected back after WGSL's max/min (which may
+    // drop NaN), as Math.max/min in the reference and the C kernel's f32x4 max/min propagate it.
+    // Literal bounds are finite numbers, so only x and bound inputs need the bit test.
     const expr = (a: string): string => {
       const l = lo ? `max(${a}, ${lo})` : a;
-      return hi ? `min(${l}, ${hi})` : l;
+      const v = hi ? `min(${l}, ${hi})` : l;
+      if (t !== 'f32') return v;
+      return [hi, lo, a].filter((o) => /^a\d+$/.test(o)).reduce((e, o) => `select(${e}, ${o}, is_nan(${o}))`, v);
     };
-    return { kind: 'dispatch', programs: [broadcastProgram(operands, outputs[0]!, ([a]) => expr(a!))] };
+    return { kind: 'dispatch', programs: [broadcastProgram(operands, outputs[0]!, ([a]) => expr(a!), t === 'f32' ? NAN_FNS : '')] };
   },
   cpu({ inputs, outputs, opset, node }): CpuOpPlan {
     const x = inputs[0]!;

@@ -1,6 +1,7 @@
 import type { Attrs } from '../../core/ir/graph.js';
 import type { DType } from '../../core/tensor.js';
 import type { CpuOpName } from './cpu-kernel.js';
+import { NAN_FNS } from '../wgsl.js';
 
 /**
  * The elementwise operators as one table: each entry says how one element is computed, in
@@ -118,7 +119,9 @@ function extremum(fn: 'max' | 'min'): ScalarOp {
     arity: 'variadic',
     out: same,
     ref: (args) => args.reduce((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math[fn](x, y))),
-    wgsl: (args) => args.reduce((x, y) => `${fn}(${x}, ${y})`),
+    // WGSL's max/min may drop NaN; on floats max_nan/min_nan return it, as the reference does.
+    wgsl: (args, types) => args.reduce((x, y) => (types[0] === 'f32' ? `${fn}_nan(${x}, ${y})` : `${fn}(${x}, ${y})`)),
+    helpers: NAN_FNS,
     cpu: fn === 'max' ? { f32: 'MAX_F32', i32: 'MAX_I32' } : { f32: 'MIN_F32', i32: 'MIN_I32' },
   };
 }

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Attrs } from '../../core/ir/graph.js';
 import { tensor } from '../../core/tensor.js';
 import { planModel } from '../../core/runtime/plan.js';
 import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
@@ -60,6 +61,41 @@ describe('Gemm matches the reference on WebGPU', () => {
     const clip = { opType: 'Clip', weights: [tensor('float32', [], [0]), tensor('float32', [], [1])] };
     for (const act of [clip, { opType: 'LeakyRelu', attrs: { alpha: 0.2 } }, { opType: 'Gelu' }]) {
       await checkChain(x, [{ opType: 'Gemm', weights: [w, bias], attrs: { transB: 1 } }, act], TOL);
+    }
+  });
+});
+
+describe('fused activations on NaN, every backend', () => {
+  const { NaN: nan } = Number;
+  // Gemm by the identity passes A through (a NaN row stays NaN: NaN * 0 is NaN), so the epilogue
+  // sees NaN and values on both sides of every activation's bends.
+  const k = 11;
+  const a = tensor('float32', [3, k], [
+    nan, 1, 2, nan, 0, 0, 0, 0, 0, 0, 0,
+    -20, -7, -3, -2.5, -1, -0.5, 0, 0.5, 1, 2.5, 3,
+    7, 20, -0.25, 0.25, -6, 6, -2, 2, -0, 0.1, -0.1,
+  ]);
+  const eye = tensor('float32', [k, k], Array.from({ length: k * k }, (_, i) => (i % (k + 1) === 0 ? 1 : 0)));
+
+  it('each fused activation gives what the reference gives (Gemm with _activation)', async () => {
+    const acts: Attrs[] = [
+      { _activation: 'Relu' }, { _activation: 'LeakyRelu', _alpha: 0.2 }, { _activation: 'Clip', _alpha: -0.5, _beta: 1.5 },
+      { _activation: 'Clip', _alpha: 1, _beta: -1 },
+      { _activation: 'Sigmoid' }, { _activation: 'HardSigmoid', _alpha: 0.3, _beta: 0.4 }, { _activation: 'HardSwish' },
+      { _activation: 'Tanh' }, { _activation: 'Gelu' },
+    ];
+    for (const act of acts) {
+      await checkOp('Gemm', [a, eye], { ...act, _alpha: act._alpha ?? 0, _beta: act._beta ?? 0 }, { ...TOL, constInputs: [1] });
+    }
+  });
+
+  it('MatMul followed by Relu and by Clip plans to one node and keeps NaN', async () => {
+    const clip = { opType: 'Clip', weights: [tensor('float32', [], [-1]), tensor('float32', [], [1])] };
+    for (const act of [{ opType: 'Relu' }, clip]) {
+      const steps = [{ opType: 'MatMul', weights: [eye] }, act];
+      expect(planModel(chainModel(a, steps)).nodes).toHaveLength(1);
+      const ref = await checkChain(a, steps, TOL);
+      expect(Array.from(ref.data.slice(0, k)).every(Number.isNaN)).toBe(true);
     }
   });
 });
