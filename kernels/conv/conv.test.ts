@@ -4,49 +4,17 @@ import type { Attrs, Model, Node } from '../../core/ir/graph.js';
 import { fuse } from '../../core/runtime/fuse.js';
 import { planModel, type PlannedNode } from '../../core/runtime/plan.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
+import { AUTO_PADS, convGeometry, type ConvGeometry } from '../testing/conv-cases.js';
 import { checkOp, expectClose, randomTensor, runOp } from '../testing/harness.js';
 import { chainModel, checkChain, runModel } from '../matmul/test-models.js';
 import type { KnownValue, OpDef } from '../op.js';
 import { opRegistry } from '../registry.js';
 
 const TOL = { atol: 2e-4, rtol: 2e-4 };
-const AUTO_PADS = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const;
-
-interface ConvCase {
-  readonly x: number[];
-  readonly w: number[];
-  readonly bias: boolean;
-  readonly attrs: Attrs;
-}
+type ConvCase = Pick<ConvGeometry, 'x' | 'w' | 'bias' | 'attrs'>;
 
 /** Random 1-D/2-D Conv problems; `depthwise` pins one input channel per group. */
-const convCase = (depthwise: boolean) => fc.record({
-  rank: fc.integer({ min: 1, max: 2 }),
-  batch: fc.integer({ min: 1, max: 2 }),
-  group: depthwise ? fc.integer({ min: 2, max: 9 }) : fc.integer({ min: 1, max: 3 }),
-  cinG: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 5 }),
-  coutG: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 7 }),
-  kernel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
-  extra: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2, maxLength: 2 }),
-  strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
-  dilations: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 2 }),
-  pads: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
-  autoPad: fc.constantFrom(...AUTO_PADS),
-  bias: fc.boolean(),
-}).map((c): ConvCase => {
-  const r = c.rank;
-  const kernel = c.kernel.slice(0, r);
-  const dilations = c.dilations.slice(0, r);
-  // Inputs at least as large as the dilated kernel, so every auto_pad mode has an output.
-  const spatial = kernel.map((k, i) => (k - 1) * dilations[i]! + 1 + c.extra[i]!);
-  const pads = [...c.pads.slice(0, r), ...c.pads.slice(2, 2 + r)];
-  return {
-    x: [c.batch, c.group * c.cinG, ...spatial],
-    w: [c.group * c.coutG, c.cinG, ...kernel],
-    bias: c.bias,
-    attrs: { group: c.group, strides: c.strides.slice(0, r), dilations, auto_pad: c.autoPad, ...(c.autoPad === 'NOTSET' ? { pads } : {}) },
-  };
-});
+const convCase = (depthwise: boolean) => convGeometry(depthwise, { minRank: 1, maxCinG: 5, maxCoutG: 7, maxExtra: 9 });
 
 function inputs(c: ConvCase, seed: number, cOut: number): (Tensor | undefined)[] {
   return [randomTensor('float32', c.x, seed), randomTensor('float32', c.w, seed + 1), c.bias ? randomTensor('float32', [cOut], seed + 2) : undefined];

@@ -4,12 +4,11 @@ import { ModelFormatError, ShapeError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
+import { convGeometry } from '../testing/conv-cases.js';
 import { expectClose, oneNodeModel, randomTensor } from '../testing/harness.js';
 import { integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures } from './test-util.js';
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
-const AUTO_PADS = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'] as const;
-
 interface ConvCase {
   readonly x: number[];
   readonly cout: number;
@@ -18,34 +17,22 @@ interface ConvCase {
   readonly attrs: Attrs;
 }
 
-/** Random 2-D QConv problems; `depthwise` pins one input channel per group. */
+/** Random 2-D QConv problems (the float Conv tests' geometry) with static or dynamic scales and fused activations. */
 const convCase = (depthwise: boolean) => fc.record({
-  batch: fc.integer({ min: 1, max: 2 }),
-  group: depthwise ? fc.integer({ min: 2, max: 9 }) : fc.integer({ min: 1, max: 3 }),
-  cinG: depthwise ? fc.constant(1) : fc.integer({ min: 1, max: 6 }),
-  coutG: depthwise ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 1, max: 9 }),
-  kernel: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
-  extra: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 2, maxLength: 2 }),
-  strides: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 2, maxLength: 2 }),
-  dilations: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: 2, maxLength: 2 }),
-  pads: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }),
-  autoPad: fc.constantFrom(...AUTO_PADS),
-  bias: fc.boolean(),
+  g: convGeometry(depthwise, { minRank: 2, maxCinG: 6, maxCoutG: 9, maxExtra: 8 }),
   actScale: fc.constantFrom(0, 0.02),
   act: fc.constantFrom(undefined, 'Relu', 'HardSwish'),
-}).map((c): ConvCase => {
-  const spatial = c.kernel.map((k, i) => (k - 1) * c.dilations[i]! + 1 + c.extra[i]!);
+}).map(({ g, actScale, act }): ConvCase => {
+  const k = g.w.slice(1).reduce((a, b) => a * b, 1);
   return {
-    x: [c.batch, c.group * c.cinG, ...spatial],
-    cout: c.group * c.coutG,
-    k: c.cinG * c.kernel[0]! * c.kernel[1]!,
-    bias: c.bias,
+    x: g.x,
+    cout: g.w[0]!,
+    k,
+    bias: g.bias,
     attrs: {
-      kernel_shape: c.kernel, group: c.group, strides: c.strides, dilations: c.dilations, auto_pad: c.autoPad,
-      ...(c.autoPad === 'NOTSET' ? { pads: c.pads } : {}),
-      k: c.cinG * c.kernel[0]! * c.kernel[1]!,
-      ...(c.actScale ? { act_scale: c.actScale } : {}),
-      ...(c.act ? { _activation: c.act, _alpha: 0, _beta: 0 } : {}),
+      kernel_shape: g.kernel, ...g.attrs, k,
+      ...(actScale ? { act_scale: actScale } : {}),
+      ...(act ? { _activation: act, _alpha: 0, _beta: 0 } : {}),
     },
   };
 });
