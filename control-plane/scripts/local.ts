@@ -73,6 +73,43 @@ export function startDev(options: { port: number; state?: string; vars?: Record<
   );
 }
 
+export interface DevServer {
+  /** wrangler dev's public socket: its dev proxy, which forwards to the worker. */
+  readonly url: string;
+  /** The worker's own socket in the same workerd (local D1, R2, Durable Objects), behind the proxy. */
+  readonly workerUrl: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * wrangler dev started through wrangler's own API (the DevEnv its CLI builds), for the load test:
+ * unlike the CLI it reports the worker's own socket. Two dev-only costs are measured apart from
+ * the app this way:
+ * - wrangler's dev proxy, a singleton Durable Object in a second workerd that re-sends every
+ *   request over HTTP (for hot reload): about 1.6 ms of CPU per request here, more than the app;
+ * - its local trace collector (X_LOCAL_OBSERVABILITY), which writes each request's spans to SQLite
+ *   with an fsync: turned off here, it cut an empty worker's throughput 4-5x on this machine.
+ */
+export async function startDevServer(options: { port: number; state: string; vars?: Record<string, string> }): Promise<DevServer> {
+  process.env.X_LOCAL_OBSERVABILITY = 'false';
+  process.env.WRANGLER_SEND_METRICS = 'false';
+  const { unstable_DevEnv: DevEnv } = createRequire(import.meta.url)('wrangler') as typeof import('wrangler');
+  const env = new DevEnv();
+  const workerUrl = new Promise<string>((resolve) => {
+    env.on('reloadComplete', (event: { proxyData: { userWorkerUrl: { protocol: string; hostname: string; port: string } } }) => {
+      const u = event.proxyData.userWorkerUrl;
+      resolve(`${u.protocol}//${u.hostname}:${u.port}`);
+    });
+  });
+  const worker = await env.startWorker({
+    config: WRANGLER_CONFIG,
+    bindings: Object.fromEntries(Object.entries(options.vars ?? {}).map(([k, value]) => [k, { type: 'plain_text', value }])),
+    dev: { server: { hostname: '127.0.0.1', port: options.port }, inspector: false, persist: options.state, watch: false, logLevel: 'warn' },
+  });
+  const url = String(await worker.url).replace(/\/$/, '');
+  return { url, workerUrl: await workerUrl, dispose: () => worker.dispose() };
+}
+
 export async function waitForHealthy(url: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

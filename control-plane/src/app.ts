@@ -1,4 +1,5 @@
 import { cors } from 'hono/cors';
+import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env.js';
 import { ApiError, errorBody } from './errors.js';
@@ -11,19 +12,29 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerRolloutRoutes } from './routes/rollout.js';
 import { registerStageRoutes } from './routes/stages.js';
 
-export function buildApp(): App {
-  const app = newApp();
+/** Hono's CORS middleware for one CORS_ORIGINS value, built once per isolate rather than per request. */
+const corsByOrigins = new Map<string, MiddlewareHandler>();
 
-  app.use('*', async (c, next) => {
-    const origins = (c.env as AppEnv).CORS_ORIGINS.split(',').map((o) => o.trim());
-    return cors({
+function corsFor(setting: string): MiddlewareHandler {
+  let middleware = corsByOrigins.get(setting);
+  if (!middleware) {
+    const origins = setting.split(',').map((o) => o.trim());
+    middleware = cors({
       origin: origins.includes('*') ? '*' : origins,
       allowHeaders: ['Authorization', 'Content-Type', 'If-None-Match', 'x-content-sha256', 'x-tessera-meta'],
       allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
       exposeHeaders: ['ETag', 'Retry-After'],
       maxAge: 600,
-    })(c, next);
-  });
+    });
+    corsByOrigins.set(setting, middleware);
+  }
+  return middleware;
+}
+
+export function buildApp(): App {
+  const app = newApp();
+
+  app.use('*', (c, next) => corsFor((c.env as AppEnv).CORS_ORIGINS)(c, next));
 
   registerMetaRoutes(app);
   registerKeyRoutes(app);
