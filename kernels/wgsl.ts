@@ -74,53 +74,55 @@ function lit(x: number): string {
 }
 
 /**
- * WGSL for `fn activation(x: f32) -> f32`; identity when no activation is fused. NaN comes out
- * wherever the reference (epilogue.ts `activate`, Math.max/min) and the C act_vec (pmax/pmin) give
- * NaN: WGSL's max/min/clamp may drop NaN and exp need not propagate it, so those kinds select x
- * (or y) back on is_nan.
+ * The WGSL expression of an activation over `x` (an identifier: it may be read more than once).
+ * NaN comes out wherever the reference (epilogue.ts `activate`, Math.max/min) and the C act_vec
+ * (pmax/pmin) give NaN: WGSL's max/min/clamp may drop NaN and exp need not propagate it, so those
+ * kinds select x (or y) back on is_nan (NAN_FNS). Gelu calls erf_f (ERF_FN).
  */
-export function activationFn(act: Activation | undefined): string {
-  const body = ((): string => {
-    if (!act) return 'return x;';
-    const a = act.alpha;
-    const b = act.beta;
-    switch (act.kind) {
-      case 'Relu': return 'return select(max(x, 0.0), x, is_nan(x));';
-      // NaN >= 0 is false, so a NaN picks alpha * NaN = NaN.
-      case 'LeakyRelu': return `return select(${lit(a ?? 0.01)} * x, x, x >= 0.0);`;
-      // min(max()) rather than clamp: with lo > hi clamp may give lo, the reference gives hi.
-      case 'Clip': return `return select(min(max(x, ${lit(a ?? -Infinity)}), ${lit(b ?? Infinity)}), x, is_nan(x));`;
-      // exp(NaN) need not be NaN (SwiftShader gives a finite or infinite value: Sigmoid came out 0).
-      case 'Sigmoid': return 'return select(1.0 / (1.0 + exp(-x)), x, is_nan(x));';
-      // y, not x: alpha * inf can be NaN too (alpha = 0), and the reference clamps y.
-      case 'HardSigmoid': return `let y = ${lit(a ?? 0.2)} * x + ${lit(b ?? 0.5)}; return select(clamp(y, 0.0, 1.0), y, is_nan(y));`;
-      // A NaN x makes the product NaN whatever the clamp gives, as in the reference.
-      case 'HardSwish': return 'return x * clamp(x / 6.0 + 0.5, 0.0, 1.0);';
-      // tanh(x) for |x| large overflows exp in some drivers; clamp keeps it exact in f32 (and may
-      // turn NaN into ±15, hence the select).
-      case 'Tanh': return 'return select(tanh(clamp(x, -15.0, 15.0)), x, is_nan(x));';
-      case 'Gelu': return 'return 0.5 * x * (1.0 + erf_approx(x * 0.70710678118654752));';
+export function activationExpr(act: Activation, x: string): string {
+  const a = act.alpha;
+  const b = act.beta;
+  switch (act.kind) {
+    case 'Relu': return keepNan(`max(${x}, 0.0)`, x);
+    // NaN >= 0 is false, so a NaN picks alpha * NaN = NaN.
+    case 'LeakyRelu': return `select(${lit(a ?? 0.01)} * ${x}, ${x}, ${x} >= 0.0)`;
+    // min(max()) rather than clamp: with lo > hi clamp may give lo, the reference gives hi.
+    // An infinite bound is left out: as a literal it would be ±f32 max and clip ±inf to it.
+    case 'Clip': {
+      const lo = a === undefined || a === -Infinity ? x : `max(${x}, ${lit(a)})`;
+      return keepNan(b === undefined || b === Infinity ? lo : `min(${lo}, ${lit(b)})`, x);
     }
-  })();
-  const helpers = act?.kind === 'Gelu' ? ERF_FN : /\bis_nan\(/.test(body) ? NAN_FNS : '';
-  return `${helpers}fn activation(x: f32) -> f32 { ${body} }\n`;
+    // exp(NaN) need not be NaN (SwiftShader gives a finite or infinite value: Sigmoid came out 0).
+    case 'Sigmoid': return keepNan(`1.0 / (1.0 + exp(-${x}))`, x);
+    // y, not x: alpha * inf can be NaN too (alpha = 0), and the reference clamps y.
+    case 'HardSigmoid': {
+      const y = `(${lit(a ?? 0.2)} * ${x} + ${lit(b ?? 0.5)})`;
+      return keepNan(`clamp(${y}, 0.0, 1.0)`, y);
+    }
+    // A NaN x makes the product NaN whatever the clamp gives, as in the reference.
+    case 'HardSwish': return `(${x} * clamp(${x} / 6.0 + 0.5, 0.0, 1.0))`;
+    // tanh(x) for |x| large overflows exp in some drivers; clamp keeps it exact in f32 (and may
+    // turn NaN into ±15, hence the select).
+    case 'Tanh': return keepNan(`tanh(clamp(${x}, -15.0, 15.0))`, x);
+    case 'Gelu': return `(0.5 * ${x} * (1.0 + erf_f(${x} * 0.70710678118654752)))`;
+  }
 }
 
-/**
- * erf by Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7 in exact arithmetic, about 1e-6 once
- * evaluated in f32), which loses relative accuracy near 0: below |x| = 0.5 the odd Taylor series.
- */
-export const ERF_FN = `fn erf_approx(x: f32) -> f32 {
-  let ax = abs(x);
-  if (ax < 0.5) {
-    let x2 = x * x;
-    return x * (1.1283791671 + x2 * (-0.3761263890 + x2 * (0.1128379167 + x2 * (-0.0268661706 + x2 * 0.0052239776))));
-  }
-  let t = 1.0 / (1.0 + 0.3275911 * ax);
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-ax * ax);
-  return select(-y, y, x >= 0.0);
+/** `expr`, or `x` where x is NaN (NAN_FNS): for the WGSL built-ins that need not propagate NaN. */
+export function keepNan(expr: string, x: string): string {
+  return `select(${expr}, ${x}, is_nan(${x}))`;
 }
-`;
+
+/** The helper functions activationExpr's WGSL calls. */
+export function activationHelpers(act: Activation | undefined): string {
+  if (!act) return '';
+  return act.kind === 'Gelu' ? ERF_FN : /\bis_nan\(/.test(activationExpr(act, 'x')) ? NAN_FNS : '';
+}
+
+/** WGSL for `fn activation(x: f32) -> f32`, the fused epilogue; identity when none is fused. */
+export function activationFn(act: Activation | undefined): string {
+  return `${activationHelpers(act)}fn activation(x: f32) -> f32 { return ${act ? activationExpr(act, 'x') : 'x'}; }\n`;
+}
 
 /**
  * NaN-propagating max and min for f32, like Math.max/min in the references and the C kernels'
@@ -132,6 +134,25 @@ export const NAN_FNS = `// NaN found on the bits: WGSL may assume NaN absent, so
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn max_nan(a: f32, b: f32) -> f32 { return select(select(max(a, b), b, is_nan(b)), a, is_nan(a)); }
 fn min_nan(a: f32, b: f32) -> f32 { return select(select(min(a, b), b, is_nan(b)), a, is_nan(a)); }
+`;
+
+/**
+ * erf for f32: below |x| = 0.5 W. J. Cody's rational approximation, above it erfc by the
+ * Numerical Recipes fit (1.2e-7), the same split as the reference's erf. A NaN x comes back NaN
+ * (exp need not propagate it).
+ */
+export const ERF_FN = `${NAN_FNS}fn erf_f(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.5) {
+    let t = x * x;
+    let n = (((0.185777706 * t + 3.16112374) * t + 113.864154) * t + 377.485238) * t + 3209.37759;
+    let d = (((t + 23.6012909) * t + 244.024638) * t + 1282.61653) * t + 2844.23683;
+    return x * n / d;
+  }
+  let t = 1.0 / (1.0 + 0.5 * ax);
+  let r = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(select(r - 1.0, 1.0 - r, x >= 0.0), x, is_nan(x));
+}
 `;
 
 /** Splits a flat element count over x and y so no dimension exceeds the 65535-workgroup limit. */

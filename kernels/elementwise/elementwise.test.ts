@@ -111,6 +111,17 @@ describe('NaN on every backend', () => {
     }
   });
 
+  const x = f32(nan, 0.5, -2, nan, 3, -0.25, 1, nan);
+  const unary: [string, Attrs?][] = [
+    ['Relu'], ['LeakyRelu'], ['Sigmoid'], ['HardSigmoid'], ['HardSwish'], ['Tanh'], ['Erf'], ['Gelu'], ['Gelu', { approximate: 'tanh' }],
+    ['Exp'], ['Log'], ['Sqrt'], ['Reciprocal'], ['Floor'], ['Ceil'], ['Abs'], ['Neg'], ['Sign'],
+  ];
+  for (const [op, attrs] of unary) {
+    it(`${op}${attrs ? ` ${JSON.stringify(attrs)}` : ''} keeps NaN`, async () => {
+      await checkOp(op, [op === 'Log' || op === 'Sqrt' ? f32(nan, 0.5, 2, nan) : x], attrs);
+    });
+  }
+
   it('Clip keeps NaN, from attributes or bound inputs, and gives max when min > max', async () => {
     const x = f32(nan, -Infinity, Infinity, 3, -3, 0.25, nan);
     await checkOp('Clip', [x], { min: -1, max: 1 }, { opset: 9 });

@@ -1,7 +1,7 @@
 import type { Attrs } from '../../core/ir/graph.js';
 import type { DType } from '../../core/tensor.js';
 import type { CpuOpName } from './cpu-kernel.js';
-import { NAN_FNS } from '../wgsl.js';
+import { activationExpr, activationHelpers, ERF_FN, keepNan, NAN_FNS, type Activation } from '../wgsl.js';
 
 /**
  * The elementwise operators as one table: each entry says how one element is computed, in
@@ -82,19 +82,14 @@ function lit(x: number): string {
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
-export const ERF_WGSL = `fn erf_f(x: f32) -> f32 {
-  let ax = abs(x);
-  if (ax < 0.5) {
-    let t = x * x;
-    let n = (((0.185777706 * t + 3.16112374) * t + 113.864154) * t + 377.485238) * t + 3209.37759;
-    let d = (((t + 23.6012909) * t + 244.024638) * t + 1282.61653) * t + 2844.23683;
-    return x * n / d;
-  }
-  let t = 1.0 / (1.0 + 0.5 * ax);
-  let r = t * exp(-ax * ax - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
-  return select(r - 1.0, 1.0 - r, x >= 0.0);
+/**
+ * An operator that is also a fused activation takes its WGSL from the matmul/conv epilogue's
+ * (activationExpr), NaN handling included, so the standalone and fused forms cannot drift apart.
+ */
+function activationOp(act: (attrs: Attrs) => Activation, ref: (x: number, attrs: Attrs) => number, cpu: ScalarOp['cpu']): ScalarOp {
+  return unaryFloat(ref, (x, attrs) => activationExpr(act(attrs), x), cpu, activationHelpers(act({})));
 }
-`;
+
 
 const isInt = (d: DType): boolean => d === 'int32' || d === 'int64';
 
@@ -173,33 +168,39 @@ export const SCALAR_OPS: Readonly<Record<string, ScalarOp>> = {
     wgsl: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0u)`,
     cpu: { f32: 'WHERE', i32: 'WHERE' },
   },
-  Relu: { arity: 1, out: same, ref: ([x]) => Math.max(x!, 0), wgsl: ([x], [t]) => `max(${x}, ${t}(0))`, cpu: { f32: 'RELU_F32', i32: 'RELU_I32' } },
-  LeakyRelu: unaryFloat((x, a) => (x >= 0 ? x : num(a, 'alpha', 0.01) * x), (x, a) => `select(${lit(num(a, 'alpha', 0.01))} * ${x}, ${x}, ${x} >= 0.0)`, { f32: 'LEAKY_RELU', params: (a) => [num(a, 'alpha', 0.01)] }),
-  Sigmoid: unaryFloat(sigmoid, (x) => `(1.0 / (1.0 + exp(-${x})))`, { f32: 'SIGMOID' }),
-  HardSigmoid: unaryFloat(
+  Relu: {
+    arity: 1,
+    out: same,
+    ref: ([x]) => Math.max(x!, 0),
+    wgsl: ([x], [t]) => (t === 'f32' ? activationExpr({ kind: 'Relu' }, x!) : `max(${x}, ${t}(0))`),
+    helpers: NAN_FNS,
+    cpu: { f32: 'RELU_F32', i32: 'RELU_I32' },
+  },
+  LeakyRelu: activationOp((a) => ({ kind: 'LeakyRelu', alpha: num(a, 'alpha', 0.01) }), (x, a) => (x >= 0 ? x : num(a, 'alpha', 0.01) * x), { f32: 'LEAKY_RELU', params: (a) => [num(a, 'alpha', 0.01)] }),
+  Sigmoid: activationOp(() => ({ kind: 'Sigmoid' }), sigmoid, { f32: 'SIGMOID' }),
+  HardSigmoid: activationOp(
+    (a) => ({ kind: 'HardSigmoid', alpha: num(a, 'alpha', 0.2), beta: num(a, 'beta', 0.5) }),
     (x, a) => Math.max(0, Math.min(1, num(a, 'alpha', 0.2) * x + num(a, 'beta', 0.5))),
-    (x, a) => `clamp(${lit(num(a, 'alpha', 0.2))} * ${x} + ${lit(num(a, 'beta', 0.5))}, 0.0, 1.0)`,
     { f32: 'HARD_SIGMOID', params: (a) => [num(a, 'alpha', 0.2), num(a, 'beta', 0.5)] },
   ),
-  HardSwish: unaryFloat((x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), (x) => `(${x} * clamp(${x} / 6.0 + 0.5, 0.0, 1.0))`, { f32: 'HARD_SWISH' }),
-  // tanh(x) = 1 - 2/(exp(2x)+1) overflows for large |x| in some drivers; the clamp keeps it exact in f32.
-  Tanh: unaryFloat(Math.tanh, (x) => `tanh(clamp(${x}, -15.0, 15.0))`, { f32: 'TANH' }),
-  Erf: unaryFloat(erf, (x) => `erf_f(${x})`, { f32: 'ERF' }, ERF_WGSL),
+  HardSwish: activationOp(() => ({ kind: 'HardSwish' }), (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), { f32: 'HARD_SWISH' }),
+  Tanh: activationOp(() => ({ kind: 'Tanh' }), Math.tanh, { f32: 'TANH' }),
+  Erf: unaryFloat(erf, (x) => `erf_f(${x})`, { f32: 'ERF' }, ERF_FN),
   Gelu: unaryFloat(
     (x, a) => (a.approximate === 'tanh' ? 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))) : 0.5 * x * (1 + erf(x / Math.SQRT2))),
     (x, a) => (a.approximate === 'tanh'
-      ? `(0.5 * ${x} * (1.0 + tanh(clamp(0.7978845608 * (${x} + 0.044715 * ${x} * ${x} * ${x}), -15.0, 15.0))))`
-      : `(0.5 * ${x} * (1.0 + erf_f(${x} * 0.7071067812)))`),
+      ? keepNan(`0.5 * ${x} * (1.0 + tanh(clamp(0.7978845608 * (${x} + 0.044715 * ${x} * ${x} * ${x}), -15.0, 15.0)))`, x)
+      : activationExpr({ kind: 'Gelu' }, x)),
     (a) => ({ f32: a.approximate === 'tanh' ? 'GELU_TANH' : 'GELU' }),
-    ERF_WGSL,
+    ERF_FN,
   ),
   Sqrt: unaryFloat(Math.sqrt, (x) => `sqrt(${x})`, { f32: 'SQRT' }),
-  Exp: unaryFloat(Math.exp, (x) => `exp(${x})`, { f32: 'EXP' }),
-  Log: unaryFloat(Math.log, (x) => `log(${x})`, { f32: 'LOG' }),
+  Exp: unaryFloat(Math.exp, (x) => keepNan(`exp(${x})`, x), { f32: 'EXP' }, NAN_FNS),
+  Log: unaryFloat(Math.log, (x) => keepNan(`log(${x})`, x), { f32: 'LOG' }, NAN_FNS),
   Reciprocal: unaryFloat((x) => 1 / x, (x) => `(1.0 / ${x})`, { f32: 'RECIPROCAL' }),
   Floor: unaryFloat(Math.floor, (x) => `floor(${x})`, { f32: 'FLOOR' }),
   Ceil: unaryFloat(Math.ceil, (x) => `ceil(${x})`, { f32: 'CEIL' }),
   Abs: { arity: 1, out: same, ref: ([x]) => Math.abs(x!), wgsl: ([x]) => `abs(${x})`, cpu: { f32: 'ABS_F32', i32: 'ABS_I32' } },
   Neg: { arity: 1, out: same, ref: ([x], d) => (isInt(d) ? -x! | 0 : -x!), wgsl: ([x]) => `(-${x})`, cpu: { f32: 'NEG_F32', i32: 'NEG_I32' } },
-  Sign: { arity: 1, out: same, ref: ([x]) => Math.sign(x!), wgsl: ([x]) => `sign(${x})`, cpu: { f32: 'SIGN_F32', i32: 'SIGN_I32' } },
+  Sign: { arity: 1, out: same, ref: ([x]) => Math.sign(x!), wgsl: ([x], [t]) => (t === 'f32' ? keepNan(`sign(${x})`, x!) : `sign(${x})`), helpers: NAN_FNS, cpu: { f32: 'SIGN_F32', i32: 'SIGN_I32' } },
 };

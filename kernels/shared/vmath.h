@@ -108,7 +108,7 @@ AI v128_t sigmoid_f32x4(v128_t x) {
   return wasm_f32x4_div(f32s(1.0f), wasm_f32x4_add(f32s(1.0f), exp_f32x4(wasm_f32x4_neg(x))));
 }
 
-/* erf with the reference's formulas (scalar-ops.ts, ERF_WGSL): Cody's rational below 0.5, the
+/* erf with the reference's formulas (scalar-ops.ts; ERF_FN in kernels/wgsl.ts): Cody's rational below 0.5, the
  * erfc fit of Numerical Recipes (1.2e-7) above, both evaluated and one selected per lane.
  * Computes 1 + erf(x) when `one_plus` (Gelu), taking erfc(-x) directly where x <= -0.5 so tiny
  * results keep their relative precision instead of cancelling against 1. */
