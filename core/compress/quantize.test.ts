@@ -99,4 +99,12 @@ describe('quantizeModel', () => {
     const keptConv = quantizeModel(convModel(), { weights: 'int4', activations: { kind: 'float' }, exclude: ['Conv:c1'] });
     expect(keptConv.model.graph.nodes.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul']);
   });
+
+  it('int4 leaves a conv with under 16 taps per filter on int8 QConv, where it is smaller', () => {
+    const m = convModel();
+    const narrow = { ...m, graph: { ...m.graph, initializers: new Map([...m.graph.initializers, ['k1', randomTensor('float32', [4, 1, 3, 3], 11)]]) } };
+    const { model: q, recipe } = quantizeModel(narrow, { weights: 'int4', activations: { kind: 'float' } });
+    expect(q.graph.nodes.map((n) => n.opType)).toEqual(['QConv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul']);
+    expect(recipe.layers.map((l) => [l.opType, l.k])).toEqual([['QConv', 9], ['QConv', 18], ['Q4MatMul', 96]]);
+  });
 });

@@ -10,8 +10,9 @@ import { biasEntry, f32, i32, int8Encoding, rewriteLayers, type Encoded } from '
  * docs/compressed-formats.md). Weights are quantized here, once, into the packed layout the
  * kernels read; activations are quantized inside the kernels with a calibrated (static) scale or
  * per row (dynamic). With int4, convolutions go to `Q4Conv` (Q4MatMul's format over the filters
- * flattened to [Cout, Cin·kh·kw]) except grouped ones, which Q4Conv does not run: those, and every
- * conv under int8 or 2:4, go to int8 `QConv` (2:4 is a matrix-product kernel only).
+ * flattened to [Cout, Cin·kh·kw]) except grouped ones and those with fewer than 16 taps per filter
+ * (int4Conv below): those, and every conv under int8 or 2:4, go to int8 `QConv` (2:4 is a
+ * matrix-product kernel only).
  */
 export type ActivationQuantization =
   /** Scales from calibration: each layer input's |x| range (see calibrate.ts). */
@@ -56,8 +57,14 @@ function actAttrs(layer: WeightLayer, acts: ActivationQuantization): Record<stri
   return { act_scale: range > 0 ? range / 127 : 1 };
 }
 
-/** A conv Q4Conv cannot run (grouped) stays on int8 QConv under --int4. */
-const int4Conv = (layer: WeightLayer): boolean => layer.kind === 'conv' && attrInt(layer.node.attrs, 'group', 1) === 1;
+/**
+ * Under --int4, a conv goes to Q4Conv unless Q4Conv cannot run it (grouped) or its filters have
+ * fewer than 16 taps: each filter then still takes a whole 32-tap group, larger than int8 (a 3×3
+ * first layer on one channel: 20 bytes per filter against 16) and mostly padding to multiply.
+ */
+const MIN_INT4_CONV_TAPS = 16;
+const int4Conv = (layer: WeightLayer): boolean =>
+  layer.kind === 'conv' && layer.k >= MIN_INT4_CONV_TAPS && attrInt(layer.node.attrs, 'group', 1) === 1;
 
 function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
   const { n, k } = layer;
