@@ -2,14 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
-import { planModel } from '../../core/runtime/plan.js';
 import type { Tensor } from '../../core/tensor.js';
 import { integerFloats, runEverywhere, runGpuWithFeatures } from '../quant/test-util.js';
 import { convGeometry } from '../testing/conv-cases.js';
-import { expectClose, randomTensor, runOp, oneNodeModel } from '../testing/harness.js';
-import { runModel } from '../matmul/test-models.js';
+import { expectClose, randomTensor, runOp } from '../testing/harness.js';
 import { quantizeInt4Blocks, type ScaleDtype } from './pack.js';
-import { CONSTS } from './test-util.js';
+import { checkFusedRelu, CONSTS } from './test-util.js';
 
 /**
  * Q4Conv on WebGPU and the CPU against the reference: the float Conv tests' random geometries
@@ -114,23 +112,7 @@ describe('Q4Conv', () => {
 
   it('a following Relu fuses into it', async () => {
     const c: ConvCase = { x: [1, 3, 8, 8], cout: 5, k: 27, bias: true, zeroPoint: true, scaleDtype: 'float16', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 27 } };
-    const inputs = inputsOf(c, 5);
-    const one = oneNodeModel('Q4Conv', inputs, c.attrs, CONSTS);
-    const q4 = one.graph.nodes[0]!;
-    const model = {
-      ...one,
-      graph: {
-        ...one.graph,
-        inputs: [{ ...one.graph.inputs[0]!, name: 'x' }],
-        nodes: [{ ...q4, inputs: ['x', ...q4.inputs.slice(1)], outputs: ['q'] }, { name: 'relu', opType: 'Relu', domain: '', inputs: ['q'], outputs: ['y0'], attrs: {} }],
-      },
-    };
-    expect(planModel(model).nodes.map((p) => [p.node.opType, p.node.attrs._activation])).toEqual([['Q4Conv', 'Relu']]);
-    const x = inputs[0]!;
-    const [gpu, cpu, ref] = await Promise.all([runModel(model, x, 'webgpu'), runModel(model, x, 'cpu'), runModel(model, x, 'reference')]);
-    expect(Math.min(...ref.data)).toBe(0);
-    expectClose(gpu, ref, FLOAT_TOL, 'webgpu');
-    expectClose(cpu, ref, FLOAT_TOL, 'cpu');
+    await checkFusedRelu('Q4Conv', inputsOf(c, 5), c.attrs, FLOAT_TOL);
   });
 
   it('refuses what it cannot run with typed errors', async () => {
