@@ -37,8 +37,9 @@ const USAGE = `Usage:
       Quantizes MatMul/Gemm/Conv weights onto Tessera's int8 (W8A8) or int4 (block-32) kernels
       and writes a bundle. --calibrate holds samples (first axis) for static activation scales
       (min-max, or --percentile); without it int8 activations are scaled per row at run time and
-      int4 keeps float activations. --eval (and --labels) measure accuracy against the float
-      model, and latency on each backend; the report goes to OUT.tsra.report.json.
+      int4 keeps float activations; grouped convs and those with under 16 taps per filter stay
+      int8. --eval (and --labels) measure accuracy against the float model, and latency on each
+      backend; the report goes to OUT.tsra.report.json.
   tessera prune MODEL --sparsity 2:4|block|0.X -o OUT.tsra [--block R,C|N] [--fraction F] [--int8]
                     [the options of quantize]
       Magnitude pruning: 2:4 (of every 4 weights along K, 2 kept), blocks of N weights (default

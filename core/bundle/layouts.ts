@@ -9,6 +9,7 @@ const PACKED_INPUTS: Readonly<Record<string, Readonly<Record<number, string>>>> 
   QMatMul: { 1: 'int8x4-rows' },
   QConv: { 1: 'int8x4-rows' },
   Q4MatMul: { 1: 'int4-block32' },
+  Q4Conv: { 1: 'int4-block32' },
   SparseQMatMul: { 1: '2:4-int8', 2: '2:4-indices' },
   BlockSparseMatMul: { 1: 'bsr4x16-f32', 2: 'bsr-block-cols', 3: 'bsr-row-ptr' },
 };

@@ -48,6 +48,13 @@ const CASES: { name: string; model: () => Model; options: (m: Model, samples: Te
   },
   { name: '2:4 + int8', model: () => denseModel(4, 64, 48), options: async () => ({ weights: 'int8', sparsity: '2:4', activations: { kind: 'dynamic' } }), ops: ['SparseQMatMul', 'Relu', 'SparseQMatMul'], cosine: 0.8 },
   { name: 'int8 convs and dense', model: convModel, options: async () => ({ weights: 'int8', activations: { kind: 'dynamic' } }), ops: ['QConv', 'Relu', 'QConv', 'Flatten', 'QMatMul'], cosine: 0.999 },
+  // The grouped conv stays on int8 QConv (dynamic, as QConv has no float activations).
+  { name: 'int4 convs and dense, float activations', model: convModel, options: async () => ({ weights: 'int4', activations: { kind: 'float' } }), ops: ['Q4Conv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul'], cosine: 0.99 },
+  {
+    name: 'int4 convs and dense, calibrated int8 activations', model: convModel, ops: ['Q4Conv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul'], cosine: 0.99,
+    options: async (m, samples) => ({ weights: 'int4', activations: { kind: 'static', ranges: await calibrate(m, ['x', 'r1', 'f'], samples.map((x) => ({ x }))) } }),
+  },
+  { name: 'int4 convs and dense, dynamic int8 activations', model: convModel, options: async () => ({ weights: 'int4', activations: { kind: 'dynamic' } }), ops: ['Q4Conv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul'], cosine: 0.99 },
 ];
 
 describe('quantizeModel', () => {
@@ -89,5 +96,15 @@ describe('quantizeModel', () => {
     expect(() => quantizeModel(m, { weights: 'int8', activations: { kind: 'static', ranges: new Map() } })).toThrow(/no calibrated range for "x"/);
     const kept = quantizeModel(m, { weights: 'int8', activations: { kind: 'dynamic' }, exclude: ['Gemm:y'] });
     expect(kept.model.graph.nodes.map((n) => n.opType)).toEqual(['QMatMul', 'Relu', 'Gemm']);
+    const keptConv = quantizeModel(convModel(), { weights: 'int4', activations: { kind: 'float' }, exclude: ['Conv:c1'] });
+    expect(keptConv.model.graph.nodes.map((n) => n.opType)).toEqual(['Conv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul']);
+  });
+
+  it('int4 leaves a conv with under 16 taps per filter on int8 QConv, where it is smaller', () => {
+    const m = convModel();
+    const narrow = { ...m, graph: { ...m.graph, initializers: new Map([...m.graph.initializers, ['k1', randomTensor('float32', [4, 1, 3, 3], 11)]]) } };
+    const { model: q, recipe } = quantizeModel(narrow, { weights: 'int4', activations: { kind: 'float' } });
+    expect(q.graph.nodes.map((n) => n.opType)).toEqual(['QConv', 'Relu', 'QConv', 'Flatten', 'Q4MatMul']);
+    expect(recipe.layers.map((l) => [l.opType, l.k])).toEqual([['QConv', 9], ['QConv', 18], ['Q4MatMul', 96]]);
   });
 });

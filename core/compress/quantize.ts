@@ -1,16 +1,18 @@
-import type { AttrValue, Model } from '../ir/graph.js';
+import { attrInt, type AttrValue, type Model } from '../ir/graph.js';
 import { packSparse24Int8 } from '../../kernels/sparse/sparse24.js';
 import { quantizeInt4Blocks } from '../../kernels/int4/pack.js';
 import { quantizeWeightsPerChannel } from '../../kernels/quant/pack.js';
-import { findWeightLayers, type WeightLayer } from './layers.js';
+import { convAttrs, findWeightLayers, type WeightLayer } from './layers.js';
 import { biasEntry, f32, i32, int8Encoding, rewriteLayers, type Encoded } from './rewrite-layers.js';
 
 /**
  * Rewrites a float model's weight layers onto Tessera's compressed kernels (the formats in
  * docs/compressed-formats.md). Weights are quantized here, once, into the packed layout the
  * kernels read; activations are quantized inside the kernels with a calibrated (static) scale or
- * per row (dynamic). Convolutions always go to int8 `QConv`: the int4 and 2:4 kernels are
- * matrix products, and in the models in scope the dense layers hold most of the weights.
+ * per row (dynamic). With int4, convolutions go to `Q4Conv` (Q4MatMul's format over the filters
+ * flattened to [Cout, Cin·kh·kw]) except grouped ones and those with fewer than 16 taps per filter
+ * (int4Conv below): those, and every conv under int8 or 2:4, go to int8 `QConv` (2:4 is a
+ * matrix-product kernel only).
  */
 export type ActivationQuantization =
   /** Scales from calibration: each layer input's |x| range (see calibrate.ts). */
@@ -55,12 +57,22 @@ function actAttrs(layer: WeightLayer, acts: ActivationQuantization): Record<stri
   return { act_scale: range > 0 ? range / 127 : 1 };
 }
 
+/**
+ * Under --int4, a conv goes to Q4Conv unless Q4Conv cannot run it (grouped) or its filters have
+ * fewer than 16 taps: each filter then still takes a whole 32-tap group, larger than int8 (a 3×3
+ * first layer on one channel: 20 bytes per filter against 16) and mostly padding to multiply.
+ */
+const MIN_INT4_CONV_TAPS = 16;
+const int4Conv = (layer: WeightLayer): boolean =>
+  layer.kind === 'conv' && layer.k >= MIN_INT4_CONV_TAPS && attrInt(layer.node.attrs, 'group', 1) === 1;
+
 function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
   const { n, k } = layer;
   const acts = actAttrs(layer, options.activations);
   // Gemm's alpha goes into the weights before quantizing, so every format's scales absorb it.
   const w = layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
-  if (layer.kind === 'conv' || (options.weights === 'int8' && !options.sparsity)) {
+  const int4 = options.weights === 'int4' && (layer.kind === 'dense' || int4Conv(layer));
+  if (!int4 && (layer.kind === 'conv' || !options.sparsity)) {
     return int8Encoding(layer, quantizeWeightsPerChannel(w, n, k), acts);
   }
   if (options.sparsity === '2:4') {
@@ -79,11 +91,12 @@ function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
   }
   // fp16 scales: 4.5 bits per weight instead of 5 (docs/compressed-formats.md, Q4MatMul).
   const q = quantizeInt4Blocks(f32(w, [n, k]), { zeroPoint: false, scaleDtype: 'float16' });
+  const isConv = layer.kind === 'conv';
   return {
-    opType: 'Q4MatMul',
+    opType: isConv ? 'Q4Conv' : 'Q4MatMul',
     format: 'int4',
     tensors: [['w', q.packed, 'int4-block32'], ['scales', q.scales, 'fp16-pairs'], undefined, biasEntry(layer)],
-    attrs: { k, ...acts, ...(options.activations.kind === 'dynamic' ? { act_int8: 1 } : {}) },
+    attrs: { ...(isConv ? convAttrs(layer.node) : {}), k, ...acts, ...(options.activations.kind === 'dynamic' ? { act_int8: 1 } : {}) },
   };
 }
 
@@ -97,7 +110,9 @@ export function quantizeModel(model: Model, options: QuantizeOptions): { model: 
   const layers = findWeightLayers(graph).filter((l) => !exclude.has(l.node.name));
   const recipes: LayerRecipe[] = [];
   const rewrites = layers.map((layer) => {
-    const e = encode(layer, { ...options, activations: layer.kind === 'conv' && options.activations.kind === 'float' ? { kind: 'dynamic' } : options.activations });
+    // QConv has no float-activation mode: a conv left on it quantizes its activations dynamically.
+    const floatOnInt8 = layer.kind === 'conv' && !int4Conv(layer) && options.activations.kind === 'float';
+    const e = encode(layer, { ...options, activations: floatOnInt8 ? { kind: 'dynamic' } : options.activations });
     recipes.push({ node: layer.node.name, opType: e.opType, format: e.format, n: layer.n, k: layer.k, actScale: e.attrs.act_scale as number | undefined });
     return [layer, e] as const;
   });

@@ -15,7 +15,7 @@ import type { PlannedNode } from './plan.js';
 /** Ops whose kernels apply `attrs._activation` in their epilogue. */
 const EPILOGUE_HOSTS = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm']);
 /** Every com.tessera op is a matrix product or conv with the same fused epilogue. */
-const TESSERA_HOSTS = new Set(['QMatMul', 'QConv', 'Q4MatMul', 'SparseQMatMul', 'BlockSparseMatMul']);
+const TESSERA_HOSTS = new Set(['QMatMul', 'QConv', 'Q4MatMul', 'Q4Conv', 'SparseQMatMul', 'BlockSparseMatMul']);
 
 /** By domain as well as type: an ONNX node that happens to be called QMatMul is no host. */
 const isEpilogueHost = ({ domain, opType }: Node): boolean =>

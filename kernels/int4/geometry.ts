@@ -7,7 +7,8 @@ import { GROUP_WORDS, groupsOf, halfScaleWords, zeroPointWords } from './pack.js
 /**
  * Q4MatMul's inputs checked against each other: 0 A float32 [..., K], 1 W int32 [N, G·4],
  * 2 scales float32 [N, G] or int32 [N, ceil(G/2)] (fp16 pairs), 3 zero points int32 [N, ceil(G/8)]
- * (optional), 4 bias float32 [N] (optional). G = ceil(K/32).
+ * (optional), 4 bias float32 [N] (optional). G = ceil(K/32). Q4Conv checks its weights here too,
+ * with its patch matrix as A, so messages name the node's op.
  */
 
 export interface Q4Geometry {
@@ -28,36 +29,37 @@ export interface Q4Geometry {
 
 const dimsOf = (v: ValueInfo): string => `${v.dtype} [${v.dims.join(', ')}]`;
 
-function expectDims(name: string, v: ValueInfo, dtype: string, dims: readonly number[]): void {
+function expectDims(op: string, name: string, v: ValueInfo, dtype: string, dims: readonly number[]): void {
   if (v.dtype !== dtype || v.dims.length !== dims.length || v.dims.some((d, i) => d !== dims[i])) {
-    throw new ShapeError(`Q4MatMul ${name} must be ${dtype} [${dims.join(', ')}], got ${dimsOf(v)}`);
+    throw new ShapeError(`${op} ${name} must be ${dtype} [${dims.join(', ')}], got ${dimsOf(v)}`);
   }
 }
 
 /** The activation mode: int8 with a static scale (`act_scale` > 0), int8 with per-row dynamic scales (`act_int8` = 1), or fp32. */
 function activationMode(node: Node): { int8: boolean; actScale: number } {
-  const actScale = actScaleAttr(node.attrs, 'Q4MatMul');
+  const actScale = actScaleAttr(node.attrs, node.opType);
   const flag = attrInt(node.attrs, 'act_int8', 0);
-  if (flag !== 0 && flag !== 1) throw new ModelFormatError(`Q4MatMul act_int8 must be 0 or 1, got ${flag}`);
+  if (flag !== 0 && flag !== 1) throw new ModelFormatError(`${node.opType} act_int8 must be 0 or 1, got ${flag}`);
   return { int8: actScale > 0 || flag === 1, actScale };
 }
 
 export function q4Geometry(inputs: readonly (ValueInfo | undefined)[], node: Node): Q4Geometry {
   const [a, w, scales, zp, bias] = inputs;
-  if (!a || !w || !scales) throw new ShapeError('Q4MatMul needs A, W and scales');
-  if (a.dtype !== 'float32' || a.dims.length === 0) throw new ShapeError(`Q4MatMul A must be float32 of rank ≥ 1, got ${dimsOf(a)}`);
+  const op = node.opType;
+  if (!a || !w || !scales) throw new ShapeError(`${op} needs A, W and scales`);
+  if (a.dtype !== 'float32' || a.dims.length === 0) throw new ShapeError(`${op} A must be float32 of rank ≥ 1, got ${dimsOf(a)}`);
   const k = a.dims[a.dims.length - 1]!;
   const attrK = attrInt(node.attrs, 'k', k);
-  if (attrK !== k) throw new ShapeError(`Q4MatMul attribute k = ${attrK} but A has K = ${k}`);
-  if (w.dims.length !== 2) throw new ShapeError(`Q4MatMul W must be int32 [N, ${groupsOf(k) * GROUP_WORDS}], got ${dimsOf(w)}`);
+  if (attrK !== k) throw new ShapeError(`${op} attribute k = ${attrK} but A has K = ${k}`);
+  if (w.dims.length !== 2) throw new ShapeError(`${op} W must be int32 [N, ${groupsOf(k) * GROUP_WORDS}], got ${dimsOf(w)}`);
   const n = w.dims[0]!;
   const groups = groupsOf(k);
-  expectDims('W', w, 'int32', [n, groups * GROUP_WORDS]);
+  expectDims(op, 'W', w, 'int32', [n, groups * GROUP_WORDS]);
   const halfScales = scales.dtype === 'int32';
-  if (halfScales) expectDims('fp16 scales', scales, 'int32', [n, halfScaleWords(groups)]);
-  else expectDims('scales', scales, 'float32', [n, groups]);
-  if (zp) expectDims('zero points', zp, 'int32', [n, zeroPointWords(groups)]);
-  if (bias && (bias.dtype !== 'float32' || sizeOf(bias.dims) !== n)) throw new ShapeError(`Q4MatMul bias must be float32 with ${n} elements, got ${dimsOf(bias)}`);
+  if (halfScales) expectDims(op, 'fp16 scales', scales, 'int32', [n, halfScaleWords(groups)]);
+  else expectDims(op, 'scales', scales, 'float32', [n, groups]);
+  if (zp) expectDims(op, 'zero points', zp, 'int32', [n, zeroPointWords(groups)]);
+  if (bias && (bias.dtype !== 'float32' || sizeOf(bias.dims) !== n)) throw new ShapeError(`${op} bias must be float32 with ${n} elements, got ${dimsOf(bias)}`);
   return {
     m: sizeOf(a.dims.slice(0, -1)), n, k, groups,
     out: [...a.dims.slice(0, -1), n],

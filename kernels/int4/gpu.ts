@@ -1,3 +1,4 @@
+import type { Tensor } from '../../core/tensor.js';
 import type { BindingRef, GpuOpArgs, GpuOpPlan, GpuProgram } from '../op.js';
 import { nodeActivationFn } from '../matmul/epilogue.js';
 import { amaxProgram, dotPrimitives, prepassProgram, type ScaleSource } from '../quant/gpu.js';
@@ -20,14 +21,14 @@ const GEMV_ROWS = 4;
 /** Packed int8 words of A per group (32 values, 4 per word). */
 const GROUP_A_WORDS = GROUP / 4;
 
-interface Binding {
+export interface Binding {
   readonly name: string;
   readonly type: string;
   readonly ref: BindingRef;
   readonly mode?: 'read_write';
 }
 
-const declare = (bindings: readonly Binding[]): string =>
+export const declare = (bindings: readonly Binding[]): string =>
   bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.mode ?? 'read'}> ${b.name}: array<${b.type}>;`).join('\n');
 
 /** The weight-side bindings both paths read: packed W, the f32 scale table, zero points and bias when present. */
@@ -46,14 +47,36 @@ const zeroPointExpr = (g: Q4Geometry, at: number): string =>
 
 const biasFn = (g: Q4Geometry): string => `fn load_bias(n: u32) -> f32 { ${g.bias ? 'return bias[n];' : 'return 0.0;'} }`;
 
+/**
+ * What the kernels multiply and where they write: A's binding (Q4MatMul's input 0, or Q4Conv's
+ * patch rows in scratch), and the output layout, row-major [M, N] or, when `pixels` is given,
+ * NCHW with M = images · pixels (Q4Conv's, so no transpose pass follows).
+ */
+export interface Q4Operands {
+  readonly a: BindingRef;
+  readonly pixels?: number;
+  /** The first scratch index the int8 path's pre-passes may take. */
+  readonly scratch: number;
+}
+
+/** `fn out_index(m, n)`; N is parameter 1 in both kernels' blocks, `pixels` goes at `at` (pushed here). */
+function outIndexFn(io: Q4Operands, params: Params): string {
+  if (io.pixels === undefined) return 'fn out_index(m: u32, n: u32) -> u32 { return m * p_u(1u) + n; }';
+  const at = params.length;
+  params.u32s(io.pixels);
+  return `fn out_index(m: u32, n: u32) -> u32 { let P = p_u(${at}u); return (m / P * p_u(1u) + n) * P + m % P; }`;
+}
+
 /** Float activations: q4matmul.wgsl, one output per invocation. */
-function floatProgram(args: GpuOpArgs, g: Q4Geometry, scales: BindingRef): GpuProgram {
-  const bindings: Binding[] = [{ name: 'a', type: 'f32', ref: { input: 0 } }, ...weightBindings(g, scales), { name: 'out', type: 'f32', ref: { output: 0 }, mode: 'read_write' }];
+function floatProgram(args: GpuOpArgs, g: Q4Geometry, scales: BindingRef, io: Q4Operands): GpuProgram {
+  const bindings: Binding[] = [{ name: 'a', type: 'f32', ref: io.a }, ...weightBindings(g, scales), { name: 'out', type: 'f32', ref: { output: 0 }, mode: 'read_write' }];
   const params = new Params().u32s(g.m, g.n, g.k, g.groups, zeroPointWords(g.groups));
+  const outIndex = outIndexFn(io, params);
   const code = `${declare(bindings)}
 ${paramsDecl(bindings.length, params.length)}
 fn zero_point(n: u32, g: u32) -> f32 { return f32(${zeroPointExpr(g, 4)}); }
 ${biasFn(g)}
+${outIndex}
 ${nodeActivationFn(args.node)}
 ${src}`;
   const y = Math.min(g.m, MAX_WORKGROUPS);
@@ -65,17 +88,19 @@ ${src}`;
  * quantize-rows.wgsl into whole groups of packed int8, zero past K), then q4gemv-i8.wgsl or
  * q4gemm-i8.wgsl with the dot primitives the device's WGSL features allow.
  */
-function int8Programs(args: GpuOpArgs, g: Q4Geometry, scales: BindingRef): GpuProgram[] {
+function int8Programs(args: GpuOpArgs, g: Q4Geometry, scales: BindingRef, io: Q4Operands): GpuProgram[] {
   const { node, features } = args;
   const dynamic = g.actScale === 0;
-  const actScales: BindingRef = { scratch: 1 };
+  const aq: BindingRef = { scratch: io.scratch };
+  const actScales: BindingRef = { scratch: io.scratch + 1 };
   const scale: ScaleSource = dynamic ? { kind: 'dynamic', scales: actScales, perRow: 1, perBatch: 0 } : { kind: 'static', actScale: g.actScale };
   const words = g.groups * GROUP_A_WORDS;
   const bindings: Binding[] = [
-    { name: 'aq', type: 'vec4u', ref: { scratch: 0 } }, ...weightBindings(g, scales), { name: 'out', type: 'f32', ref: { output: 0 }, mode: 'read_write' },
+    { name: 'aq', type: 'vec4u', ref: aq }, ...weightBindings(g, scales), { name: 'out', type: 'f32', ref: { output: 0 }, mode: 'read_write' },
     ...(dynamic ? [{ name: 'act_scales', type: 'f32', ref: actScales }] : []),
   ];
   const params = new Params().u32s(g.m, g.n, g.groups, zeroPointWords(g.groups)).f32s(dynamic ? 0 : staticScale(g.actScale).scale);
+  const outIndex = outIndexFn(io, params);
   const gemv = g.m < GEMV_ROWS;
   const code = `${dotPrimitives(features)}
 ${declare(bindings)}
@@ -83,6 +108,7 @@ ${paramsDecl(bindings.length, params.length)}
 fn zero_point(n: u32, g: u32) -> u32 { return ${zeroPointExpr(g, 3)}; }
 fn row_scale(m: u32) -> f32 { return ${dynamic ? 'act_scales[2u * m]' : 'p_f(4u)'}; }
 ${biasFn(g)}
+${outIndex}
 ${nodeActivationFn(node)}
 ${i8CommonSrc}
 ${gemv ? i8GemvSrc : i8GemmSrc}`;
@@ -90,8 +116,8 @@ ${gemv ? i8GemvSrc : i8GemmSrc}`;
   const rowBlocks = Math.ceil(g.m / 32);
   const y = Math.min(rowBlocks, MAX_WORKGROUPS);
   return [
-    ...(dynamic ? [amaxProgram({ input: 0 }, actScales, g.k, g.m)] : []),
-    prepassProgram(quantizeRowsSrc, { input: 0 }, { scratch: 0 }, scale, new Params().u32s(g.k, words, g.m * words), g.m * words),
+    ...(dynamic ? [amaxProgram(io.a, actScales, g.k, g.m)] : []),
+    prepassProgram(quantizeRowsSrc, io.a, aq, scale, new Params().u32s(g.k, words, g.m * words), g.m * words),
     {
       code, bindings: bindings.map((b) => b.ref), uniforms: params.pack(),
       workgroups: gemv ? [Math.ceil(nBlocks / 16), g.m, 1] : [Math.ceil(nBlocks / 8), y, Math.ceil(rowBlocks / y)],
@@ -99,16 +125,22 @@ ${gemv ? i8GemvSrc : i8GemmSrc}`;
   ];
 }
 
-/** Plans Q4MatMul on WebGPU; optional inputs (zero points, bias) are bound only when present. */
-export function q4GpuPlan(args: GpuOpArgs): GpuOpPlan {
-  const g = q4Geometry(args.inputs, args.node);
+/**
+ * The programs for `g` over `io`, and the scratch they add from index `io.scratch` on; an empty
+ * list when the product is empty.
+ */
+export function q4Dispatch(args: GpuOpArgs, g: Q4Geometry, io: Q4Operands): { programs: GpuProgram[]; scratch: number[]; constants: Tensor[] } {
   const scales = scaleBinding(args, g);
-  if (g.m * g.n === 0) return { kind: 'dispatch', programs: [] };
-  if (!g.int8) return { kind: 'dispatch', programs: [floatProgram(args, g, scales.ref)], constants: scales.constants };
+  if (g.m * g.n === 0) return { programs: [], scratch: [], constants: [] };
+  if (!g.int8) return { programs: [floatProgram(args, g, scales.ref, io)], scratch: [], constants: scales.constants };
   return {
-    kind: 'dispatch',
-    programs: int8Programs(args, g, scales.ref),
+    programs: int8Programs(args, g, scales.ref, io),
     scratch: [Math.max(16, g.m * g.groups * GROUP_A_WORDS * 4), ...(g.actScale === 0 ? [Math.max(16, g.m * 8)] : [])],
     constants: scales.constants,
   };
+}
+
+/** Plans Q4MatMul on WebGPU; optional inputs (zero points, bias) are bound only when present. */
+export function q4GpuPlan(args: GpuOpArgs): GpuOpPlan {
+  return { kind: 'dispatch', ...q4Dispatch(args, q4Geometry(args.inputs, args.node), { a: { input: 0 }, scratch: 0 }) };
 }

@@ -12,7 +12,8 @@
 //
 // Prefix from kernels/int4/gpu.ts: dot4x4 / mac4x4, bindings aq (vec4u: 8 words per group of a
 // row), w (vec4u), scales (f32), out, params (0 M, 1 N, 2 G, ...), fn zero_point(n, g) -> u32,
-// fn load_bias(n) -> f32, fn row_scale(m) -> f32, fn activation(x) -> f32.
+// fn load_bias(n) -> f32, fn row_scale(m) -> f32, fn out_index(m, n) -> u32 (row-major, or NCHW
+// for Q4Conv), fn activation(x) -> f32.
 
 // A group's 32 weights as 8 int8 words: `lo` holds words 0..3 (k 0..15), `hi` words 4..7.
 struct GroupBytes {
@@ -47,6 +48,6 @@ fn store4(t: vec4f, m: u32, n0: u32) {
   for (var j = 0u; j < 4u; j++) {
     let n = n0 + j;
     if (n >= N) { return; }
-    out[m * N + n] = activation(t[j] * s + load_bias(n));
+    out[out_index(m, n)] = activation(t[j] * s + load_bias(n));
   }
 }

@@ -25,14 +25,6 @@
 #include "../quant/qgemm-core.h"
 #include "q4-core.h"
 
-typedef struct {
-  uint32_t m, n, k, groups;
-  uint32_t has_zp, has_bias, zp_words;
-  float act_scale, act_inv;
-  uint32_t dynamic;
-  Act act;
-} Q4I8U;
-
 /*
  * The 32 int16 values of one group, from k order into the order a group's weights come out of
  * their nibbles as u16 lanes (widen_group): vector i (i = 0..3) holds k = 4j + i in lane j.

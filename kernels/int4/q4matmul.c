@@ -20,13 +20,6 @@
  */
 #include "q4-core.h"
 
-typedef struct {
-  uint32_t m, n, k, groups;
-  uint32_t has_zp, has_bias, zp_words, nc;
-  uint32_t gemv_rows;
-  Act act;
-} Q4U;
-
 INLINE int zero_point(const uint32_t* zp, const Q4U* u, int n, int g) {
   return q4_zero_point(zp, u->has_zp, u->zp_words, n, g);
 }

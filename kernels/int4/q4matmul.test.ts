@@ -3,11 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '../../core/errors.js';
 import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
-import { planModel } from '../../core/runtime/plan.js';
 import { TESSERA_DOMAIN } from '../registry.js';
-import { checkOp, expectClose, oneNodeModel, randomTensor, runOp } from '../testing/harness.js';
-import { runModel } from '../matmul/test-models.js';
-import { caseArb, CONSTS, q4Inputs } from './test-util.js';
+import { checkOp, randomTensor, runOp } from '../testing/harness.js';
+import { caseArb, checkFusedRelu, CONSTS, q4Inputs } from './test-util.js';
 
 /**
  * Q4MatMul on WebGPU and the CPU against the reference, on shapes that do not divide the 32-wide
@@ -103,21 +101,6 @@ describe('Q4MatMul with float activations', () => {
 
   it('the fusion pass folds a following Relu into it, and the fused node agrees with the reference', async () => {
     const inputs = q4Inputs({ batch: [], m: 3, k: 50, n: 9, zeroPoint: true, scaleDtype: 'float16', bias: true, seed: 5 });
-    const one = oneNodeModel('Q4MatMul', inputs, {}, CONSTS);
-    const q4 = one.graph.nodes[0]!;
-    const model = {
-      ...one,
-      graph: {
-        ...one.graph,
-        inputs: [{ ...one.graph.inputs[0]!, name: 'x' }],
-        nodes: [{ ...q4, inputs: ['x', ...q4.inputs.slice(1)], outputs: ['q'] }, { name: 'relu', opType: 'Relu', domain: '', inputs: ['q'], outputs: ['y0'], attrs: {} }],
-      },
-    };
-    expect(planModel(model).nodes.map((p) => [p.node.opType, p.node.attrs._activation])).toEqual([['Q4MatMul', 'Relu']]);
-    const x = inputs[0]!;
-    const [gpu, cpu, ref] = await Promise.all([runModel(model, x, 'webgpu'), runModel(model, x, 'cpu'), runModel(model, x, 'reference')]);
-    expect(Math.min(...ref.data)).toBe(0);
-    expectClose(gpu, ref, TOL, 'webgpu');
-    expectClose(cpu, ref, TOL, 'cpu');
+    await checkFusedRelu('Q4MatMul', inputs, {}, TOL);
   });
 });

@@ -14,7 +14,8 @@
 // measured slower on SwiftShader: its private arrays live in memory there.
 //
 // The prefix spliced in by gpu.ts declares: bindings `a`, `w`, `scales`, `out`, the parameter
-// block (0 M, 1 N, 2 K, 3 G, 4 zero-point words per row), `fn zero_point(n, g) -> f32`, `fn load_bias(n) -> f32` and `fn activation(x) -> f32`.
+// block (0 M, 1 N, 2 K, 3 G, 4 zero-point words per row), `fn zero_point(n, g) -> f32`, `fn load_bias(n) -> f32`,
+// `fn out_index(m, n) -> u32` (row-major, or NCHW for Q4Conv) and `fn activation(x) -> f32`.
 
 const SHIFT_LO = vec4u(0u, 4u, 8u, 12u);
 const SHIFT_HI = vec4u(16u, 20u, 24u, 28u);
@@ -71,5 +72,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       + word_dot(wv.w, z, act4_tail(row, k0 + 24u, K), act4_tail(row, k0 + 28u, K));
     acc += scales[n * G + full] * (sum.x + sum.y + sum.z + sum.w);
   }
-  out[m * N + n] = activation(acc + load_bias(n));
+  out[out_index(m, n)] = activation(acc + load_bias(n));
 }

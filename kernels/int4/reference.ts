@@ -1,7 +1,9 @@
 import type { Tensor } from '../../core/tensor.js';
+import type { ConvGeometry } from '../conv/geometry.js';
 import { quantizeRowSymmetric, segmentScale } from '../quant/pack.js';
 import type { Q4Geometry } from './geometry.js';
-import { GROUP } from './pack.js';
+import { GROUP, unpackInt4Blocks } from './pack.js';
+import { scaleTable } from './scales.js';
 
 /**
  * The Q4MatMul oracles (docs/compressed-formats.md), before bias and activation. `weights` are the
@@ -47,4 +49,42 @@ export function q4Int8Reference(a: ArrayLike<number>, weights: Int8Array, scales
     }
   }
   return out;
+}
+
+/**
+ * A [M, K] times the packed weights (inputs 1-4 of Q4MatMul / Q4Conv: W, scales, zero points,
+ * bias) as [M, N], float or int8 activations as `g` says; the fused activation is left to the caller.
+ */
+export function q4Product(a: ArrayLike<number>, [w, scales, zp, bias]: readonly (Tensor | undefined)[], g: Q4Geometry): Float32Array {
+  const weights = unpackInt4Blocks(w!.data, zp?.data, g.n, g.k);
+  return (g.int8 ? q4Int8Reference : q4FloatReference)(a, weights, scaleTable(scales!, g), bias?.data, g);
+}
+
+/**
+ * X's patches as the rows Q4Conv multiplies: [batch·ho·wo, Kc] (group 1), taps in ONNX weight
+ * order (c, kh, kw), padding taps 0.
+ */
+export function patchRows(x: ArrayLike<number>, c: ConvGeometry): Float32Array {
+  const [h, wd] = c.inSpatial as [number, number];
+  const [ho, wo] = c.outSpatial as [number, number];
+  const [kh, kw] = c.kernel as [number, number];
+  const k = c.cIn * kh * kw;
+  const rows = new Float32Array(c.batch * ho * wo * k);
+  for (let b = 0; b < c.batch; b++) {
+    for (let oy = 0; oy < ho; oy++) {
+      for (let ox = 0; ox < wo; ox++) {
+        const row = ((b * ho + oy) * wo + ox) * k;
+        for (let ci = 0; ci < c.cIn; ci++) {
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * c.strides[0]! - c.padsBegin[0]! + ky * c.dilations[0]!;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * c.strides[1]! - c.padsBegin[1]! + kx * c.dilations[1]!;
+              if (iy >= 0 && iy < h && ix >= 0 && ix < wd) rows[row + (ci * kh + ky) * kw + kx] = x[((b * c.cIn + ci) * h + iy) * wd + ix]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  return rows;
 }

@@ -3,7 +3,9 @@ import type { Tensor } from '../../core/tensor.js';
 import { nodeActivationFn } from '../matmul/epilogue.js';
 import type { BindingRef, GpuProgram } from '../op.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import type { ConvGeometry } from '../conv/geometry.js';
 import amaxSrc from './amax.wgsl';
+import im2rowCommonSrc from './im2row-common.wgsl';
 import { packedWords, QMAX, staticScale } from './pack.js';
 import commonSrc from './qgemm-common.wgsl';
 import qgemmSrc from './qgemm.wgsl';
@@ -80,6 +82,19 @@ export function padPackedRows(w: Tensor, rows: number, k: number): Tensor {
   const data = new Int32Array(rows * to);
   for (let r = 0; r < rows; r++) data.set(w.data.subarray(r * from, (r + 1) * from), r * to);
   return { dtype: 'int32', dims: [data.length], data };
+}
+
+/** A pass over patch rows (QConv's im2row.wgsl, Q4Conv's im2row-f32.wgsl) with the tap lookup it calls. */
+export const withIm2rowCommon = (src: string): string => `${im2rowCommonSrc}\n${src}`;
+
+/** im2row-common.wgsl's parameters 0-17: a 2-D conv with `k` taps, rows of `rowLength` values or words, `invocations` in all. */
+export function im2rowParams(g: ConvGeometry, k: number, rowLength: number, invocations: number): Params {
+  const [h, wd] = g.inSpatial as [number, number];
+  const [ho, wo] = g.outSpatial as [number, number];
+  return new Params()
+    .u32s(g.cIn, h, wd, wo, ...g.kernel, ...g.strides)
+    .i32s(...g.padsBegin)
+    .u32s(...g.dilations, g.cIn / g.group, g.group, ho * wo, k, rowLength, invocations);
 }
 
 /** Where the activation scale comes from: a static one, or per segment from amax.wgsl's output. */

@@ -1,10 +1,9 @@
-import type { Tensor } from '../../core/tensor.js';
+import { sizeOf, type Tensor } from '../../core/tensor.js';
 import { activateAll } from '../matmul/epilogue.js';
 import type { OpDef } from '../op.js';
-import { Params } from '../wgsl.js';
 import { qconvCpuPlan } from './cpu.js';
 import { qconvGeometry } from './geometry.js';
-import { amaxProgram, gpuRowWords, padPackedRows, prepassProgram, qgemmProgram, type ScaleSource } from './gpu.js';
+import { amaxProgram, gpuRowWords, im2rowParams, padPackedRows, prepassProgram, qgemmProgram, withIm2rowCommon, type ScaleSource } from './gpu.js';
 import im2rowSrc from './im2row.wgsl';
 import { qconvReference } from './reference.js';
 
@@ -33,9 +32,7 @@ export const QConv: OpDef = {
   webgpu({ inputs: [x, w, wscale, bias], node, features }) {
     const g = qconvGeometry(x!, w, wscale, bias, node.attrs);
     const [h, wd] = g.inSpatial as [number, number];
-    const [ho, wo] = g.outSpatial as [number, number];
-    const pixels = ho * wo;
-    const cinG = g.cIn / g.group;
+    const pixels = sizeOf(g.outSpatial);
     const coutG = g.cOut / g.group;
     const words = gpuRowWords(g.k);
     const total = g.batch * g.group * pixels * words;
@@ -43,15 +40,11 @@ export const QConv: OpDef = {
     const scale: ScaleSource = dynamic
       ? { kind: 'dynamic', scales: { scratch: 1 }, perRow: 0, perBatch: 1 }
       : { kind: 'static', actScale: g.actScale };
-    const im2row = new Params()
-      .u32s(g.cIn, h, wd, wo, ...g.kernel, ...g.strides)
-      .i32s(...g.padsBegin)
-      .u32s(...g.dilations, cinG, g.group, pixels, g.k, words, total);
     return {
       kind: 'dispatch',
       programs: [
         ...(dynamic ? [amaxProgram({ input: 0 }, { scratch: 1 }, g.cIn * h * wd, g.batch)] : []),
-        prepassProgram(im2rowSrc, { input: 0 }, { scratch: 0 }, scale, im2row, total),
+        prepassProgram(withIm2rowCommon(im2rowSrc), { input: 0 }, { scratch: 0 }, scale, im2rowParams(g, g.k, words, total), total),
         qgemmProgram({
           m: pixels, n: coutG, k: g.k, group: g.group, z: g.batch * g.group, aq: { scratch: 0 }, wq: { constant: 0 },
           wscale: { input: 2 }, bias: bias ? { input: 3 } : { constant: 1 },

@@ -1,0 +1,40 @@
+// Where a conv's patch rows read the image, shared by QConv's quantizing im2row.wgsl and Q4Conv's
+// float im2row-f32.wgsl (kernels/int4), so both gather the same taps. Row `row` of the patch
+// matrix is output pixel p = row % P of slice z = row / P (image b = z / group, group g = z % group);
+// its K = cinG * KH * KW taps follow ONNX weight order (c, kh, kw).
+//
+// Parameters (the prefix declares them; kernels/quant/gpu.ts im2rowParams packs them): 0 cIn, 1 H,
+// 2 W, 3 Wo, 4 KH, 5 KW, 6 sh, 7 sw, 8 ph (i32), 9 pw (i32), 10 dh, 11 dw, 12 cinG, 13 group,
+// 14 P (pixels), 15 Kc, 16 values or words per row, 17 total invocations.
+
+struct Patch {
+  // First input value of the row's image and group, its image, and its output pixel.
+  base: u32,
+  b: u32,
+  oy: u32,
+  ox: u32,
+}
+
+fn patch_of(row: u32) -> Patch {
+  let P = p_u(14u);
+  let group = p_u(13u);
+  let p = row % P;
+  let z = row / P;
+  let b = z / group;
+  let g = z % group;
+  return Patch((b * p_u(0u) + g * p_u(12u)) * p_u(1u) * p_u(2u), b, p / p_u(3u), p % p_u(3u));
+}
+
+// x's index of tap k of the patch at `at`, or -1 for a padding tap and for k >= Kc.
+fn tap_index(at: Patch, k: u32) -> i32 {
+  if (k >= p_u(15u)) { return -1; }
+  let taps = p_u(4u) * p_u(5u);
+  let ci = k / taps;
+  let t = k % taps;
+  let iy = i32(at.oy * p_u(6u) + (t / p_u(5u)) * p_u(10u)) - p_i(8u);
+  let ix = i32(at.ox * p_u(7u) + (t % p_u(5u)) * p_u(11u)) - p_i(9u);
+  let H = p_u(1u);
+  let W = p_u(2u);
+  if (iy < 0 || ix < 0 || u32(iy) >= H || u32(ix) >= W) { return -1; }
+  return i32(at.base + (ci * H + u32(iy)) * W + u32(ix));
+}
