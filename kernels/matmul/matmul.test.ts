@@ -92,7 +92,7 @@ describe('fused activations on NaN, every backend', () => {
   it('a fused Clip with an infinite bound lets ±inf through (Gemm with an infinite C)', async () => {
     const row = tensor('float32', [1, k], Array.from({ length: k }, (_, i) => i - 5));
     const c = tensor('float32', [1, k], [Infinity, -Infinity, nan, 0, 0, 0, 0, 0, 0, Infinity, -Infinity]);
-    for (const [lo, hi] of [[-Infinity, 2], [-1, Infinity], [-Infinity, Infinity]]) {
+    for (const [lo, hi] of [[-Infinity, 2], [-1, Infinity], [-Infinity, Infinity]] as const) {
       await checkOp('Gemm', [row, eye, c], { _activation: 'Clip', _alpha: lo, _beta: hi }, { ...TOL, constInputs: [1, 2] });
     }
   });
