@@ -29,8 +29,8 @@ export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tenso
       bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { constant: 2 }, { output: 0 }, { scratch: 0 }],
       uniforms: params.pack(),
     }],
-    // One int16 row, the pair tables of every row, the row scales.
-    scratch: [groups * 4 * 2 + m * groups * 16 + m * 4],
+    // One int16 row, every row as offset bytes, the row scales, 16 bytes the last row's vectors overrun.
+    scratch: [groups * 4 * 2 + m * groups * 4 + m * 4 + 16],
     constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, channels), padChannels(bias, channels)],
   };
 }
