@@ -16,18 +16,19 @@
  *
  * Blocking. The micro-kernel keeps a 4x8 tile of out in 8 f32x4 accumulators; per k it loads two B
  * vectors and four A broadcasts for 16 mul/add, so it is bound by the SIMD ALU (SIMD128 has no
- * FMA), not by loads. V8's x64 code for it holds 15 xmm registers (8 accumulators, 2 B vectors,
- * 4 broadcasts, 1 product), all it allocates: no wider or taller tile fits. One- and two-row tiles
- * (M tails, M = 1 Gemm heads) split K into 2 interleaved partial sums so the add latency does not
+ * FMA), not by loads. V8's x64 code for it holds 15 xmm registers (8 accumulators, 2 B vectors, 4
+ * broadcasts, 1 product), all it allocates: no wider or taller tile fits. One- and two-row tiles (M
+ * tails, M = 1 Gemm heads) split K into 2 interleaved partial sums so the add latency does not
  * serialise 2 accumulators (4 for one row measured 10-25% slower than 2 on K = 256..3264: its extra
- * loop state costs more than the latency it hides). K is cut into KC blocks so one B panel
- * (KC x 8 floats, 16 KiB) stays in L1 while every A tile of an MC block streams past it; M into
- * MC blocks so those A rows (MC x KC, 128 KiB) stay in L2 (KC 512 / MC 64 measured 5-15% faster than 256 / 128 on the STFT conv and 3x3 convs, and than 128 / 32). Partial sums of
- * earlier K blocks go through out; the epilogue (alpha, C, activation) runs on the last block, in
- * registers. With at most 4 rows there is one tile per panel and nothing to reuse a B block, so K
- * is not cut: each panel streams whole (M = 1 Gemm heads measured 5-9% faster than with KC 512,
- * the prefetcher following one stream instead of restarting every 16 KiB). Unrolling the k loop
- * measured 25% slower: V8 then runs out of its 15 v128 registers.
+ * loop state costs more than the latency it hides). K is cut into KC blocks so one B panel (KC x 8
+ * floats, 16 KiB) stays in L1 while every A tile of an MC block streams past it; M into MC blocks
+ * so those A rows (MC x KC, 128 KiB) stay in L2 (KC 512 / MC 64 measured 5-15% faster than 256 /
+ * 128 on the STFT conv and 3x3 convs, and than 128 / 32). Partial sums of earlier K blocks go
+ * through out; the epilogue (alpha, C, activation) runs on the last block, in registers. With at
+ * most 4 rows there is one tile per panel and nothing to reuse a B block, so K is not cut: each
+ * panel streams whole (M = 1 Gemm heads measured 5-9% faster than with KC 512, the prefetcher
+ * following one stream instead of restarting every 16 KiB). Unrolling the k loop measured 25%
+ * slower: V8 then runs out of its 15 v128 registers.
  */
 #ifndef TESSERA_GEMM_CORE_H
 #define TESSERA_GEMM_CORE_H
