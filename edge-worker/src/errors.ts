@@ -1,4 +1,4 @@
-import { CpuKernelError, InputError, MemoryLimitError, ModelFormatError, ShapeError, UnsupportedOpError } from '../../core/errors.js';
+import { BundleError, CpuKernelError, InputError, MemoryLimitError, ModelFormatError, ShapeError, UnsupportedOpError } from '../../core/errors.js';
 import { ApiError } from '../../control-plane/src/errors.js';
 
 /**
@@ -18,6 +18,7 @@ export function fromTessera(e: unknown): ApiError | undefined {
     return new ApiError(501, 'unsupported_op', e.message, { nodes: e.nodes.map((n) => ({ opType: n.opType, node: n.node, reason: n.reason })) });
   }
   if (e instanceof ModelFormatError) return new ApiError(500, 'model_format', e.message);
+  if (e instanceof BundleError) return new ApiError(500, 'model_bundle', e.message, { reason: e.code });
   if (e instanceof CpuKernelError) return new ApiError(500, 'cpu_kernels', e.message);
   return undefined;
 }

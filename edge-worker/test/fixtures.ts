@@ -92,3 +92,14 @@ export async function wakeWordHeadInt8(): Promise<Uint8Array> {
   const { model } = quantizeModel(loadOnnx(wakeWordHead()), { weights: 'int8', activations: { kind: 'dynamic' } });
   return (await packModel(model, { model: { id: 'wake-int8', name: 'wake-int8', version: 1 } })).bytes;
 }
+
+/**
+ * The float wake-word head as a bundle (about 400 KB, so workerd checks its digests through
+ * DigestStream in chunks), and a copy with one weight byte flipped, which must be refused.
+ */
+export async function wakeWordHeadBundles(): Promise<{ intact: Uint8Array; corrupt: Uint8Array }> {
+  const intact = (await packModel(loadOnnx(wakeWordHead()), { model: { id: 'wake-bundle', name: 'wake-bundle', version: 1 } })).bytes;
+  const corrupt = intact.slice();
+  corrupt[corrupt.length >> 1]! ^= 0x40;
+  return { intact, corrupt };
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
-import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, wakeWordHeadInt8, WAKE_INPUT } from './fixtures.js';
+import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, wakeWordHeadBundles, wakeWordHeadInt8, WAKE_INPUT } from './fixtures.js';
 
 /**
  * The worker in workerd (`wrangler dev`, local R2), answering with the same model and input as the
@@ -43,6 +43,9 @@ describe('edge worker in workerd', () => {
     try {
       await proxy.env.MODELS.put('wake', wakeWordHead());
       await proxy.env.MODELS.put('wake-int8', await wakeWordHeadInt8());
+      const bundles = await wakeWordHeadBundles();
+      await proxy.env.MODELS.put('wake-bundle', bundles.intact);
+      await proxy.env.MODELS.put('wake-bundle-corrupt', bundles.corrupt);
       await proxy.env.MODELS.put('reshape', reshapeModel());
       await proxy.env.MODELS.put('relu', batchReluModel());
       await proxy.env.MODELS.put('frobnicate', unsupportedModel());
@@ -171,6 +174,16 @@ describe('edge worker in workerd', () => {
     };
     expect(Float32Array.from(score.data)).toEqual(await run(await wakeWordHeadInt8()));
     expect(Math.abs(score.data[0]! - (await run(wakeWordHead()))[0]!)).toBeLessThan(0.02);
+  });
+
+  it('checks a float bundle\'s digests in workerd: the intact one answers as the ONNX file does, a flipped byte is refused', async () => {
+    const input = wakeInput();
+    const body = { [WAKE_INPUT]: { dims: input.dims, type: 'float32', data: Array.from(input.data) } };
+    const score = async (name: string) => ((await (await predict(name, body)).json()) as { outputs: Record<string, JsonTensor> }).outputs.score!.data;
+    expect(await score('wake-bundle')).toEqual(await score('wake'));
+    const res = await predict('wake-bundle-corrupt', body);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { code: 'model_bundle', detail: { reason: 'TENSOR_DIGEST_MISMATCH' } } });
   });
 
   it('runs a views-only model and describes a model', async () => {
