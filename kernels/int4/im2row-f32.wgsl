@@ -7,8 +7,8 @@
 // the GEMM over it (Kc·P values against Kc·P·Cout multiply-adds), so the gather is kept plain.
 //
 // Prefix from kernels/int4/conv-gpu.ts: bindings x (f32), a (f32, read_write), the parameters
-// of kernels/quant/im2row-common.wgsl (16: Kc again as the row length, 17: values in all), and
-// im2row-common.wgsl itself.
+// of kernels/quant/im2row-common.wgsl (16: Kc again as the row length, 17: values in all, 18: 0),
+// and im2row-common.wgsl itself.
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -2,7 +2,7 @@ import type { Node } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { nodeActivationFn } from '../matmul/epilogue.js';
 import type { BindingRef, GpuProgram } from '../op.js';
-import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
+import { dispatch1d, NAN_FNS, paramsDecl, Params } from '../wgsl.js';
 import type { ConvGeometry } from '../conv/geometry.js';
 import amaxSrc from './amax.wgsl';
 import im2rowCommonSrc from './im2row-common.wgsl';
@@ -87,14 +87,17 @@ export function padPackedRows(w: Tensor, rows: number, k: number): Tensor {
 /** A pass over patch rows (QConv's im2row.wgsl, Q4Conv's im2row-f32.wgsl) with the tap lookup it calls. */
 export const withIm2rowCommon = (src: string): string => `${im2rowCommonSrc}\n${src}`;
 
-/** im2row-common.wgsl's parameters 0-17: a 2-D conv with `k` taps, rows of `rowLength` values or words, `invocations` in all. */
-export function im2rowParams(g: ConvGeometry, k: number, rowLength: number, invocations: number): Params {
+/**
+ * im2row-common.wgsl's parameters 0-18: a 2-D conv with `k` taps, rows of `rowLength` values or
+ * words, `invocations` in all; with `pooled`, rows in 2x2-window order (even output dims).
+ */
+export function im2rowParams(g: ConvGeometry, k: number, rowLength: number, invocations: number, pooled = false): Params {
   const [h, wd] = g.inSpatial as [number, number];
   const [ho, wo] = g.outSpatial as [number, number];
   return new Params()
     .u32s(g.cIn, h, wd, wo, ...g.kernel, ...g.strides)
     .i32s(...g.padsBegin)
-    .u32s(...g.dilations, g.cIn / g.group, g.group, ho * wo, k, rowLength, invocations);
+    .u32s(...g.dilations, g.cIn / g.group, g.group, ho * wo, k, rowLength, invocations, pooled ? wo / 2 : 0);
 }
 
 /** Where the activation scale comes from: a static one, or per segment from amax.wgsl's output. */
@@ -154,6 +157,8 @@ export interface QGemmSpec {
   readonly scale: ScaleSource;
   readonly node: Node;
   readonly features: ReadonlySet<string> | undefined;
+  /** Rows come in 2x2 MaxPool windows (im2row-common.wgsl); `out` addresses the pooled output. */
+  readonly pool2x2?: boolean;
 }
 
 export function qgemmProgram(spec: QGemmSpec): GpuProgram {
@@ -165,7 +170,9 @@ export function qgemmProgram(spec: QGemmSpec): GpuProgram {
     .f32s(dynamic ? 0 : staticScale(scale.actScale).scale)
     .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0);
   const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
-  const gemv = m < 4;
+  const gemv = m < 4 && !spec.pool2x2;
+  // store_pooled's max_nan: from NAN_FNS, which some activations bring along already.
+  const activation = nodeActivationFn(spec.node);
   const code = `${dotPrimitives(spec.features)}
 ${storage('aq', 0, 'vec4u')}
 ${storage('wq', 1, 'vec4u')}
@@ -175,7 +182,8 @@ ${storage('out', 4, 'f32', 'read_write')}
 ${dynamic ? storage('scales', 5, 'f32') : ''}
 ${paramsDecl(bindings.length, params.length)}
 fn row_scale(m: u32, b: u32) -> f32 { return ${dynamic ? 'scales[2u * (m * p_u(10u) + b * p_u(11u))]' : 'p_f(9u)'}; }
-${nodeActivationFn(spec.node)}
+${activation}
+${activation.includes(NAN_FNS) ? '' : NAN_FNS}const POOL2X2 = ${spec.pool2x2 ?? false};
 ${commonSrc}
 ${gemv ? qgemvSrc : qgemmSrc}`;
   const nBlocks = Math.ceil(n / 4);

@@ -3,9 +3,13 @@
 // matrix is output pixel p = row % P of slice z = row / P (image b = z / group, group g = z % group);
 // its K = cinG * KH * KW taps follow ONNX weight order (c, kh, kw).
 //
+// With param 18 (Wo / 2) nonzero the pixels are in 2x2-window order instead: rows 4q..4q+3 are
+// the window of pooled pixel q, in the order MaxPool visits its taps, so a QConv whose output only
+// a 2x2 stride-2 MaxPool reads can pool 4 consecutive GEMM rows in its epilogue (qgemm-common.wgsl).
+//
 // Parameters (the prefix declares them; kernels/quant/gpu.ts im2rowParams packs them): 0 cIn, 1 H,
 // 2 W, 3 Wo, 4 KH, 5 KW, 6 sh, 7 sw, 8 ph (i32), 9 pw (i32), 10 dh, 11 dw, 12 cinG, 13 group,
-// 14 P (pixels), 15 Kc, 16 values or words per row, 17 total invocations.
+// 14 P (pixels), 15 Kc, 16 values or words per row, 17 total invocations, 18 pooled width or 0.
 
 struct Patch {
   // First input value of the row's image and group, its image, and its output pixel.
@@ -22,7 +26,12 @@ fn patch_of(row: u32) -> Patch {
   let z = row / P;
   let b = z / group;
   let g = z % group;
-  return Patch((b * p_u(0u) + g * p_u(12u)) * p_u(1u) * p_u(2u), b, p / p_u(3u), p % p_u(3u));
+  let base = (b * p_u(0u) + g * p_u(12u)) * p_u(1u) * p_u(2u);
+  let pooledW = p_u(18u);
+  if (pooledW == 0u) { return Patch(base, b, p / p_u(3u), p % p_u(3u)); }
+  let q = p / 4u;
+  let j = p % 4u;
+  return Patch(base, b, (q / pooledW) * 2u + j / 2u, (q % pooledW) * 2u + j % 2u);
 }
 
 // x's index of tap k of the patch at `at`, or -1 for a padding tap and for k >= Kc.

@@ -9,7 +9,7 @@
 // multiplications, but keeps the pass one dispatch with no intermediate int8 image.
 //
 // Prefix from kernels/quant/gpu.ts: bindings x (f32), aq (u32, read_write), [scales], params as
-// im2row-common.wgsl lists them (16: words per row, 17: total words), 18 static inv;
+// im2row-common.wgsl lists them (16: words per row, 17: total words), 19 static inv;
 // fn act_inv(image), quantize-common.wgsl and im2row-common.wgsl.
 
 fn tap(at: Patch, k: u32, inv: f32) -> i32 {

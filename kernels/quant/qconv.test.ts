@@ -1,11 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ModelFormatError, ShapeError } from '../../core/errors.js';
-import type { Attrs } from '../../core/ir/graph.js';
-import { Session } from '../../core/session.js';
+import type { Attrs, Model } from '../../core/ir/graph.js';
+import { Session, type Backend } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
+import { TESSERA_DOMAIN } from '../registry.js';
 import { convGeometry } from '../testing/conv-cases.js';
-import { expectClose, oneNodeModel, randomTensor } from '../testing/harness.js';
+import { expectClose, oneNodeModel, randomTensor, testDevice } from '../testing/harness.js';
 import { integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures } from './test-util.js';
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
@@ -125,6 +126,52 @@ describe('QConv', () => {
     expect(gpu!.data).toEqual(ref!.data);
     expect(cpu!.data).toEqual(ref!.data);
     expect((await runGpuWithFeatures('QConv', inputs, attrs, new Set())).data).toEqual(ref!.data);
+  });
+
+  it('a QConv that only a 2x2 MaxPool reads pools in its WebGPU epilogue, equal to the unfused pair elsewhere', async () => {
+    // [x dims, cout, group, act_scale (0: dynamic), pool attrs, also expose the conv output, fused on WebGPU]
+    const cases: [number[], number, number, number, Attrs, boolean, boolean][] = [
+      [[1, 1, 28, 28], 16, 1, 0.02, { kernel_shape: [2, 2], strides: [2, 2] }, false, true],
+      [[2, 6, 10, 14], 9, 3, 0, { kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0] }, false, true],
+      // Odd output dims, a 3x3 window, a padded window and a second reader keep the pool separate.
+      [[1, 4, 9, 9], 5, 1, 0.02, { kernel_shape: [2, 2], strides: [2, 2] }, false, false],
+      [[1, 4, 10, 10], 5, 1, 0.02, { kernel_shape: [3, 3], strides: [2, 2] }, false, false],
+      [[1, 4, 10, 10], 5, 1, 0.02, { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1] }, false, false],
+      [[1, 4, 10, 10], 5, 1, 0.02, { kernel_shape: [2, 2], strides: [2, 2] }, true, false],
+    ];
+    for (const [i, [dims, cout, group, actScale, poolAttrs, expose, fused]] of cases.entries()) {
+      const k = (dims[1]! / group) * 9;
+      const [w, wscale, bias] = quantizedWeights(cout, k, 30 + i, true);
+      const x = randomTensor('float32', dims, 40 + i, [-2, 2]);
+      const model: Model = {
+        opset: 17,
+        producer: 'test',
+        graph: {
+          inputs: [{ name: 'x', dtype: 'float32', dims }],
+          outputs: [{ name: 'y', dtype: 'float32', dims: [] }, ...(expose ? [{ name: 'r', dtype: 'float32' as const, dims: [] }] : [])],
+          initializers: new Map([['w', w], ['s', wscale], ['b', bias!]]),
+          nodes: [
+            { name: 'conv', opType: 'QConv', domain: TESSERA_DOMAIN, inputs: ['x', 'w', 's', 'b'], outputs: ['c'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group, k, ...(actScale ? { act_scale: actScale } : {}) } },
+            { name: 'relu', opType: 'Relu', domain: '', inputs: ['c'], outputs: ['r'], attrs: {} },
+            { name: 'pool', opType: 'MaxPool', domain: '', inputs: ['r'], outputs: ['y'], attrs: poolAttrs },
+          ],
+        },
+      };
+      const run = async (backend: Backend): Promise<{ outputs: Record<string, Tensor>; nodes: string[] }> => {
+        const session = await Session.load(model, { backend, device: backend === 'webgpu' ? (await testDevice()).device : undefined });
+        try {
+          return { outputs: await session.run({ x }), nodes: session.report().nodes.map((n) => n.name) };
+        } finally {
+          session.dispose();
+        }
+      };
+      const [gpu, cpu, ref] = await Promise.all((['webgpu', 'cpu', 'reference'] as const).map(run));
+      expect(gpu!.nodes.includes('conv+relu+pool'), `case ${i}`).toBe(fused);
+      for (const name of Object.keys(ref!.outputs)) {
+        expect(gpu!.outputs[name]!.data, `case ${i} ${name}`).toEqual(ref!.outputs[name]!.data);
+        expect(cpu!.outputs[name]!.data, `case ${i} ${name}`).toEqual(ref!.outputs[name]!.data);
+      }
+    }
   });
 
   it('refuses bad operands with typed errors', async () => {

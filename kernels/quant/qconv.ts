@@ -5,6 +5,7 @@ import { qconvCpuPlan } from './cpu.js';
 import { qconvGeometry } from './geometry.js';
 import { amaxProgram, gpuRowWords, im2rowParams, padPackedRows, prepassProgram, qgemmProgram, withIm2rowCommon, type ScaleSource } from './gpu.js';
 import im2rowSrc from './im2row.wgsl';
+import { POOL2X2_ATTR } from './pool-fusion.js';
 import { qconvReference } from './reference.js';
 
 /**
@@ -40,16 +41,19 @@ export const QConv: OpDef = {
     const scale: ScaleSource = dynamic
       ? { kind: 'dynamic', scales: { scratch: 1 }, perRow: 0, perBatch: 1 }
       : { kind: 'static', actScale: g.actScale };
+    // Set by fusePooledQConvs on WebGPU plans only: the output is the 2x2 MaxPool's, a quarter the pixels.
+    const pool2x2 = node.attrs[POOL2X2_ATTR] === 1;
+    const outPixels = pool2x2 ? pixels / 4 : pixels;
     return {
       kind: 'dispatch',
       programs: [
         ...(dynamic ? [amaxProgram({ input: 0 }, { scratch: 1 }, g.cIn * h * wd, g.batch)] : []),
-        prepassProgram(withIm2rowCommon(im2rowSrc), { input: 0 }, { scratch: 0 }, scale, im2rowParams(g, g.k, words, total), total),
+        prepassProgram(withIm2rowCommon(im2rowSrc), { input: 0 }, { scratch: 0 }, scale, im2rowParams(g, g.k, words, total, pool2x2), total),
         qgemmProgram({
           m: pixels, n: coutG, k: g.k, group: g.group, z: g.batch * g.group, aq: { scratch: 0 }, wq: { constant: 0 },
           wscale: { input: 2 }, bias: bias ? { input: 3 } : { constant: 1 },
-          out: { perRow: 1, perCol: pixels, perBatch: g.cOut * pixels, perGroup: coutG * pixels },
-          aWordsPerZ: pixels * words, scale, node, features,
+          out: { perRow: 1, perCol: outPixels, perBatch: g.cOut * outPixels, perGroup: coutG * outPixels },
+          aWordsPerZ: pixels * words, scale, node, features, pool2x2,
         }),
       ],
       scratch: [Math.max(16, total * 4), ...(dynamic ? [Math.max(16, g.batch * 8)] : [])],

@@ -46,6 +46,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     mac4x4(vec4u(a0.z, a1.z, a2.z, a3.z), vec4u(w0.z, w1.z, w2.z, w3.z), &acc0, &acc1, &acc2, &acc3);
     mac4x4(vec4u(a0.w, a1.w, a2.w, a3.w), vec4u(w0.w, w1.w, w2.w, w3.w), &acc0, &acc1, &acc2, &acc3);
   }
+  if (POOL2X2) {
+    store_pooled(array(acc0, acc1, acc2, acc3), m0, n0, b, g);
+    return;
+  }
   store_row(acc0, m0, n0, b, g);
   store_row(acc1, m0 + 1u, n0, b, g);
   store_row(acc2, m0 + 2u, n0, b, g);

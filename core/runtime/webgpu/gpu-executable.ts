@@ -3,6 +3,7 @@ import { sizeOf, type Tensor } from '../../tensor.js';
 import type { BindingRef } from '../../../kernels/op.js';
 import type { AcquiredDevice } from '../../gpu/device.js';
 import type { ExecutionPlan } from '../plan.js';
+import { fusePooledQConvs } from '../../../kernels/quant/pool-fusion.js';
 import { planKernels } from '../kernel-plans.js';
 import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
 
@@ -93,8 +94,9 @@ export class GpuExecutable {
     }
   }
 
-  static async create(acquired: AcquiredDevice, plan: ExecutionPlan): Promise<GpuExecutable> {
+  static async create(acquired: AcquiredDevice, unfused: ExecutionPlan): Promise<GpuExecutable> {
     const { device } = acquired;
+    const plan = fusePooledQConvs(unfused);
     const opPlans = planKernels(plan, 'webgpu', acquired.wgslFeatures);
 
     device.pushErrorScope('validation');
