@@ -7,12 +7,13 @@
 #   dataset-fashion-mnist  Fashion-MNIST's IDX files, the data of the accuracy workload (datasets/, models/fashion-mnist)
 #   clang-19, lld-19  the C compiler and linker for the CPU kernels (wasm32 with SIMD128)
 #   wrk               the HTTP load generator of `npm run cp:load` (C, so it leaves the cores to workerd)
+#   hey               its fixed-rate load generator (latency at the target rate; wrk only runs flat out)
 #   wasi-libc, libclang-rt-19-dev-wasm32  libm and compiler builtins for wasm32 (the kernels import
 #                     nothing at run time)
 # Already-installed packages are left alone, so a warm machine pays nothing.
 set -euo pipefail
 
-packages=(chromium libonnx-testdata dataset-fashion-mnist clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 wrk)
+packages=(chromium libonnx-testdata dataset-fashion-mnist clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 wrk hey)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
