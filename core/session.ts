@@ -68,6 +68,8 @@ const now = (): number => (typeof performance !== 'undefined' ? performance.now(
 interface Bucket {
   /** Input dims it was planned for, as `buckets` keys it. */
   readonly key: string;
+  /** The same dims, in the graph's input order. */
+  readonly dims: readonly (readonly number[])[];
   readonly plan: ExecutionPlan;
   readonly gpu?: GpuExecutable;
   readonly cpu?: CpuExecutable;
@@ -89,6 +91,8 @@ export class Session {
   /** CPU plans, each with its own wasm memory, counted against the memory limit. */
   private readonly residentCpu = new Set<CpuExecutable>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Runs queued and not yet settled. */
+  private queued = 0;
   private disposed = false;
   private lastTimings: readonly number[] | undefined;
   private lastBucket: Bucket | undefined;
@@ -146,7 +150,8 @@ export class Session {
   }
 
   private bucket(dims: Record<string, readonly number[]>): Promise<Bucket> {
-    const key = JSON.stringify(this.model.graph.inputs.map((i) => dims[i.name]));
+    const ordered = this.model.graph.inputs.map((i) => dims[i.name]!);
+    const key = JSON.stringify(ordered);
     let b = this.buckets.get(key);
     if (!b) {
       b = (async () => {
@@ -156,7 +161,7 @@ export class Session {
           const kernels = await instantiateCpuKernels(this.options.cpuKernels);
           const cpu = CpuExecutable.create(kernels, plan, this.memoryLimit());
           this.residentCpu.add(cpu);
-          return { key, plan, cpu };
+          return { key, dims: ordered, plan, cpu };
         }
         const gpu = this.gpu ? await GpuExecutable.create(this.gpu, plan) : undefined;
         if (gpu && this.disposed) {
@@ -164,7 +169,7 @@ export class Session {
           throw new DisposedError();
         }
         if (gpu) this.resident.add(gpu);
-        return { key, plan, gpu };
+        return { key, dims: ordered, plan, gpu };
       })();
       this.buckets.set(key, b);
       b.catch(() => this.buckets.delete(key));
@@ -211,30 +216,46 @@ export class Session {
   async run(feeds: Readonly<Record<string, Tensor>>): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new DisposedError();
     const checked = this.validate(feeds);
+    // CPU runs are synchronous: with nothing queued and the last shape again, run now rather than
+    // through the queue's promise hops and the bucket lookup (about 3 µs, 5-10% of a wake-word head).
+    const last = this.lastBucket;
+    if (this.queued === 0 && last?.cpu && this.sameDims(last, checked)) return Object.fromEntries(this.runCpu(last, last.cpu, checked));
+    this.queued++;
     const result = this.queue.then(async () => {
       if (this.disposed) throw new DisposedError();
       const bucket = await this.bucket(Object.fromEntries([...checked].map(([k, t]) => [k, t.dims])));
       this.lastBucket = bucket;
-      if (bucket.cpu) {
-        try {
-          const { outputs, perNodeMs } = bucket.cpu.run(checked, this.options.profile ?? false);
-          if (perNodeMs) this.lastTimings = perNodeMs;
-          return outputs;
-        } catch (e) {
-          // A trap leaves the instance's stack and buffers as the kernel left them: the next run
-          // of this shape gets a fresh instance.
-          this.residentCpu.delete(bucket.cpu);
-          this.buckets.delete(bucket.key);
-          throw e;
-        }
-      }
+      if (bucket.cpu) return this.runCpu(bucket, bucket.cpu, checked);
       if (!bucket.gpu) return runReference(bucket.plan, checked);
       const { outputs, timings } = await bucket.gpu.run(checked, this.options.profile ?? false);
       if (timings) this.lastTimings = timings.perNodeMs;
       return outputs;
     });
-    this.queue = result.catch(() => undefined);
+    this.queue = result.catch(() => undefined).finally(() => this.queued--);
     return Object.fromEntries(await result);
+  }
+
+  private runCpu(bucket: Bucket, cpu: CpuExecutable, feeds: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
+    try {
+      const { outputs, perNodeMs } = cpu.run(feeds, this.options.profile ?? false);
+      if (perNodeMs) this.lastTimings = perNodeMs;
+      return outputs;
+    } catch (e) {
+      // A trap leaves the instance's stack and buffers as the kernel left them: the next run of
+      // this shape gets a fresh instance.
+      this.residentCpu.delete(cpu);
+      this.buckets.delete(bucket.key);
+      if (this.lastBucket === bucket) this.lastBucket = undefined;
+      throw e;
+    }
+  }
+
+  private sameDims(bucket: Bucket, feeds: ReadonlyMap<string, Tensor>): boolean {
+    return this.model.graph.inputs.every((input, i) => {
+      const want = bucket.dims[i]!;
+      const got = feeds.get(input.name)!.dims;
+      return got.length === want.length && got.every((d, j) => d === want[j]);
+    });
   }
 
   report(): SessionReport {

@@ -17,12 +17,16 @@ export function toWords(t: Tensor): ArrayBufferView<ArrayBuffer> {
   return t.data as ArrayBufferView<ArrayBuffer>;
 }
 
-/** A tensor copied out of storage words (the copy survives the storage being reused or grown). */
+/**
+ * A tensor copied out of storage words (the copy survives the storage being reused or grown). The
+ * typed array's slice, not the buffer's: slicing a wasm memory's ArrayBuffer measured 2 µs for a
+ * one-value output.
+ */
 export function fromWords(words: ArrayBufferLike, byteOffset: number, dtype: Tensor['dtype'], n: number): TensorData {
   switch (dtype) {
-    case 'float32': return new Float32Array(words.slice(byteOffset, byteOffset + n * 4));
+    case 'float32': return new Float32Array(words, byteOffset, n).slice();
     case 'bool': return Uint8Array.from(new Uint32Array(words, byteOffset, n));
-    default: return new Int32Array(words.slice(byteOffset, byteOffset + n * 4));
+    default: return new Int32Array(words, byteOffset, n).slice();
   }
 }
 
