@@ -49,8 +49,9 @@ export async function loadOrt(ort: typeof Ort, bytes: Uint8Array, ep: 'webgpu' |
       return Object.fromEntries(Object.entries(out).map(([k, t]): [string, RawOutput] => [k, { dims: t.dims, data: t.data as ArrayLike<number | bigint> }]));
     },
     detail() {
-      // Which wasm the build loaded says which WebGPU EP ran (pages only); ORT writes the thread count it resolved back into env.
-      const wasm = performance.getEntriesByType('resource').map((r) => r.name.slice(r.name.lastIndexOf('/') + 1)).filter((n) => n.endsWith('.wasm'));
+      // Which wasm the build loaded says which WebGPU EP ran (pages only; ORT's are named ort-*); ORT
+      // writes the thread count it resolved back into env.
+      const wasm = performance.getEntriesByType('resource').map((r) => r.name.slice(r.name.lastIndexOf('/') + 1)).filter((n) => n.startsWith('ort') && n.endsWith('.wasm'));
       const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
       return { numThreads: ort.env.wasm.numThreads ?? 'unset', crossOriginIsolated: g.crossOriginIsolated ?? 'n/a', hardwareConcurrency: g.navigator?.hardwareConcurrency ?? 'n/a', wasm: wasm.join(' ') };
     },
@@ -177,28 +178,12 @@ function result(e: Started): MeasureResult {
 const enough = (taken: number, start: number, spec: Spec): boolean => taken >= spec.runs || (taken >= 3 && performance.now() - start >= spec.budgetMs);
 
 /**
- * Times creation, the first run and steady runs of one engine on one model. `load` starts the clock
- * only once the model bytes and feeds are in memory.
- */
-export async function timeEngine(load: () => Promise<Loaded>, feeds: readonly Feed[], spec: Spec): Promise<MeasureResult> {
-  let started: Started | undefined;
-  try {
-    started = await startEngine(load, feeds, spec);
-    const start = performance.now();
-    while (!enough(started.steadyMs.length, start, spec)) await takeSample(started, feeds);
-    return result(started);
-  } catch (e) {
-    return failure(e);
-  } finally {
-    await started?.loaded.dispose().catch(() => undefined);
-  }
-}
-
-/**
- * Several engines in one process, timed against each other: each is created and run first in turn
- * (so "first" is as in timeEngine), then their steady samples alternate, one sample each per round,
- * so a drift of the machine (clock boost, a neighbour's load) lands on every engine alike instead
- * of on whichever ran during it. The budget is per engine, as in timeEngine.
+ * Times creation, the first run and steady runs of one or several engines on one model, in one
+ * process (Node, or one page): each is created and run first in turn, then their steady samples
+ * alternate, one sample each per round, so a drift of the machine (clock boost, a neighbour's load)
+ * lands on every engine alike instead of on whichever ran during it. The budget (steady phase
+ * stops early) is per engine. `load` starts the clock only once the model bytes and feeds are in
+ * memory.
  */
 export async function timeEnginesInterleaved(loads: readonly (() => Promise<Loaded>)[], feeds: readonly Feed[], spec: Spec): Promise<MeasureResult[]> {
   const results: (MeasureResult | undefined)[] = [];

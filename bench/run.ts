@@ -188,21 +188,23 @@ const describeModel = (p: PreparedModel) => ({ id: p.model.id, file: p.model.fil
 
 async function benchModel(h: Harness, p: PreparedModel, opts: Options): Promise<ModelResult> {
   const served = serveModel(h, p);
-  const engines = await measureEngines(p.model.id, opts.engines, oneAfterAnother((e) =>
-    h.measure({ engine: e.engine, ...served, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs),
+  const engines = await measureEngines(p.model.id, opts.engines, oneAfterAnother(async (e) =>
+    (await h.measure({ engines: [e.engine], ...served, warmup: opts.warmup, runs: opts.runs, budgetMs: opts.budgetMs }, opts.timeoutMs))[0]!,
   ));
   engines.tfjs = { status: 'n/a', reason: TFJS_NA };
   return { ...describeModel(p), engines, tesseraRatios: ratios(engines, 'tessera-webgpu', RATIO_BASES) };
 }
 
-/** The CPU engines on one model, in this process or in fresh pages; ORT wasm is measured again here, with the CPU section's run counts. */
+/** The CPU engines on one model, in this process or together in one fresh page; ORT wasm is measured again here, with the CPU section's run counts. */
 async function benchCpu(p: PreparedModel, opts: Options, harness: Harness | 'node'): Promise<ModelResult> {
   let measureAll: MeasureAll;
   if (harness === 'node') {
     measureAll = async (order) => (await nodeSection()).measureInNode(order.map((e) => e.engine), p, opts.cpu);
   } else {
     const served = serveModel(harness, p);
-    measureAll = oneAfterAnother((e) => harness.measure({ engine: e.engine, ...served, ...opts.cpu }, opts.timeoutMs));
+    // All CPU engines in one page, interleaved as in Node: one page each, one after another, let a
+    // drift of this machine land on one engine (alexa's ratio read 0.98 in one run, 0.76 in the next).
+    measureAll = (order) => harness.measure({ engines: order.map((e) => e.engine), ...served, ...opts.cpu }, opts.timeoutMs * order.length);
   }
   const engines = await measureEngines(p.model.id, opts.cpuEngines, measureAll);
   return { ...describeModel(p), engines, tesseraRatios: ratios(engines, CPU_SUBJECT, CPU_RATIO_BASES) };
@@ -298,8 +300,7 @@ function markdown(meta: Meta, opts: Options, webgpu: readonly ModelResult[] | un
       '## CPU (WebAssembly)',
       '',
       `${opts.cpu.warmup} warm-up run(s), up to ${opts.cpu.runs} steady runs per engine (or ${opts.cpu.budgetMs / 1000} s). ` +
-        'Node: every engine in this one process, created and first run one after another (so "first" includes compiling each engine\'s wasm once in the process), then their steady samples interleaved round by round. ' +
-        'Chromium: a fresh page per engine, as in the WebGPU section. ' +
+        'Every engine in one process (Node) or one fresh page (Chromium), created and first run one after another (so "first" includes compiling each engine\'s wasm once there), then their steady samples interleaved round by round. ' +
         `max|Δ| is against ${REFERENCE_ENGINE}. TensorFlow.js runs the ONNX graph as tf ops where it is plain dense layers (bench/tfjs-onnx.ts), else n/a. ` +
         `Engines: ${opts.cpuEngines.map((e) => `\`${e.id}\` = ${e.label}`).join('; ')}.`,
       '',

@@ -37,8 +37,11 @@ export interface Harness {
   readonly browserVersion: string;
   /** Serves `body` (bytes, or the path of a file) at the returned URL path. */
   serve(name: string, body: Uint8Array | { readonly path: string }): string;
-  /** Runs one measurement in a fresh page; engine failures, page crashes and timeouts come back as `ok: false`. */
-  measure(spec: MeasureSpec, timeoutMs: number): Promise<MeasureResult>;
+  /**
+   * Runs one measurement of `spec.engines` in a fresh page, one result per engine; engine failures,
+   * page crashes and timeouts come back as `ok: false`.
+   */
+  measure(spec: MeasureSpec, timeoutMs: number): Promise<MeasureResult[]>;
   close(): Promise<void>;
 }
 
@@ -122,6 +125,7 @@ export async function openHarness(): Promise<Harness> {
         return path;
       },
       async measure(spec, timeoutMs) {
+        const all = (r: MeasureResult): MeasureResult[] => spec.engines.map(() => r);
         const page = await b.newPage();
         const consoleErrors: string[] = [];
         page.on('console', (m) => {
@@ -143,18 +147,19 @@ export async function openHarness(): Promise<Harness> {
           await page.waitForFunction((entry) => entry in globalThis, PAGE_ENTRY);
           // Caught here, not below: after a timeout the page is closed under a still-pending evaluate.
           const run = page
-            .evaluate(([entry, s]) => (globalThis as unknown as Record<string, (x: MeasureSpec) => Promise<MeasureResult>>)[entry]!(s), [PAGE_ENTRY, spec] as const)
-            .catch((e: unknown): MeasureResult => ({ ok: false, stage: 'harness', error: `page failed: ${message(e)}` }));
-          const timeout = new Promise<MeasureResult>((resolve) => {
-            timer = setTimeout(() => resolve({ ok: false, stage: 'harness', error: `timed out after ${timeoutMs} ms` }), timeoutMs);
+            .evaluate(([entry, s]) => (globalThis as unknown as Record<string, (x: MeasureSpec) => Promise<MeasureResult[]>>)[entry]!(s), [PAGE_ENTRY, spec] as const)
+            .catch((e: unknown): MeasureResult[] => all({ ok: false, stage: 'harness', error: `page failed: ${message(e)}` }));
+          const timeout = new Promise<MeasureResult[]>((resolve) => {
+            timer = setTimeout(() => resolve(all({ ok: false, stage: 'harness', error: `timed out after ${timeoutMs} ms` })), timeoutMs);
           });
-          const result = await Promise.race([run, timeout]);
-          if (offLoopback.length) return { ok: false, stage: 'harness', error: `requests off loopback were blocked: ${offLoopback.join(', ')}` };
-          // ORT logs the real cause of many failures to the console and throws a bare code.
-          if (!result.ok && consoleErrors.length) return { ...result, error: `${result.error} (console: ${consoleErrors.slice(-3).join(' | ')})` };
-          return result;
+          const results = await Promise.race([run, timeout]);
+          if (offLoopback.length) return all({ ok: false, stage: 'harness', error: `requests off loopback were blocked: ${offLoopback.join(', ')}` });
+          // ORT logs the real cause of many failures to the console and throws a bare code. The page
+          // is shared, so the console goes with every failure, not with an engine found n/a.
+          const consoleNote = consoleErrors.length ? ` (console: ${consoleErrors.slice(-3).join(' | ')})` : '';
+          return results.map((r) => (r.ok || r.stage === 'n/a' || !consoleNote ? r : { ...r, error: `${r.error}${consoleNote}` }));
         } catch (e) {
-          return { ok: false, stage: 'harness', error: `page failed: ${message(e)}` };
+          return all({ ok: false, stage: 'harness', error: `page failed: ${message(e)}` });
         } finally {
           clearTimeout(timer);
           await page.close().catch(() => undefined);

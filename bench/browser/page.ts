@@ -1,11 +1,12 @@
 /**
- * Runs in the page (bundled by esbuild): loads one model in one engine, times creation, the first
- * run and steady runs, and hands the outputs back. Each measurement gets a fresh page from the
- * harness so that no engine's caches or compiled wasm help another.
+ * Runs in the page (bundled by esbuild): loads one model in the engines asked for, times creation,
+ * the first run and steady runs (interleaved across engines), and hands the outputs back. Each
+ * measurement gets a fresh page from the harness, so no earlier page's caches or compiled wasm
+ * help an engine.
  */
 import type * as Ort from 'onnxruntime-web';
 import type * as Tf from '@tensorflow/tfjs-core';
-import { errorMessage, loadOrt, loadTessera, loadTfjs, timeEngine, type Feed, type Loaded } from '../engines.js';
+import { errorMessage, loadOrt, loadTessera, loadTfjs, timeEnginesInterleaved, type Feed, type Loaded } from '../engines.js';
 import { PAGE_ENTRY, TFJS_BUNDLE, TFJS_WASM_DIR, type Engine, type MeasureResult, type MeasureSpec } from './protocol.js';
 
 /** The server puts onnxruntime-web's dist folder here; ORT also loads its .mjs/.wasm from it, never from a CDN. */
@@ -39,16 +40,16 @@ async function fetchBytes(url: string): Promise<ArrayBuffer> {
   return res.arrayBuffer();
 }
 
-async function measure(spec: MeasureSpec): Promise<MeasureResult> {
+async function measure(spec: MeasureSpec): Promise<MeasureResult[]> {
   let bytes: Uint8Array;
   let feeds: Feed[];
   try {
     bytes = new Uint8Array(await fetchBytes(spec.modelUrl));
     feeds = await Promise.all(spec.inputs.map(async (i): Promise<Feed> => ({ name: i.name, dims: i.dims, data: new Float32Array(await fetchBytes(i.url)) })));
   } catch (e) {
-    return { ok: false, stage: 'harness', error: errorMessage(e) };
+    return spec.engines.map(() => ({ ok: false, stage: 'harness', error: errorMessage(e) }));
   }
-  return timeEngine(() => load(spec.engine, bytes, feeds), feeds, spec);
+  return timeEnginesInterleaved(spec.engines.map((engine) => () => load(engine, bytes, feeds)), feeds, spec);
 }
 
 (globalThis as Record<string, unknown>)[PAGE_ENTRY] = measure;

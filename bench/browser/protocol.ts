@@ -20,8 +20,11 @@ export interface InputSpec {
 }
 
 export interface MeasureSpec {
-  /** For ORT, an absent numThreads leaves env.wasm.numThreads at ORT's default. */
-  readonly engine: Engine;
+  /**
+   * Measured in one page, steady samples interleaved as in Node (bench/engines.ts
+   * timeEnginesInterleaved). For ORT, an absent numThreads leaves env.wasm.numThreads at ORT's default.
+   */
+  readonly engines: readonly Engine[];
   readonly modelUrl: string;
   readonly inputs: readonly InputSpec[];
   readonly warmup: number;

@@ -40,7 +40,7 @@ function elementwiseModel(): Uint8Array {
 async function inBrowser(h: Harness, name: string, bytes: Uint8Array, inputs: readonly BenchInput[]): Promise<Measured> {
   const modelUrl = h.serve(`${name}.onnx`, bytes);
   const specs = inputs.map((i) => ({ name: i.name, dims: i.dims, url: h.serve(`${name}.${i.name}.f32`, new Uint8Array(i.data.buffer)) }));
-  const r = await h.measure({ engine: { kind: 'tessera-webgpu' }, modelUrl, inputs: specs, warmup: 0, runs: 0, budgetMs: 0 }, 90_000);
+  const r = (await h.measure({ engines: [{ kind: 'tessera-webgpu' }], modelUrl, inputs: specs, warmup: 0, runs: 0, budgetMs: 0 }, 90_000))[0]!;
   if (!r.ok) throw new Error(`Tessera in Chromium failed (${r.stage}): ${r.error}`);
   return r;
 }
