@@ -2,6 +2,7 @@ import type { Node } from '../ir/graph.js';
 import type { Activation } from '../../kernels/wgsl.js';
 import { isOnnxDomain, TESSERA_DOMAIN } from '../ir/domains.js';
 import { foldConstantEpilogues } from './fold-batchnorm.js';
+import { fuseResidualAdds } from './fuse-residual.js';
 import { recognizeHardSwish } from './hardswish-pattern.js';
 import { recognizeLayerNorm } from './layernorm-pattern.js';
 import type { PlannedNode } from './plan.js';
@@ -94,7 +95,8 @@ export function fusedActivation(node: Node): Activation | undefined {
 
 export type FusionPass = (nodes: readonly PlannedNode[], graphOutputs: ReadonlySet<string>) => PlannedNode[];
 
-const PASSES: FusionPass[] = [recognizeHardSwish, recognizeLayerNorm, foldConstantEpilogues, fuseActivations];
+/** Residual Adds fuse before activations, so Conv → Add → Relu folds whole: act(conv + bias + skip). */
+const PASSES: FusionPass[] = [recognizeHardSwish, recognizeLayerNorm, foldConstantEpilogues, fuseResidualAdds, fuseActivations];
 
 export function fuse(nodes: readonly PlannedNode[], graphOutputs: ReadonlySet<string>): PlannedNode[] {
   return PASSES.reduce((acc, pass) => pass(acc, graphOutputs), [...nodes]);

@@ -4,6 +4,7 @@ import type { Attrs } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { randomTensor } from '../testing/harness.js';
 import { checkCpu } from '../matmul/test-models.js';
+import type { KnownValue } from '../op.js';
 import { opRegistry } from '../registry.js';
 
 /**
@@ -86,9 +87,10 @@ describe('CPU conv activations', () => {
 });
 
 /** The CPU kernel a Conv with these dims and attrs plans to. */
-function cpuKernelOf(x: number[], w: number[], attrs: Attrs): string {
-  const node = { name: 'c', opType: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attrs };
-  const plan = opRegistry.Conv!.cpu!({ node, opset: 17, inputs: [{ dtype: 'float32', dims: x }, { dtype: 'float32', dims: w, value: t(w, 1) }], outputs: [] });
+function cpuKernelOf(x: number[], w: number[], attrs: Attrs, residual?: number[]): string {
+  const node = { name: 'c', opType: 'Conv', domain: '', inputs: ['x', 'w', '', ...(residual ? ['r'] : [])], outputs: ['y'], attrs };
+  const inputs: (KnownValue | undefined)[] = [{ dtype: 'float32', dims: x }, { dtype: 'float32', dims: w, value: t(w, 1) }, undefined, residual && { dtype: 'float32', dims: residual }];
+  const plan = opRegistry.Conv!.cpu!({ node, opset: 17, inputs, outputs: [] });
   return plan.kind === 'call' ? plan.calls[0]!.fn : plan.kind;
 }
 
@@ -101,6 +103,8 @@ describe('CPU Winograd F(4,3) for 1x3 / 3x1 convs', () => {
     expect(cpuKernelOf([1, 8, 5, 9], [8, 8, 1, 3], { strides: [1, 2] })).toBe('conv2d_f32');
     expect(cpuKernelOf([1, 8, 5, 9], [8, 4, 1, 3], { group: 2 })).toBe('conv2d_f32');
     expect(cpuKernelOf([1, 4, 5, 9], [8, 4, 1, 3], {})).toBe('conv2d_f32');
+    // winograd.c has no residual epilogue: a conv with a fused residual takes conv2d.c.
+    expect(cpuKernelOf([1, 8, 5, 9], [8, 8, 1, 3], {}, [1, 8, 5, 7])).toBe('conv2d_residual_f32');
   });
 
   it('both axes, output lengths around the 4-wide tile, pads, batches, tile blocks, activation', async () => {

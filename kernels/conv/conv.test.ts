@@ -176,3 +176,58 @@ describe('BatchNormalization folds into a preceding Conv', () => {
     expectClose(await checkChain(x, steps, TOL), expected(), TOL);
   });
 });
+
+describe('Conv with a fused residual (input 3) matches the reference on every backend', () => {
+  /** Conv inputs plus a residual of the conv output's shape, as the planner's fused node has them. */
+  function withResidual(c: ConvCase, seed: number): (Tensor | undefined)[] {
+    const ins = inputs(c, seed, c.w[0]!);
+    const known = ins.map((v) => v && { dtype: v.dtype, dims: v.dims });
+    const node: Node = { name: 'c', opType: 'Conv', domain: '', inputs: [], outputs: [], attrs: c.attrs };
+    const [out] = opRegistry.Conv!.shape(known, { node, opset: 17 });
+    return [...ins, randomTensor('float32', out!.dims, seed + 3)];
+  }
+
+  it('grouped and depthwise 1-D/2-D, with a fused activation', async () => {
+    for (const depthwise of [false, true]) {
+      await fc.assert(fc.asyncProperty(convCase(depthwise), fc.nat(), fc.boolean(), async (c, seed, relu) => {
+        const attrs = relu ? { ...c.attrs, _activation: 'Relu', _alpha: 0, _beta: 0 } : c.attrs;
+        await checkOp('Conv', withResidual(c, seed), attrs, { ...TOL, constInputs: [1, 2] });
+      }), { numRuns: 8 });
+    }
+  });
+
+  it('rejects a residual of another shape', async () => {
+    const x = randomTensor('float32', [1, 2, 4, 4], 1);
+    const ins = [x, randomTensor('float32', [3, 2, 1, 1], 2), undefined, randomTensor('float32', [1, 3, 1, 4], 3)];
+    await expect(runOp('reference', 'Conv', ins, {}, { constInputs: [1] })).rejects.toThrow(/residual/);
+  });
+});
+
+describe('Conv → Add(skip) → Relu plans to one Conv and matches the reference', () => {
+  const x = randomTensor('float32', [1, 8, 9, 7], 30);
+  const cases: [string, number[], Attrs][] = [
+    ['pointwise', [8, 8, 1, 1], {}], ['3x3 padded', [8, 8, 3, 3], { pads: [1, 1, 1, 1] }],
+    ['depthwise', [8, 1, 3, 3], { group: 8, pads: [1, 1, 1, 1] }], ['1x3 (Winograd-shaped on the CPU)', [8, 8, 1, 3], { pads: [0, 1, 0, 1] }],
+  ];
+  for (const [label, w, attrs] of cases) {
+    it(`${label}: a constant skip, and the block input itself as skip on either side of the Add`, async () => {
+      const steps = [
+        { opType: 'Conv', weights: [randomTensor('float32', w, 31, [-0.3, 0.3]), randomTensor('float32', [8], 32)], attrs },
+        { opType: 'Add', weights: [randomTensor('float32', x.dims, 33)] }, { opType: 'Relu' },
+      ];
+      const plan = planModel(chainModel(x, steps)).nodes;
+      expect(plan.map((p) => [p.node.opType, p.node.inputs.length, p.node.attrs._activation])).toEqual([['Conv', 4, 'Relu']]);
+      await checkChain(x, steps, TOL);
+      const chain = chainModel(x, steps);
+      const [conv, add, relu] = chain.graph.nodes;
+      for (const skipFirst of [false, true]) {
+        const residual = { ...add!, inputs: skipFirst ? ['x', 'v0'] : ['v0', 'x'] };
+        const model = { ...chain, graph: { ...chain.graph, nodes: [conv!, residual, relu!] } };
+        expect(planModel(model).nodes).toHaveLength(1);
+        const ref = await runModel(model, x, 'reference');
+        expectClose(await runModel(model, x, 'webgpu'), ref, TOL, 'webgpu');
+        expectClose(await runModel(model, x, 'cpu'), ref, TOL, 'cpu');
+      }
+    });
+  }
+});

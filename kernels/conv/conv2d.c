@@ -9,6 +9,9 @@
  * and the pixel axis is the vector axis.
  * Layout: x and out NCHW; W packed at load to [group][M/4][K][4] (kernels/conv/cpu.ts), the A
  * layout gemm_core broadcasts from; bias dense [cout] (zeros when absent).
+ * conv2d_residual_f32 also adds `res` (NCHW, out's shape) before the activation, a residual Add
+ * the planner fused into the conv (core/runtime/fuse-residual.ts): gemm_core's R, read in the
+ * epilogue, so the sum never makes a separate pass over memory.
  *
  * Pointwise (1x1, stride 1, no pads): X is the input itself, [cin][H*W], so no im2col, only the
  * panel packing any GEMM does of B (gemm-core.h says why packing beats reading it in place).
@@ -72,8 +75,8 @@ static void im2col_panels(float* dst, const float* xp, const ConvU* u, int n0, i
   }
 }
 
-KERNEL(conv2d_f32)
-void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, float* scratch, const ConvU* u) {
+/* res: NULL, or the residual added before the activation. */
+static void conv2d(const float* x, const float* wp, const float* bias, const float* res, float* out, float* scratch, const ConvU* u) {
   const int m = (int)u->cout_g, k = (int)(u->cin_g * u->kh * u->kw), pixels = (int)(u->ho * u->wo);
   const int in_plane = (int)(u->h * u->w);
   const int m4 = (m + 3) / 4 * 4;
@@ -91,13 +94,16 @@ void conv2d_f32(const float* x, const float* wp, const float* bias, float* out, 
       if (padded) pad_planes(scratch, xg, u);
       const float* src = padded ? scratch : xg;
       float* o = g.out;
+      const float* r = res ? res + (o - out) : NULL;
       for (int n0 = 0; n0 < pixels; n0 += (int)u->nc) {
         const int cols = min_i((int)u->nc, pixels - n0);
         if (u->variant) pack_b_panels(cols_buf, xg, in_plane, 1, k, n0, cols);
         else im2col_panels(cols_buf, src, u, n0, cols);
-        g.b = cols_buf, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols;
+        g.b = cols_buf, g.ldb = 8, g.b_panel = 8 * k, g.out = o + n0, g.n = cols, g.r = r ? r + n0 : NULL;
         gemm_core(&g);
       }
     }
   }
 }
+
+CONV_ENTRY_POINTS(conv2d, conv2d)

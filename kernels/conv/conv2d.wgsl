@@ -1,7 +1,8 @@
 // Direct grouped 2-D convolution (1-D runs as H = 1) with fused bias and activation.
 //
 // Computes out[n][g*coutG + co][oh][ow] = activation(bias + sum over ci < cinG, kh, kw of
-// x[n][g*cinG + ci][oh*sh - ph + kh*dh][ow*sw - pw + kw*dw] * W[co][ci][kh][kw]), zero padding.
+// x[n][g*cinG + ci][oh*sh - ph + kh*dh][ow*sw - pw + kw*dw] * W[co][ci][kh][kw] + residual),
+// zero padding. The residual is a following Add the planner fused in (0 when there is none).
 //
 // Layout: x and out are NCHW. Weights are re-packed at load (conv/index.ts) as
 // w[g][kh][kw][ci][co] with co padded to a multiple of 8 and read as vec4: the 8 output channels an
@@ -17,7 +18,7 @@
 // loading and skipped at the store.
 //
 // Prefix from conv/index.ts: bindings x, w (vec4), bias (vec4), out, params; fn activation;
-// const POINTWISE: bool. Params are documented in convParams (conv/index.ts).
+// fn residual (by output index); const POINTWISE: bool. Params are documented in convParams (conv/index.ts).
 
 /** Four pixels' values times eight channels' weights (lo: channels 0-3, hi: 4-7), accumulated. */
 fn fma8(xv: vec4f, lo: vec4f, hi: vec4f,
@@ -105,7 +106,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     for (var i = 0u; i < 8u; i++) {
       let co = cb * 8u + i;
       if (co >= coutG) { break; }
-      out[outBase + co * P + p] = activation(acc[j + (i / 4u) * 4u][i % 4u]);
+      let oi = outBase + co * P + p;
+      out[oi] = activation(acc[j + (i / 4u) * 4u][i % 4u] + residual(oi));
     }
   }
 }

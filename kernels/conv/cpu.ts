@@ -4,13 +4,15 @@ import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { CpuOpPlan, GpuOpArgs } from '../op.js';
 import { columnBlock, pushActivation } from '../matmul/cpu.js';
 import { Params } from '../wgsl.js';
-import { convGeometry, convTransposeGeometry, type ConvGeometry } from './geometry.js';
+import { convGeometry, convTransposeGeometry, RESIDUAL_INPUT, type ConvGeometry } from './geometry.js';
 
 /**
  * CPU plans for Conv and ConvTranspose: depthwise.c for one input channel per group, winograd.c
  * for 1x3 / 3x1 convs, conv2d.c (GEMM over gemm-core.h: 1x1 packed as it is, else blocked im2col)
  * for the rest, conv-transpose.c.
- * Weights and bias are known at load (constInputs), so they are re-packed here once.
+ * Weights and bias are known at load (constInputs), so they are re-packed here once. A fused
+ * residual (input RESIDUAL_INPUT) selects the `_residual` entry points of depthwise.c and
+ * conv2d.c, which take it before `out`; winograd.c has none, so such a conv runs on conv2d.c.
  */
 
 function twoD(g: ConvGeometry, node: Node): (a: readonly number[], fill: number) => [number, number] {
@@ -97,10 +99,13 @@ function winogradPlan(g: ConvGeometry, node: Node, w: Tensor, bias: Tensor): Cpu
   };
 }
 
-export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
+export function convCpuPlan({ inputs, node }: GpuOpArgs): CpuOpPlan {
+  const [x, w, b] = inputs;
   const g = convGeometry(x!.dims, w!.dims, node.attrs);
   const two = twoD(g, node);
-  const bindings = [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }, { scratch: 0 }] as const;
+  const residual = inputs[RESIDUAL_INPUT] !== undefined;
+  const fn = (name: string): string => (residual ? `${name}_residual_f32` : `${name}_f32`);
+  const bindings = [{ input: 0 }, { constant: 0 }, { constant: 1 }, ...(residual ? [{ input: RESIDUAL_INPUT }] : []), { output: 0 }, { scratch: 0 }];
   const bias = denseBias(b?.value, g.cOut);
   const pixels = sizeOf(g.outSpatial);
   if (g.batch * g.cOut * pixels === 0) return { kind: 'call', calls: [] };
@@ -114,12 +119,12 @@ export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
     const wp = Math.ceil(wo / 4) * 4 * sw + (kw - 1) * dw;
     return {
       kind: 'call',
-      calls: [{ fn: 'depthwise_f32', bindings, uniforms: convCpuParams(g, node, { hp, wp }) }],
+      calls: [{ fn: fn('depthwise'), bindings, uniforms: convCpuParams(g, node, { hp, wp }) }],
       scratch: [hp * wp * 4],
       constants: [w!.value!, bias],
     };
   }
-  const winograd = winogradPlan(g, node, w!.value!, bias);
+  const winograd = residual ? undefined : winogradPlan(g, node, w!.value!, bias);
   if (winograd) return winograd;
   const k = (g.cIn / g.group) * sizeOf(g.kernel);
   const pointwise = g.kernel.every((d) => d === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
@@ -132,7 +137,7 @@ export function convCpuPlan({ inputs: [x, w, b], node }: GpuOpArgs): CpuOpPlan {
   const padFloats = hp !== h || wp !== wd ? Math.ceil(((g.cIn / g.group) * hp * wp) / 4) * 4 : 0;
   return {
     kind: 'call',
-    calls: [{ fn: 'conv2d_f32', bindings, uniforms: convCpuParams(g, node, { variant: pointwise ? 1 : 0, nc, hp, wp }) }],
+    calls: [{ fn: fn('conv2d'), bindings, uniforms: convCpuParams(g, node, { variant: pointwise ? 1 : 0, nc, hp, wp }) }],
     scratch: [4 * (padFloats + k * nc)],
     constants: [packWeightTiles(w!.value!, g), bias],
   };

@@ -12,6 +12,8 @@
  * bounds check from the inner loop for the price of one copy per input channel (1/(KH*KW) of the
  * multiply-adds). Stride 1 reads are plain unaligned loads, stride 2 two loads and an even-lane
  * shuffle; other strides gather lanes one by one.
+ * depthwise_residual_f32 also adds `res` (NCHW, out's shape) before the activation: a residual
+ * Add the planner fused into the conv (core/runtime/fuse-residual.ts).
  */
 #include "conv-params.h"
 
@@ -22,12 +24,12 @@ INLINE v128_t load_strided(const float* p, const int S, int s) {
 }
 
 /*
- * One output row; `in` is the padded plane at the row's first tap row. S is the stride along the
+ * One output row; `in` is the padded plane at the row's first tap row, `r` the residual row or NULL. S is the stride along the
  * row when it is 1 or 2, else 0 (use s); KW the kernel width when it is 3, else 0 (use u's):
  * unrolling a row of 3 taps measured ~10% faster at stride 1; unrolling 5 taps or all KH x KW
  * measured slower (V8 runs out of v128 registers and spills).
  */
-INLINE void dw_row(float* o, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s, const int KW) {
+INLINE void dw_row(float* o, const float* r, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s, const int KW) {
   const int st = S ? S : s, wo = (int)u->wo, wp = (int)u->wp, kh = (int)u->kh, kw = KW ? KW : (int)u->kw;
   const int dh = u->dh, dw = u->dw;
   int ow = 0;
@@ -44,6 +46,12 @@ INLINE void dw_row(float* o, const float* in, const float* wt, const ConvU* u, v
         a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(load_strided(q + 12 * st, S, s), wv));
       }
     }
+    if (r) {
+      a0 = wasm_f32x4_add(a0, wasm_v128_load(r + ow));
+      a1 = wasm_f32x4_add(a1, wasm_v128_load(r + ow + 4));
+      a2 = wasm_f32x4_add(a2, wasm_v128_load(r + ow + 8));
+      a3 = wasm_f32x4_add(a3, wasm_v128_load(r + ow + 12));
+    }
     wasm_v128_store(o + ow, act_vec(a0, &u->act));
     wasm_v128_store(o + ow + 4, act_vec(a1, &u->act));
     wasm_v128_store(o + ow + 8, act_vec(a2, &u->act));
@@ -55,6 +63,7 @@ INLINE void dw_row(float* o, const float* in, const float* wt, const ConvU* u, v
       const float* r = in + i * dh * wp + ow * st;
       for (int j = 0; j < kw; j++) a = wasm_f32x4_add(a, wasm_f32x4_mul(load_strided(r + j * dw, S, s), wasm_v128_load32_splat(wt + i * kw + j)));
     }
+    if (r) a = wasm_f32x4_add(a, load_lanes(r + ow, 1, wo - ow));
     store_lanes(o + ow, act_vec(a, &u->act), wo - ow);
   }
 }
@@ -76,8 +85,8 @@ static void pad_plane(float* dst, const float* x, const ConvU* u) {
   }
 }
 
-KERNEL(depthwise_f32)
-void depthwise_f32(const float* x, const float* w, const float* bias, float* out, float* scratch, const ConvU* u) {
+/* res: NULL, or the residual added before the activation. */
+static void depthwise(const float* x, const float* w, const float* bias, const float* res, float* out, float* scratch, const ConvU* u) {
   const int taps = (int)(u->kh * u->kw), pixels = (int)(u->ho * u->wo), in_plane = (int)(u->h * u->w);
   const int mult = (int)u->cout_g, sh = u->sh, sw = u->sw, wp = (int)u->wp;
   for (uint32_t n = 0; n < u->batch; n++) {
@@ -86,14 +95,17 @@ void depthwise_f32(const float* x, const float* w, const float* bias, float* out
       const float* wt = w + co * taps;
       const v128_t b = wasm_v128_load32_splat(bias + co);
       float* o = out + (n * u->cout + co) * pixels;
-      for (int oh = 0; oh < (int)u->ho; oh++, o += u->wo) {
+      const float* r = res ? res + (n * u->cout + co) * pixels : NULL;
+      for (int oh = 0; oh < (int)u->ho; oh++, o += u->wo, r = r ? r + u->wo : NULL) {
         const float* in = scratch + oh * sh * wp;
-        if (sw == 1 && u->kw == 3) dw_row(o, in, wt, u, b, 1, 1, 3);
-        else if (sw == 2 && u->kw == 3) dw_row(o, in, wt, u, b, 2, 2, 3);
-        else if (sw == 1) dw_row(o, in, wt, u, b, 1, 1, 0);
-        else if (sw == 2) dw_row(o, in, wt, u, b, 2, 2, 0);
-        else dw_row(o, in, wt, u, b, 0, sw, 0);
+        if (sw == 1 && u->kw == 3) dw_row(o, r, in, wt, u, b, 1, 1, 3);
+        else if (sw == 2 && u->kw == 3) dw_row(o, r, in, wt, u, b, 2, 2, 3);
+        else if (sw == 1) dw_row(o, r, in, wt, u, b, 1, 1, 0);
+        else if (sw == 2) dw_row(o, r, in, wt, u, b, 2, 2, 0);
+        else dw_row(o, r, in, wt, u, b, 0, sw, 0);
       }
     }
   }
 }
+
+CONV_ENTRY_POINTS(depthwise, depthwise)

@@ -2,7 +2,8 @@
 // and activation. 1-D runs as H = 1.
 //
 // Computes out[n][c][oh][ow] = activation(bias[c] + sum over kh, kw of
-// x[n][c / coutG][oh*sh - ph + kh*dh][ow*sw - pw + kw*dw] * W[c][0][kh][kw]), zero padding.
+// x[n][c / coutG][oh*sh - ph + kh*dh][ow*sw - pw + kw*dw] * W[c][0][kh][kw] + residual), zero
+// padding. The residual is a following Add the planner fused in (0 when there is none).
 //
 // Layout: NCHW in and out. Weights are re-packed at load as w[c / 4][kh][kw][c % 4] (channels
 // padded to 4) and read as vec4: one load brings a tap's weights for the invocation's 4 channels.
@@ -14,7 +15,8 @@
 // version spent its time on. Workgroup 64 over a flat (n, channel block, pixel block) grid, so
 // the small late feature maps of the target models keep every lane busy.
 //
-// Prefix from conv/index.ts: bindings x, w, bias (vec4), out, params; fn activation. Params:
+// Prefix from conv/index.ts: bindings x, w, bias (vec4), out, params; fn activation; fn residual
+// (by output index). Params:
 // convParams, with 16 = channel blocks.
 
 @compute @workgroup_size(64)
@@ -70,7 +72,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     if (c >= C) { break; }
     for (var j = 0u; j < 4u; j++) {
       if (p0 + j >= P) { break; }
-      out[(n * C + c) * P + p0 + j] = activation(acc[i][j]);
+      let oi = (n * C + c) * P + p0 + j;
+      out[oi] = activation(acc[i][j] + residual(oi));
     }
   }
 }

@@ -124,3 +124,13 @@ export function convTransposeGeometry(x: readonly number[], w: readonly number[]
 export function checkBias(bias: readonly number[] | undefined, cOut: number, op: string): void {
   if (bias && (bias.length !== 1 || bias[0] !== cOut)) throw new ShapeError(`${op} bias must be [${cOut}], got [${bias.join(', ')}]`);
 }
+
+/**
+ * Conv's input slot for a residual the planner fused into it (core/runtime/fuse-residual.ts):
+ * a tensor of the output's shape, added after the bias and before the fused activation.
+ */
+export const RESIDUAL_INPUT = 3;
+
+export function checkResidual(residual: readonly number[] | undefined, out: readonly number[]): void {
+  if (residual && residual.join() !== out.join()) throw new ShapeError(`Conv residual must be [${out.join(', ')}], got [${residual.join(', ')}]`);
+}

@@ -5,7 +5,7 @@ import type { GpuOpArgs, GpuOpPlan, OpDef } from '../op.js';
 import { activateAll, nodeActivationFn } from '../matmul/epilogue.js';
 import { dispatch1d, paramsDecl, Params } from '../wgsl.js';
 import { convCpuPlan, convTransposeCpuPlan } from './cpu.js';
-import { checkBias, convGeometry, convTransposeGeometry, type ConvGeometry } from './geometry.js';
+import { checkBias, checkResidual, convGeometry, convTransposeGeometry, RESIDUAL_INPUT, type ConvGeometry } from './geometry.js';
 import { convReference, convTransposeReference } from './reference.js';
 import conv2dSrc from './conv2d.wgsl';
 import convTransposeSrc from './conv-transpose.wgsl';
@@ -20,6 +20,9 @@ import depthwiseSrc from './depthwise.wgsl';
  * conv2d.wgsl, specialised for pointwise (1x1, stride 1, no pad) where it is a plain GEMM over
  * contiguous pixels. ConvTranspose → conv-transpose.wgsl. The CPU twins (.c beside each .wgsl)
  * make the same choice; cpu.ts plans them.
+ *
+ * A residual Add fused by the planner (core/runtime/fuse-residual.ts) arrives as input
+ * RESIDUAL_INPUT and is added in the conv kernels' epilogue, before the activation.
  */
 
 const WG = 64;
@@ -48,25 +51,36 @@ function convParams(g: ConvGeometry, node: Node, coBlocks: number, pixBlocks: nu
     .u32s(g.cIn / g.group, g.cOut / g.group, coBlocks, pixBlocks, total);
 }
 
-/** A conv-family dispatch: x, the packed weights and bias (plan constants), out, then the params. */
+/**
+ * WGSL `fn residual(i)`: what the kernel adds to output element i before the activation, the
+ * fused residual bound at `binding`, or 0 (folded away by the compiler) for a plain conv.
+ */
+function residualFn(binding: number | undefined): string {
+  if (binding === undefined) return 'fn residual(i: u32) -> f32 { return 0.0; }';
+  return `@group(0) @binding(${binding}) var<storage, read> skip: array<f32>;
+fn residual(i: u32) -> f32 { return skip[i]; }`;
+}
+
+/**
+ * A conv-family dispatch: x, the packed weights and bias (plan constants), out, the residual when
+ * `residual` (conv2d.wgsl and depthwise.wgsl read it through `residual()`), then the params.
+ */
 function program(
   src: string, node: Node, params: Params, workgroups: [number, number, number],
-  constants: readonly [Tensor, Tensor], vec4Weights: boolean, prelude = '',
+  constants: readonly [Tensor, Tensor], vec4Weights: boolean, prelude = '', residual = false,
 ): GpuOpPlan {
   const wt = vec4Weights ? 'vec4f' : 'f32';
   const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<${wt}>;
 @group(0) @binding(2) var<storage, read> bias: array<${wt}>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${paramsDecl(4, params.length)}
+${residualFn(residual ? 4 : undefined)}
+${paramsDecl(residual ? 5 : 4, params.length)}
 ${nodeActivationFn(node)}
 ${prelude}
 ${src}`;
-  return {
-    kind: 'dispatch',
-    programs: [{ code, workgroups, bindings: [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }], uniforms: params.pack() }],
-    constants,
-  };
+  const bindings = [{ input: 0 }, { constant: 0 }, { constant: 1 }, { output: 0 }, ...(residual ? [{ input: RESIDUAL_INPUT }] : [])];
+  return { kind: 'dispatch', programs: [{ code, workgroups, bindings, uniforms: params.pack() }], constants };
 }
 
 /** W [cOut][cinG][taps] → [group][taps][cinG][coutG padded to 8], bias → [group][coutG padded to 8]. */
@@ -105,32 +119,37 @@ function denseBias(bias: Tensor | undefined, cOut: number): Tensor {
   return bias ?? { dtype: 'float32', dims: [cOut], data: new Float32Array(cOut) };
 }
 
-function convPlan({ inputs: [x, w, b], node }: GpuOpArgs): GpuOpPlan {
+function convPlan({ inputs, node }: GpuOpArgs): GpuOpPlan {
+  const [x, w, b] = inputs;
   const g = convGeometry(x!.dims, w!.dims, node.attrs);
+  const residual = inputs[RESIDUAL_INPUT] !== undefined;
   const cinG = g.cIn / g.group;
   const pixels = sizeOf(g.outSpatial);
   const pixBlocks = Math.ceil(pixels / 4);
   if (cinG === 1 && g.group > 1) {
     const cBlocks = Math.ceil(g.cOut / 4);
     const total = g.batch * cBlocks * pixBlocks;
-    return program(depthwiseSrc, node, convParams(g, node, cBlocks, pixBlocks, total), dispatch1d(total, WG), packDepthwise(w!.value!, b?.value, g), true);
+    return program(depthwiseSrc, node, convParams(g, node, cBlocks, pixBlocks, total), dispatch1d(total, WG), packDepthwise(w!.value!, b?.value, g), true, '', residual);
   }
   const coBlocks = Math.ceil(g.cOut / g.group / CO_BLOCK);
   const pointwise = g.kernel.every((k) => k === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
   const [gx, gy] = dispatch1d(coBlocks * pixBlocks, WG);
-  return program(conv2dSrc, node, convParams(g, node, coBlocks, pixBlocks, 0), [gx, gy, g.batch * g.group], packChannelsLast(w!.value!, b?.value, g), true, `const POINTWISE: bool = ${pointwise};`);
+  return program(conv2dSrc, node, convParams(g, node, coBlocks, pixBlocks, 0), [gx, gy, g.batch * g.group], packChannelsLast(w!.value!, b?.value, g), true, `const POINTWISE: bool = ${pointwise};`, residual);
 }
 
 const Conv: OpDef = {
   constInputs: [1, 2],
-  shape([x, w, b], { node }) {
+  shape([x, w, b, residual], { node }) {
     const g = convGeometry(x!.dims, w!.dims, node.attrs);
     checkBias(b?.dims, g.cOut, 'Conv');
-    return [{ dtype: 'float32', dims: [g.batch, g.cOut, ...g.outSpatial] }];
+    const dims = [g.batch, g.cOut, ...g.outSpatial];
+    checkResidual(residual?.dims, dims);
+    return [{ dtype: 'float32', dims }];
   },
-  reference([x, w, b], { node }) {
+  reference([x, w, b, residual], { node }) {
     const g = convGeometry(x!.dims, w!.dims, node.attrs);
     const data = convReference(x!, w!, b, g);
+    if (residual) for (let i = 0; i < data.length; i++) data[i] = data[i]! + residual.data[i]!;
     activateAll(node, data);
     return [{ dtype: 'float32', dims: [g.batch, g.cOut, ...g.outSpatial], data }];
   },

@@ -13,6 +13,8 @@
  * rows 4 KiB apart (a 32x32 plane) fall into one L1 set and evict each other, where a packed
  * panel is one contiguous stream.
  * C (bias) is read through strides (scm, scn), 0 along broadcast axes. out is row-major (ldo).
+ * R, when not NULL, is a residual laid out like out (ldo), added after C and before the activation:
+ * a conv's fused skip input (kernels/conv/conv2d.c), out = act(A x B + bias + R).
  *
  * Blocking. The micro-kernel keeps a 4x8 tile of out in 8 f32x4 accumulators; per k it loads two B
  * vectors and four A broadcasts for 16 mul/add, so it is bound by the SIMD ALU (SIMD128 has no
@@ -138,6 +140,7 @@ typedef struct {
   const float* c; /* NULL: no C */
   int scm, scn;
   float alpha, beta;
+  const float* r; /* NULL: no residual */
   Act act;
 } GemmArgs;
 
@@ -186,6 +189,7 @@ INLINE void gemm_tile(const GemmArgs* g, const int MR, const int S, int m0, int 
   const float alpha = g->alpha, beta = g->beta;
   const Act act = g->act;
   const float* c = g->c;
+  const float* r = g->r;
   float* out = g->out;
   /*
    * The conv case (a bias per row or none, no alpha/beta, whole panel, one K block) in fewer steps:
@@ -195,8 +199,14 @@ INLINE void gemm_tile(const GemmArgs* g, const int MR, const int S, int m0, int 
     for (int i = 0; i < MR; i++) {
       float* o = out + (m0 + i) * ldo + n0;
       const v128_t cv = c ? wasm_v128_load32_splat(c + (m0 + i) * scm) : wasm_f32x4_splat(0.0f);
-      wasm_v128_store(o, act_vec(wasm_f32x4_add(acc[0][i][0], cv), &act));
-      wasm_v128_store(o + 4, act_vec(wasm_f32x4_add(acc[0][i][1], cv), &act));
+      v128_t lo = wasm_f32x4_add(acc[0][i][0], cv), hi = wasm_f32x4_add(acc[0][i][1], cv);
+      if (r) {
+        const float* q = r + (m0 + i) * ldo + n0;
+        lo = wasm_f32x4_add(lo, wasm_v128_load(q));
+        hi = wasm_f32x4_add(hi, wasm_v128_load(q + 4));
+      }
+      wasm_v128_store(o, act_vec(lo, &act));
+      wasm_v128_store(o + 4, act_vec(hi, &act));
     }
     return;
   }
@@ -213,6 +223,7 @@ INLINE void gemm_tile(const GemmArgs* g, const int MR, const int S, int m0, int 
           const v128_t cv = load_lanes(c + (m0 + i) * scm + (n0 + 4 * h) * scn, scn, cnt);
           v = wasm_f32x4_add(v, beta == 1.0f ? cv : wasm_f32x4_mul(cv, wasm_f32x4_splat(beta)));
         }
+        if (r) v = wasm_f32x4_add(v, load_lanes(r + (m0 + i) * ldo + n0 + 4 * h, 1, cnt));
         v = act_vec(v, &act);
       }
       store_lanes(o + 4 * h, v, cnt);
