@@ -16,12 +16,19 @@ export const DEFAULT_STATE = join(CP_DIR, '.wrangler', 'state');
 // which is what this machine has, so we call the bundle directly.
 const WRANGLER_CLI = join(dirname(createRequire(import.meta.url).resolve('wrangler/package.json')), 'wrangler-dist', 'cli.js');
 
+/**
+ * Environment for every wrangler we start: no usage metrics, and no fetch of the `Request.cf`
+ * object from workers.cloudflare.com (miniflare's default; it falls back to a placeholder after a
+ * failed DNS lookup). Nothing here needs the network.
+ */
+export const WRANGLER_OFFLINE_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' } as const;
+
 export function wrangler(args: string[], options: { capture?: boolean } = {}): string {
   const result = spawnSync(process.execPath, ['--no-warnings', WRANGLER_CLI, ...args], {
     cwd: CP_DIR,
     encoding: 'utf8',
     stdio: options.capture ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+    env: { ...process.env, CI: '1', ...WRANGLER_OFFLINE_ENV },
   });
   if (result.status !== 0) throw new Error(`wrangler ${args.join(' ')} failed (${result.status}):\n${result.stderr ?? ''}${result.stdout ?? ''}`);
   return result.stdout ?? '';
@@ -69,7 +76,7 @@ export function startDev(options: { port: number; state?: string; vars?: Record<
     process.execPath,
     ['--no-warnings', WRANGLER_CLI, 'dev', '--config', WRANGLER_CONFIG, '--local', '--ip', '127.0.0.1', '--port', String(options.port),
       '--persist-to', options.state ?? DEFAULT_STATE, '--show-interactive-dev-session=false', ...logLevel, ...vars],
-    { cwd: CP_DIR, stdio: options.quiet ? 'ignore' : 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } },
+    { cwd: CP_DIR, stdio: options.quiet ? 'ignore' : 'inherit', env: { ...process.env, ...WRANGLER_OFFLINE_ENV } },
   );
 }
 
@@ -91,8 +98,7 @@ export interface DevServer {
  *   with an fsync: turned off here, it cut an empty worker's throughput 4-5x on this machine.
  */
 export async function startDevServer(options: { port: number; state: string; vars?: Record<string, string> }): Promise<DevServer> {
-  process.env.X_LOCAL_OBSERVABILITY = 'false';
-  process.env.WRANGLER_SEND_METRICS = 'false';
+  Object.assign(process.env, WRANGLER_OFFLINE_ENV, { X_LOCAL_OBSERVABILITY: 'false' });
   const { unstable_DevEnv: DevEnv } = createRequire(import.meta.url)('wrangler') as typeof import('wrangler');
   const env = new DevEnv();
   const workerUrl = new Promise<string>((resolve) => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WRANGLER_OFFLINE_ENV } from '../../control-plane/scripts/local.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { batchReluModel, hugeActivationModel, reshapeModel, unsupportedModel, wakeInput, wakeWordHead, wakeWordHeadBundles, wakeWordHeadInt8, WAKE_INPUT } from './fixtures.js';
@@ -35,6 +36,7 @@ describe('edge worker in workerd', () => {
   beforeAll(async () => {
     const state = join(dir, 'state');
     // Seeding through wrangler's platform proxy writes where `wrangler dev --persist-to` reads (its v3/ folder).
+    Object.assign(process.env, WRANGLER_OFFLINE_ENV);
     const { getPlatformProxy } = await import('wrangler');
     const proxy = await getPlatformProxy<{ MODELS: { put(key: string, value: Uint8Array): Promise<unknown> } }>({
       configPath: CONFIG,
@@ -60,7 +62,7 @@ describe('edge worker in workerd', () => {
       process.execPath,
       ['--no-warnings', WRANGLER_CLI, 'dev', '--config', CONFIG, '--local', '--ip', '127.0.0.1', '--port', String(port), '--persist-to', state,
         '--show-interactive-dev-session=false', '--var', `MAX_MODEL_BYTES:${MAX_MODEL_BYTES}`],
-      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' } },
+      { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, CI: '1', ...WRANGLER_OFFLINE_ENV } },
     );
     // Ready when wrangler says so, not when a probe request succeeds: the first request the isolate
     // sees is then the test's cold predict, which so measures a fresh isolate's first answer.
@@ -98,7 +100,7 @@ describe('edge worker in workerd', () => {
   it('bundles well under the free plan\'s 3 MB compressed', () => {
     const out = spawnSync(process.execPath, ['--no-warnings', WRANGLER_CLI, 'deploy', '--dry-run', '--config', CONFIG, '--outdir', join(dir, 'bundle')], {
       encoding: 'utf8',
-      env: { ...process.env, CI: '1', WRANGLER_SEND_METRICS: 'false' },
+      env: { ...process.env, CI: '1', ...WRANGLER_OFFLINE_ENV },
     });
     const m = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(out.stdout);
     expect(m, out.stdout + out.stderr).not.toBeNull();
