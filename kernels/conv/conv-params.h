@@ -43,20 +43,20 @@ static inline void pad_planes(float* dst, const float* x, const ConvU* u) {
 }
 
 /*
- * Exports a conv kernel body(x, w, bias, res, out, scratch, u) twice: NAME_f32 without a residual
+ * Exports the conv kernel NAME(x, w, bias, res, out, scratch, u) twice: NAME_f32 without a residual
  * (res NULL) and NAME_residual_f32 with one, added before the activation (a residual Add the
  * planner fused into the conv, core/runtime/fuse-residual.ts). Two entry points because a binding
  * cannot be NULL; kernels/conv/cpu.ts picks one.
  */
-#define CONV_ENTRY_POINTS(NAME, body)                                                                        \
+#define CONV_ENTRY_POINTS(NAME)                                                                              \
   KERNEL(NAME##_f32)                                                                                         \
   void NAME##_f32(const float* x, const float* w, const float* bias, float* out, float* scratch, const ConvU* u) { \
-    body(x, w, bias, NULL, out, scratch, u);                                                                 \
+    NAME(x, w, bias, NULL, out, scratch, u);                                                                 \
   }                                                                                                          \
   KERNEL(NAME##_residual_f32)                                                                                \
   void NAME##_residual_f32(const float* x, const float* w, const float* bias, const float* res, float* out,   \
                            float* scratch, const ConvU* u) {                                                 \
-    body(x, w, bias, res, out, scratch, u);                                                                  \
+    NAME(x, w, bias, res, out, scratch, u);                                                                  \
   }
 
 #endif

@@ -106,4 +106,4 @@ static void conv2d(const float* x, const float* wp, const float* bias, const flo
   }
 }
 
-CONV_ENTRY_POINTS(conv2d, conv2d)
+CONV_ENTRY_POINTS(conv2d)

@@ -24,12 +24,13 @@ INLINE v128_t load_strided(const float* p, const int S, int s) {
 }
 
 /*
- * One output row; `in` is the padded plane at the row's first tap row, `r` the residual row or NULL. S is the stride along the
- * row when it is 1 or 2, else 0 (use s); KW the kernel width when it is 3, else 0 (use u's):
+ * One output row; `in` is the padded plane at the row's first tap row, `res` the residual row or
+ * NULL. S is the stride along the row when it is 1 or 2, else 0 (use s); KW the kernel width when
+ * it is 3, else 0 (use u's):
  * unrolling a row of 3 taps measured ~10% faster at stride 1; unrolling 5 taps or all KH x KW
  * measured slower (V8 runs out of v128 registers and spills).
  */
-INLINE void dw_row(float* o, const float* r, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s, const int KW) {
+INLINE void dw_row(float* o, const float* res, const float* in, const float* wt, const ConvU* u, v128_t bias, const int S, int s, const int KW) {
   const int st = S ? S : s, wo = (int)u->wo, wp = (int)u->wp, kh = (int)u->kh, kw = KW ? KW : (int)u->kw;
   const int dh = u->dh, dw = u->dw;
   int ow = 0;
@@ -46,11 +47,11 @@ INLINE void dw_row(float* o, const float* r, const float* in, const float* wt, c
         a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(load_strided(q + 12 * st, S, s), wv));
       }
     }
-    if (r) {
-      a0 = wasm_f32x4_add(a0, wasm_v128_load(r + ow));
-      a1 = wasm_f32x4_add(a1, wasm_v128_load(r + ow + 4));
-      a2 = wasm_f32x4_add(a2, wasm_v128_load(r + ow + 8));
-      a3 = wasm_f32x4_add(a3, wasm_v128_load(r + ow + 12));
+    if (res) {
+      a0 = wasm_f32x4_add(a0, wasm_v128_load(res + ow));
+      a1 = wasm_f32x4_add(a1, wasm_v128_load(res + ow + 4));
+      a2 = wasm_f32x4_add(a2, wasm_v128_load(res + ow + 8));
+      a3 = wasm_f32x4_add(a3, wasm_v128_load(res + ow + 12));
     }
     wasm_v128_store(o + ow, act_vec(a0, &u->act));
     wasm_v128_store(o + ow + 4, act_vec(a1, &u->act));
@@ -63,7 +64,7 @@ INLINE void dw_row(float* o, const float* r, const float* in, const float* wt, c
       const float* r = in + i * dh * wp + ow * st;
       for (int j = 0; j < kw; j++) a = wasm_f32x4_add(a, wasm_f32x4_mul(load_strided(r + j * dw, S, s), wasm_v128_load32_splat(wt + i * kw + j)));
     }
-    if (r) a = wasm_f32x4_add(a, load_lanes(r + ow, 1, wo - ow));
+    if (res) a = wasm_f32x4_add(a, load_lanes(res + ow, 1, wo - ow));
     store_lanes(o + ow, act_vec(a, &u->act), wo - ow);
   }
 }
@@ -95,17 +96,17 @@ static void depthwise(const float* x, const float* w, const float* bias, const f
       const float* wt = w + co * taps;
       const v128_t b = wasm_v128_load32_splat(bias + co);
       float* o = out + (n * u->cout + co) * pixels;
-      const float* r = res ? res + (n * u->cout + co) * pixels : NULL;
-      for (int oh = 0; oh < (int)u->ho; oh++, o += u->wo, r = r ? r + u->wo : NULL) {
+      const float* rr = res ? res + (n * u->cout + co) * pixels : NULL;
+      for (int oh = 0; oh < (int)u->ho; oh++, o += u->wo, rr = rr ? rr + u->wo : NULL) {
         const float* in = scratch + oh * sh * wp;
-        if (sw == 1 && u->kw == 3) dw_row(o, r, in, wt, u, b, 1, 1, 3);
-        else if (sw == 2 && u->kw == 3) dw_row(o, r, in, wt, u, b, 2, 2, 3);
-        else if (sw == 1) dw_row(o, r, in, wt, u, b, 1, 1, 0);
-        else if (sw == 2) dw_row(o, r, in, wt, u, b, 2, 2, 0);
-        else dw_row(o, r, in, wt, u, b, 0, sw, 0);
+        if (sw == 1 && u->kw == 3) dw_row(o, rr, in, wt, u, b, 1, 1, 3);
+        else if (sw == 2 && u->kw == 3) dw_row(o, rr, in, wt, u, b, 2, 2, 3);
+        else if (sw == 1) dw_row(o, rr, in, wt, u, b, 1, 1, 0);
+        else if (sw == 2) dw_row(o, rr, in, wt, u, b, 2, 2, 0);
+        else dw_row(o, rr, in, wt, u, b, 0, sw, 0);
       }
     }
   }
 }
 
-CONV_ENTRY_POINTS(depthwise, depthwise)
+CONV_ENTRY_POINTS(depthwise)

@@ -6,7 +6,7 @@ import { broadcastDims, broadcastStrides } from '../shared/broadcast.js';
 import { broadcastProgram, type BoundOperand } from './broadcast-kernel.js';
 import { elementwiseCall, foldCalls, type CpuOperand, type CpuOpName } from './cpu-kernel.js';
 import { SCALAR_OPS, type CpuCodes, type ScalarOp } from './scalar-ops.js';
-import { NAN_FNS, wgslType } from '../wgsl.js';
+import { keepNan, NAN_FNS, wgslType } from '../wgsl.js';
 
 /**
  * Elementwise operators: every entry of SCALAR_OPS, plus Clip (bounds as optional inputs or, before
@@ -179,7 +179,7 @@ const Clip: OpDef = {
       const l = lo ? `max(${a}, ${lo})` : a;
       const v = hi ? `min(${l}, ${hi})` : l;
       if (t !== 'f32') return v;
-      return [hi, lo, a].filter((o) => /^a\d+$/.test(o)).reduce((e, o) => `select(${e}, ${o}, is_nan(${o}))`, v);
+      return [hi, lo, a].filter((o) => /^a\d+$/.test(o)).reduce((e, o) => keepNan(e, o), v);
     };
     return { kind: 'dispatch', programs: [broadcastProgram(operands, outputs[0]!, ([a]) => expr(a!), t === 'f32' ? NAN_FNS : '')] };
   },

@@ -74,12 +74,6 @@ function unaryFloat(
   return { arity: 1, out: same, ref: ([x], _d, attrs) => f32(ref(x!, attrs)), wgsl: ([x], _t, attrs) => wgsl(x!, attrs), cpu, helpers };
 }
 
-function lit(x: number): string {
-  if (!Number.isFinite(x)) return x > 0 ? '3.4028234e38' : '-3.4028234e38';
-  const s = String(Math.fround(x));
-  return /[.eE]/.test(s) ? s : `${s}.0`;
-}
-
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 /**
@@ -89,7 +83,6 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 function activationOp(act: (attrs: Attrs) => Activation, ref: (x: number, attrs: Attrs) => number, cpu: ScalarOp['cpu']): ScalarOp {
   return unaryFloat(ref, (x, attrs) => activationExpr(act(attrs), x), cpu, activationHelpers(act({})));
 }
-
 
 const isInt = (d: DType): boolean => d === 'int32' || d === 'int64';
 

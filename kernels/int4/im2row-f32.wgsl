@@ -6,7 +6,7 @@
 // One invocation per value, flat over 64-wide workgroups: a conv's patch matrix is small next to
 // the GEMM over it (Kc·P values against Kc·P·Cout multiply-adds), so the gather is kept plain.
 //
-// Prefix from kernels/int4/conv-gpu.ts: bindings x (f32), a (f32, read_write), the parameters
+// Prefix from kernels/int4/q4conv.ts: bindings x (f32), a (f32, read_write), the parameters
 // of kernels/quant/im2row-common.wgsl (16: Kc again as the row length, 17: values in all, 18: 0),
 // and im2row-common.wgsl itself.
 

@@ -97,7 +97,6 @@ INLINE int act_clamp(const Act* a, float* lo, float* hi) {
   }
 }
 
-/* Up to 4 floats at stride s (0 = broadcast); lanes past `count` read as 0 and are never stored. */
 /*
  * Lane j = the sum of the four lanes of xj, for four vectors at once: a 4x4 transpose folded into
  * the adds, (x[0] + x[2]) + (x[1] + x[3]) per vector. One for f32 lanes, one for i32 lanes.
@@ -111,6 +110,7 @@ INLINE int act_clamp(const Act* a, float* lo, float* hi) {
 DEFINE_SUM4(hsum4_f32, wasm_f32x4_add)
 DEFINE_SUM4(hsum4_i32, wasm_i32x4_add)
 
+/* Up to 4 floats at stride s (0 = broadcast); lanes past `count` read as 0 and are never stored. */
 INLINE v128_t load_lanes(const float* p, int s, int count) {
   if (s == 0) return wasm_v128_load32_splat(p);
   if (s == 1 && count >= 4) return wasm_v128_load(p);
