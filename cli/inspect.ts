@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { isBundle } from '../core/bundle/format.js';
-import { sha256Hex } from '../core/bundle/digest.js';
+import { artifactDigest } from '../core/bundle/sign.js';
 import { readBundle, type BundleContents } from '../core/bundle/read.js';
 import { tensorsToStore } from '../core/bundle/write.js';
 import { UnsupportedOpError } from '../core/errors.js';
@@ -86,8 +86,7 @@ async function bundleFacts(bytes: Uint8Array, contents: BundleContents) {
     model: manifest.model,
     sizes,
     fileDigest: contents.fileDigest,
-    // What the registry records on publish and what a signature covers: the bytes before any trailer.
-    artifactDigest: await sha256Hex(bytes.subarray(0, sizes.total - sizes.signature)),
+    artifactDigest: await artifactDigest(bytes),
     signature: { present: contents.embeddedSignature !== undefined, verified: contents.verified },
     compression: manifest.compression,
     lineage: manifest.lineage,

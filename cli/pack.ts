@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { sha256Hex } from '../core/bundle/digest.js';
+import { artifactDigest } from '../core/bundle/sign.js';
 import type { BundleMeta } from '../core/bundle/manifest.js';
 import { packModel } from '../core/bundle/write.js';
 import { option, positiveInt, UsageError, type Parsed } from './args.js';
@@ -51,7 +51,7 @@ export async function pack(p: Parsed): Promise<number> {
   const facts = {
     input, output, onnxBytes: onnx.byteLength, bundleBytes: packed.bytes.byteLength,
     ratio: packed.bytes.byteLength / onnx.byteLength, model: manifest.model, tensors: manifest.tensors.length, sizes,
-    fileDigest: packed.fileDigest, artifactDigest: await sha256Hex(packed.bytes),
+    fileDigest: packed.fileDigest, artifactDigest: await artifactDigest(packed.bytes),
   };
   if (option(p, 'json')) {
     out(JSON.stringify(facts, null, 2));

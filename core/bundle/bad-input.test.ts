@@ -6,7 +6,7 @@ import { signedMessage, toBase64Url } from '../sign/message.js';
 import { verifyArtifact } from '../sign/verify.js';
 import { bundleCode, chunkedStream, ifModelOnnx, keyPair, kitchenSinkModel, META, resealed } from '../../tests/support/bundle-fixtures.js';
 import { denseReluModel } from '../../tests/support/onnx-builder.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex } from '../sign/digest.js';
 import { dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, SIGNATURE_BYTES } from './format.js';
 import { readBundle, readBundleStream, signBundle, withSignature, writeBundle, type ReadBundleOptions } from './index.js';
 

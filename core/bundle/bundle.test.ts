@@ -3,7 +3,7 @@ import { loadOnnx } from '../onnx/load-onnx.js';
 import { chunkedStream, ifModelOnnx, keyPair, kitchenSinkModel, manifestText, META, tensorsOf } from '../../tests/support/bundle-fixtures.js';
 import { ALIGNMENT, dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, SIGNATURE_BYTES } from './format.js';
 import { packModel, readBundle, readBundleStream, signBundle, withSignature, writeBundle } from './index.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex } from '../sign/digest.js';
 
 describe('bundle round trip', () => {
   it('gives back the model it was given: every attribute kind, dtype, nested If, com.tessera node', async () => {

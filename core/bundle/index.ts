@@ -4,5 +4,5 @@ export { BundleMeta, type BundleManifest, type ModelIdentity, type TensorEntry }
 export { writeBundle, packModel, tensorsToStore, type PackedBundle, type StoredTensor } from './write.js';
 export { readBundle, type BundleContents, type ReadBundleOptions } from './read.js';
 export { readBundleStream } from './stream.js';
-export { signBundle, withSignature } from './sign.js';
+export { artifactDigest, signBundle, withSignature } from './sign.js';
 export type { SignatureOptions, SignedAs } from './signature.js';

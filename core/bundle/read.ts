@@ -3,7 +3,7 @@ import type { Model } from '../ir/graph.js';
 import { toBase64Url, toHex } from '../sign/message.js';
 import { sizeOf, type Tensor, type TensorData } from '../tensor.js';
 import { inflate } from './deflate.js';
-import { sha256, sha256Hex } from './digest.js';
+import { sha256, sha256Hex } from '../sign/digest.js';
 import { ALIGNMENT, bundleSizes, dataStart, DIGEST_BYTES, ELEMENT_BYTES, HEADER_BYTES, MAX_MANIFEST_JSON, readHeader, splitTrailer, type BundleSizes, type Header } from './format.js';
 import { decodeGraph } from './graph-codec.js';
 import { Manifest, validate, type BundleManifest, type TensorEntry } from './manifest.js';

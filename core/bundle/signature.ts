@@ -1,6 +1,6 @@
 import { BundleError, type BundleErrorCode } from '../errors.js';
 import { SignatureError, verifyArtifact } from '../sign/verify.js';
-import { sha256Hex } from './digest.js';
+import { sha256Hex } from '../sign/digest.js';
 
 /**
  * Whether an artifact (a bundle, or ONNX bytes) is vouched for, by the one signing scheme the

@@ -4,7 +4,7 @@ import { loadOnnx, type LoadOnnxOptions } from '../onnx/load-onnx.js';
 import { toHex } from '../sign/message.js';
 import { sizeOf, type DType, type Tensor } from '../tensor.js';
 import { deflate } from './deflate.js';
-import { sha256, sha256Hex } from './digest.js';
+import { sha256, sha256Hex } from '../sign/digest.js';
 import { alignUp, bundleSizes, dataStart, DIGEST_BYTES, FORMAT_VERSION, HEADER_BYTES, writeHeader, type BundleSizes } from './format.js';
 import { encodeGraph } from './graph-codec.js';
 import { DENSE, impliedLayouts } from './layouts.js';

@@ -1,5 +1,6 @@
 import { TesseraError } from '../errors.js';
-import { fromBase64Url, signedMessage, toHex, type SignedArtifact } from './message.js';
+import { sha256Hex } from './digest.js';
+import { fromBase64Url, signedMessage, type SignedArtifact } from './message.js';
 
 /**
  * Client-side check that an artifact is the one the control plane published: its bytes hash to
@@ -37,7 +38,7 @@ export async function verifyArtifact(options: VerifyOptions): Promise<void> {
   const { signature, publicKey, bytes, ...artifact } = options;
   if (!/^[0-9a-f]{64}$/.test(artifact.digest)) throw new SignatureError('SIGNATURE_MALFORMED', 'digest must be 64 lowercase hex characters');
   if (bytes !== undefined) {
-    const actual = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes)));
+    const actual = await sha256Hex(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
     if (actual !== artifact.digest) {
       throw new SignatureError('DIGEST_MISMATCH', `artifact sha256 is ${actual}, expected ${artifact.digest}`);
     }

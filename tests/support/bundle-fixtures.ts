@@ -9,7 +9,7 @@ import { isGraphAttr, isTensorAttr, type Graph, type Model } from '../../core/ir
 import { toBase64Url } from '../../core/sign/message.js';
 import { tensor, type Tensor } from '../../core/tensor.js';
 import { deflate, inflate } from '../../core/bundle/deflate.js';
-import { sha256 } from '../../core/bundle/digest.js';
+import { sha256 } from '../../core/sign/digest.js';
 import { dataStart, DIGEST_BYTES, HEADER_BYTES, readHeader, writeHeader } from '../../core/bundle/format.js';
 import { buildModel } from './onnx-builder.js';
 

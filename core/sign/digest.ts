@@ -1,4 +1,4 @@
-import { toHex } from '../sign/message.js';
+import { toHex } from './message.js';
 
 /** Workers' streaming digest (not in Node or browsers): a WritableStream whose `digest` settles on close. */
 type DigestStreamClass = new (algorithm: string) => WritableStream<ArrayBufferView> & { readonly digest: Promise<ArrayBuffer> };
