@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist.js';
 import { buildVariant, MODELS, VARIANTS, type FashionModel, type Variant } from '../scripts/fashion-mnist/variants.js';
 import { ROOT } from '../scripts/fetch-models.js';
-import { errorMessage, loadOrt, loadTessera, type Feed, type Loaded } from './engines.js';
+import { errorMessage, loadOrt, loadTessera, timeEnginesInterleaved, type Feed, type Loaded } from './engines.js';
+import { percentile } from './stats.js';
 
 export async function main(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({ args: [...argv], options: { smoke: { type: 'boolean', default: false }, runs: { type: 'string' } } });
@@ -26,45 +27,36 @@ export async function main(argv: readonly string[]): Promise<void> {
     readonly iqrMs?: readonly [number, number];
     readonly error?: string;
   }
-  const quantile = (xs: readonly number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
-
   const ort = await import('onnxruntime-web');
   ort.env.wasm.proxy = false;
+  const spec = { warmup: smoke ? 3 : 20, runs: rounds, budgetMs: Infinity };
   const cells: Cell[] = [];
   for (const model of models) {
     // Every engine of a model is loaded first and then timed round by round, each round visiting
-    // every engine once: on a shared machine, load drifts over seconds, and interleaving puts the
-    // same drift into every column instead of into whichever ran during a busy spell.
-    const loaded: { variant: Variant; engine: Engine; run: Loaded; samples: number[]; reps: number }[] = [];
+    // every engine once (timeEnginesInterleaved): on a shared machine, load drifts over seconds, and
+    // interleaving puts the same drift into every column instead of into whichever ran during a busy spell.
+    const entries: { variant: Variant; engine: Engine; load: () => Promise<Loaded> }[] = [];
     for (const variant of VARIANTS) {
+      const engines: Engine[] = variant === 'fp32' ? ['tessera-cpu', 'tessera-webgpu', 'ort-wasm-1t'] : ['tessera-cpu', 'tessera-webgpu'];
       try {
         const { bytes } = await buildVariant(model, variant);
-        for (const backend of ['cpu', 'webgpu'] as const) loaded.push({ variant, engine: `tessera-${backend}`, run: await loadTessera(bytes, feeds, backend), samples: [], reps: 1 });
-        if (variant === 'fp32') loaded.push({ variant, engine: 'ort-wasm-1t', run: await loadOrt(ort, bytes, 'wasm', 1), samples: [], reps: 1 });
+        for (const engine of engines) {
+          entries.push({ variant, engine, load: () => (engine === 'ort-wasm-1t' ? loadOrt(ort, bytes, 'wasm', 1) : loadTessera(bytes, feeds, engine === 'tessera-cpu' ? 'cpu' : 'webgpu')) });
+        }
       } catch (e) {
-        for (const engine of ['tessera-cpu', 'tessera-webgpu'] as const) cells.push({ model, variant, engine, error: errorMessage(e) });
+        for (const engine of engines) cells.push({ model, variant, engine, error: errorMessage(e) });
       }
     }
-    for (const l of loaded) {
-      let fastest = Infinity;
-      for (let i = 0; i < (smoke ? 3 : 20); i++) {
-        const t = performance.now();
-        await l.run.run(feeds);
-        fastest = Math.min(fastest, performance.now() - t);
+    const results = await timeEnginesInterleaved(entries.map((e) => e.load), feeds, spec);
+    for (const [i, { variant, engine }] of entries.entries()) {
+      const r = results[i]!;
+      if (!r.ok) {
+        cells.push({ model, variant, engine, error: r.error });
+        continue;
       }
-      // Enough runs per sample that one sample spans ≥ 2 ms, well above the clock's resolution.
-      l.reps = Math.max(1, Math.ceil(2 / Math.max(fastest, 1e-3)));
-    }
-    for (let r = 0; r < rounds; r++) {
-      for (const l of loaded) {
-        const t = performance.now();
-        for (let i = 0; i < l.reps; i++) await l.run.run(feeds);
-        l.samples.push((performance.now() - t) / l.reps);
-      }
-    }
-    for (const l of loaded) {
-      cells.push({ model, variant: l.variant, engine: l.engine, medianMs: quantile(l.samples, 0.5), iqrMs: [quantile(l.samples, 0.25), quantile(l.samples, 0.75)] });
-      await l.run.dispose();
+      // Steady samples of the interleaved rounds, one per round (budgetMs: Infinity, so every round runs).
+      const sorted = [...r.steadyMs].sort((a, b) => a - b);
+      cells.push({ model, variant, engine, medianMs: percentile(sorted, 0.5), iqrMs: [percentile(sorted, 0.25), percentile(sorted, 0.75)] });
     }
     console.log(cells.filter((c) => c.model === model).map((c) => `${model} ${c.variant} ${c.engine}: ${c.medianMs?.toFixed(4) ?? c.error} ms`).join('\n'));
   }

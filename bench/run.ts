@@ -18,6 +18,7 @@ import { openHarness, type Harness } from './browser/harness.js';
 import { CHROMIUM_FLAGS, CHROMIUM_PATH } from './browser/launch.js';
 import type { Engine, MeasureResult, MeasureSpec, Measured, OutputValues } from './browser/protocol.js';
 import { BENCH_MODELS, SMOKE_MODEL_ID, prepareModel, type PreparedModel } from './models.js';
+import { percentile } from './stats.js';
 import { buildWasm } from '../scripts/build-wasm.mjs';
 import { ROOT } from '../scripts/fetch-models.js';
 
@@ -108,10 +109,6 @@ interface ModelResult {
   readonly engines: Readonly<Record<string, EngineResult>>;
   /** Per ratio base: Tessera's time / that engine's time; absent when either failed. */
   readonly tesseraRatios: Ratios;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
 }
 
 function maxAbsDiff(a: Readonly<Record<string, OutputValues>>, b: Readonly<Record<string, OutputValues>>): number {
