@@ -1,6 +1,7 @@
-import { attrFloat, attrInt, type Node } from '../ir/graph.js';
+import { attrFloat, attrInt } from '../ir/graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import type { KnownValue } from '../../kernels/op.js';
+import { merged } from './patterns.js';
 import type { PlannedNode } from './plan.js';
 
 /**
@@ -35,11 +36,6 @@ function fuseIntoProducer(nodes: readonly PlannedNode[], graphOutputs: ReadonlyS
 }
 
 const known = (t: Tensor): KnownValue => ({ dtype: t.dtype, dims: t.dims, value: t });
-
-function merged(host: PlannedNode, consumer: PlannedNode, inputs: readonly string[], values: readonly (KnownValue | undefined)[]): PlannedNode {
-  const node: Node = { ...host.node, name: `${host.node.name}+${consumer.node.name}`, inputs, outputs: [consumer.node.outputs[0]!] };
-  return { ...host, node, inputs: values, outputs: [consumer.outputs[0]!] };
-}
 
 const foldBatchNorm: Combine = (bn, conv) => {
   if (bn.node.opType !== 'BatchNormalization' || conv.node.opType !== 'Conv') return undefined;

@@ -1,7 +1,6 @@
-import type { Node } from '../ir/graph.js';
 import { isOnnxDomain } from '../ir/domains.js';
 import { RESIDUAL_INPUT } from '../../kernels/conv/geometry.js';
-import { PatternIndex } from './patterns.js';
+import { merged, PatternIndex } from './patterns.js';
 import type { PlannedNode } from './plan.js';
 
 /**
@@ -25,14 +24,10 @@ export function fuseResidualAdds(nodes: readonly PlannedNode[], graphOutputs: Re
       const conv = residualHost(index, add, side);
       if (!conv) continue;
       const [x, w, b] = conv.node.inputs;
-      const node: Node = {
-        ...conv.node,
-        name: `${conv.node.name}+${add.node.name}`,
-        inputs: [x!, w!, b ?? '', add.node.inputs[1 - side]!],
-        outputs: [add.node.outputs[0]!],
-      };
-      const inputs = [conv.inputs[0], conv.inputs[1], conv.inputs[2], add.inputs[1 - side]];
-      index.replace([conv], add, { ...conv, node, inputs, outputs: [add.outputs[0]!] });
+      // No bias reads as '' so the skip stays at RESIDUAL_INPUT.
+      const inputs = [x!, w!, b ?? '', add.node.inputs[1 - side]!];
+      const values = [conv.inputs[0], conv.inputs[1], conv.inputs[2], add.inputs[1 - side]];
+      index.replace([conv], add, merged(conv, add, inputs, values));
       break;
     }
   }

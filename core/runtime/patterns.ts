@@ -1,3 +1,5 @@
+import type { Node } from '../ir/graph.js';
+import type { KnownValue } from '../../kernels/op.js';
 import type { PlannedNode } from './plan.js';
 
 /**
@@ -48,6 +50,15 @@ export class PatternIndex {
 }
 
 const guardKey = (p: PlannedNode): string => (p.guards ?? []).map((g) => `${g.cond}:${g.when}`).join();
+
+/**
+ * `host` with `consumer` folded into it: named `host+consumer`, reading `inputs` (known as
+ * `values`), writing the consumer's output. The caller puts it in the pair's place.
+ */
+export function merged(host: PlannedNode, consumer: PlannedNode, inputs: readonly string[], values: readonly (KnownValue | undefined)[]): PlannedNode {
+  const node: Node = { ...host.node, name: `${host.node.name}+${consumer.node.name}`, inputs, outputs: [consumer.node.outputs[0]!] };
+  return { ...host, node, inputs: values, outputs: [consumer.outputs[0]!] };
+}
 
 /** The single value of a load-time-known input, if it has exactly one element. */
 export function scalarInput(p: PlannedNode, input: number): number | undefined {

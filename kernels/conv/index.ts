@@ -53,28 +53,30 @@ function convParams(g: ConvGeometry, node: Node, coBlocks: number, pixBlocks: nu
 
 /**
  * WGSL `fn residual(i)`: what the kernel adds to output element i before the activation, the
- * fused residual bound at `binding`, or 0 (folded away by the compiler) for a plain conv.
+ * fused residual bound at binding 4, or 0 (folded away by the compiler) for a plain conv.
  */
-function residualFn(binding: number | undefined): string {
-  if (binding === undefined) return 'fn residual(i: u32) -> f32 { return 0.0; }';
-  return `@group(0) @binding(${binding}) var<storage, read> skip: array<f32>;
+function residualFn(residual: boolean): string {
+  if (!residual) return 'fn residual(i: u32) -> f32 { return 0.0; }';
+  return `@group(0) @binding(4) var<storage, read> skip: array<f32>;
 fn residual(i: u32) -> f32 { return skip[i]; }`;
 }
 
 /**
  * A conv-family dispatch: x, the packed weights and bias (plan constants), out, the residual when
- * `residual` (conv2d.wgsl and depthwise.wgsl read it through `residual()`), then the params.
+ * the node has one (a fused Conv; conv2d.wgsl and depthwise.wgsl read it through `residual()`),
+ * then the params.
  */
 function program(
   src: string, node: Node, params: Params, workgroups: [number, number, number],
-  constants: readonly [Tensor, Tensor], vec4Weights: boolean, prelude = '', residual = false,
+  constants: readonly [Tensor, Tensor], vec4Weights: boolean, prelude = '',
 ): GpuOpPlan {
+  const residual = node.opType === 'Conv' && Boolean(node.inputs[RESIDUAL_INPUT]);
   const wt = vec4Weights ? 'vec4f' : 'f32';
   const code = `@group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<${wt}>;
 @group(0) @binding(2) var<storage, read> bias: array<${wt}>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${residualFn(residual ? 4 : undefined)}
+${residualFn(residual)}
 ${paramsDecl(residual ? 5 : 4, params.length)}
 ${nodeActivationFn(node)}
 ${prelude}
@@ -122,19 +124,18 @@ function denseBias(bias: Tensor | undefined, cOut: number): Tensor {
 function convPlan({ inputs, node }: GpuOpArgs): GpuOpPlan {
   const [x, w, b] = inputs;
   const g = convGeometry(x!.dims, w!.dims, node.attrs);
-  const residual = inputs[RESIDUAL_INPUT] !== undefined;
   const cinG = g.cIn / g.group;
   const pixels = sizeOf(g.outSpatial);
   const pixBlocks = Math.ceil(pixels / 4);
   if (cinG === 1 && g.group > 1) {
     const cBlocks = Math.ceil(g.cOut / 4);
     const total = g.batch * cBlocks * pixBlocks;
-    return program(depthwiseSrc, node, convParams(g, node, cBlocks, pixBlocks, total), dispatch1d(total, WG), packDepthwise(w!.value!, b?.value, g), true, '', residual);
+    return program(depthwiseSrc, node, convParams(g, node, cBlocks, pixBlocks, total), dispatch1d(total, WG), packDepthwise(w!.value!, b?.value, g), true);
   }
   const coBlocks = Math.ceil(g.cOut / g.group / CO_BLOCK);
   const pointwise = g.kernel.every((k) => k === 1) && g.strides.every((s) => s === 1) && [...g.padsBegin, ...g.padsEnd].every((p) => p === 0);
   const [gx, gy] = dispatch1d(coBlocks * pixBlocks, WG);
-  return program(conv2dSrc, node, convParams(g, node, coBlocks, pixBlocks, 0), [gx, gy, g.batch * g.group], packChannelsLast(w!.value!, b?.value, g), true, `const POINTWISE: bool = ${pointwise};`, residual);
+  return program(conv2dSrc, node, convParams(g, node, coBlocks, pixBlocks, 0), [gx, gy, g.batch * g.group], packChannelsLast(w!.value!, b?.value, g), true, `const POINTWISE: bool = ${pointwise};`);
 }
 
 const Conv: OpDef = {

@@ -5,7 +5,6 @@ import { qconvCpuPlan } from './cpu.js';
 import { qconvGeometry } from './geometry.js';
 import { amaxProgram, gpuRowWords, im2rowParams, padPackedRows, prepassProgram, qgemmProgram, withIm2rowCommon, type ScaleSource } from './gpu.js';
 import im2rowSrc from './im2row.wgsl';
-import { POOL2X2_ATTR } from './pool-fusion.js';
 import { qconvReference } from './reference.js';
 
 /**
@@ -15,6 +14,9 @@ import { qconvReference } from './reference.js';
  * quantizes the patches into packed int8 rows, then the QMatMul GEMM with pixels as rows; the CPU
  * has a conv core of its own with 4 pixels per vector (qconv.c says why).
  */
+
+/** The attribute that tells QConv's WebGPU kernel to pool its output (see qgemm-common.wgsl); set by core/runtime/webgpu/pool-fusion.ts. */
+export const POOL2X2_ATTR = '_pool2x2';
 
 const zeros = (n: number): Tensor => ({ dtype: 'float32', dims: [n], data: new Float32Array(n) });
 

@@ -3,7 +3,7 @@ import { sizeOf, type Tensor } from '../../tensor.js';
 import type { BindingRef } from '../../../kernels/op.js';
 import type { AcquiredDevice } from '../../gpu/device.js';
 import type { ExecutionPlan } from '../plan.js';
-import { fusePooledQConvs } from '../../../kernels/quant/pool-fusion.js';
+import { fusePooledQConvs } from './pool-fusion.js';
 import { planKernels } from '../kernel-plans.js';
 import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
 
