@@ -1,8 +1,8 @@
-import type { Tensor } from '../../core/tensor.js';
 import { activateAll } from '../matmul/epilogue.js';
 import type { OpDef } from '../op.js';
 import { blockSparseCpuPlan } from './cpu.js';
-import { BLOCK_ROWS, blockSparseGeometry, checkBlockSparse, type BlockSparseGeometry } from './format.js';
+import { padChannels } from '../quant/cpu.js';
+import { BLOCK_ROWS, blockSparseGeometry, checkBlockSparse } from './format.js';
 import { blockSparseGpuPlan } from './gpu.js';
 
 /**
@@ -11,13 +11,6 @@ import { blockSparseGpuPlan } from './gpu.js';
  * `tessera prune --sparsity block` for dense layers; the reference multiplies the dense matrix
  * the blocks stand for. Weights must be known at load, where their structure is checked.
  */
-
-/** The bias (zeros when absent) padded to whole row groups: both kernels store 4 channels at once. */
-function paddedBias(bias: Tensor | undefined, g: BlockSparseGeometry): Tensor {
-  const data = new Float32Array(g.groups * BLOCK_ROWS);
-  if (bias) data.set(bias.data);
-  return { dtype: 'float32', dims: [data.length], data };
-}
 
 export const BlockSparseMatMul: OpDef = {
   constInputs: [1, 2, 3, 4],
@@ -42,12 +35,12 @@ export const BlockSparseMatMul: OpDef = {
   webgpu({ inputs, node }) {
     const g = blockSparseGeometry(inputs, node.attrs);
     checkBlockSparse(inputs[1]!.value!, inputs[2]!.value!, inputs[3]!.value!, g);
-    return blockSparseGpuPlan(g, node, paddedBias(inputs[4]?.value, g));
+    return blockSparseGpuPlan(g, node, padChannels(inputs[4]?.value, 1, g.n, BLOCK_ROWS));
   },
   cpu({ inputs, node }) {
     const g = blockSparseGeometry(inputs, node.attrs);
     checkBlockSparse(inputs[1]!.value!, inputs[2]!.value!, inputs[3]!.value!, g);
-    return blockSparseCpuPlan(g, node, paddedBias(inputs[4]?.value, g));
+    return blockSparseCpuPlan(g, node, padChannels(inputs[4]?.value, 1, g.n, BLOCK_ROWS));
   },
 };
 

@@ -11,7 +11,7 @@ import { scaleTable } from './scales.js';
  */
 
 /** Float activations: y = Σ_g scale[n,g] · Σ_{k∈g} w·a + bias, in f64 (the kernels are compared with a tolerance). */
-export function q4FloatReference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
+function q4FloatReference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
   const out = new Float32Array(g.m * g.n);
   for (let m = 0; m < g.m; m++) {
     for (let n = 0; n < g.n; n++) {
@@ -33,7 +33,7 @@ export function q4FloatReference(a: ArrayLike<number>, weights: Int8Array, scale
  *   t = Σ_g f32(acc_g)·scale[n,g], g ascending, each product and partial sum rounded to f32
  *   y = f32(f32(t·s) + bias)
  */
-export function q4Int8Reference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
+function q4Int8Reference(a: ArrayLike<number>, weights: Int8Array, scales: ArrayLike<number>, bias: ArrayLike<number> | undefined, g: Q4Geometry): Float32Array {
   const out = new Float32Array(g.m * g.n);
   for (let m = 0; m < g.m; m++) {
     const { scale, inv } = segmentScale(g.actScale, a, m * g.k, g.k);

@@ -31,11 +31,14 @@ function repackWeightBlocks(w: Tensor, n: number, k: number): Tensor {
   return { dtype: 'int32', dims: [out.length], data: out };
 }
 
-/** A per-channel vector (wscale, bias; zeros when absent) padded per group to whole 4-channel blocks. */
-function padChannels(t: Tensor | undefined, groups: number, n: number): Tensor {
-  const blocks = Math.ceil(n / 4);
-  const data = new Float32Array(groups * blocks * 4);
-  if (t) for (let g = 0; g < groups; g++) data.set(t.data.subarray(g * n, (g + 1) * n), g * blocks * 4);
+/**
+ * A per-channel vector (wscale, bias; zeros when absent) of `groups` groups of n channels, each
+ * padded to whole blocks of `block` channels, the unit a kernel stores at once.
+ */
+export function padChannels(t: Tensor | undefined, groups: number, n: number, block = 4): Tensor {
+  const blocks = Math.ceil(n / block);
+  const data = new Float32Array(groups * blocks * block);
+  if (t) for (let g = 0; g < groups; g++) data.set(t.data.subarray(g * n, (g + 1) * n), g * blocks * block);
   return { dtype: 'float32', dims: [data.length], data };
 }
 

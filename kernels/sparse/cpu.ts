@@ -1,27 +1,17 @@
 import type { Node } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
-import { pushActivation } from '../matmul/cpu.js';
 import type { CpuOpPlan } from '../op.js';
 import type { QMatMulGeometry } from '../quant/geometry.js';
-import { staticScale } from '../quant/pack.js';
+import { padChannels, pushScale } from '../quant/cpu.js';
 import { Params } from '../wgsl.js';
 import { CHANNEL_BLOCK, cpuGroups, packCpuLayout } from './cpu-layout.js';
-
-/** A per-channel vector (zeros when absent) padded to `channels`, whole blocks of the kernel. */
-function padChannels(t: Tensor | undefined, channels: number): Tensor {
-  const data = new Float32Array(channels);
-  if (t) data.set(t.data);
-  return { dtype: 'float32', dims: [channels], data };
-}
 
 /** CPU plan of SparseQMatMul (sparse-qmatmul.c): the weights re-laid-out once, here at load. */
 export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tensor, wscale: Tensor, bias: Tensor | undefined, node: Node): CpuOpPlan {
   const { m, n, k } = g;
   if (m * n === 0) return { kind: 'call', calls: [] };
   const groups = cpuGroups(k);
-  const { scale, inv } = g.actScale > 0 ? staticScale(g.actScale) : { scale: 0, inv: 0 };
-  const params = pushActivation(new Params().u32s(m, n, k, groups).f32s(scale, inv).u32s(g.actScale > 0 ? 0 : 1), node);
-  const channels = Math.ceil(n / CHANNEL_BLOCK) * CHANNEL_BLOCK;
+  const params = pushScale(new Params().u32s(m, n, k, groups), g.actScale, node);
   return {
     kind: 'call',
     calls: [{
@@ -31,6 +21,6 @@ export function sparseCpuPlan(g: QMatMulGeometry, values: Tensor, indices: Tenso
     }],
     // One int16 row, every row as offset bytes, the row scales, 16 bytes the last row's vectors overrun.
     scratch: [groups * 4 * 2 + m * groups * 4 + m * 4 + 16],
-    constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, channels), padChannels(bias, channels)],
+    constants: [packCpuLayout(values, indices, n, k), padChannels(wscale, 1, n, CHANNEL_BLOCK), padChannels(bias, 1, n, CHANNEL_BLOCK)],
   };
 }

@@ -4,13 +4,12 @@ import { ModelFormatError, ShapeError } from '../../core/errors.js';
 import type { Attrs, Model } from '../../core/ir/graph.js';
 import { planKernels } from '../../core/runtime/kernel-plans.js';
 import { planModel } from '../../core/runtime/plan.js';
-import { GpuExecutable } from '../../core/runtime/webgpu/gpu-executable.js';
 import { Session } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
 import { PACKED_DOT_FEATURE } from '../quant/gpu.js';
-import { attrsOf, caseArb, integerFloats, integerProduct, type Case } from '../quant/test-util.js';
+import { attrsOf, caseArb, integerFloats, integerProduct, runEverywhere, runGpuWithFeatures, type Case } from '../quant/test-util.js';
 import { TESSERA_DOMAIN } from '../registry.js';
-import { expectClose, expectModelOnBackends, KERNEL_BACKENDS, oneNodeModel, randomTensor, runOp, type TestBackend, testDevice } from '../testing/harness.js';
+import { expectClose, expectModelOnBackends, oneNodeModel, randomTensor, runOp, testDevice } from '../testing/harness.js';
 import { packSparse24Int8, unpackSparse24 } from './sparse24.js';
 
 /** Kernels may differ from the reference only in the float epilogue's rounding. */
@@ -34,22 +33,6 @@ function inputsOf(c: Case, seed: number): (Tensor | undefined)[] {
   return [randomTensor('float32', [...c.batch, c.k], seed, [-1.5, 1.5]), ...sparseWeights(w, c.n, c.k, c.bias ? randomTensor('float32', [c.n], seed + 1) : undefined)];
 }
 
-async function runEverywhere(inputs: readonly (Tensor | undefined)[], attrs: Attrs): Promise<Tensor[]> {
-  const backends: TestBackend[] = [...KERNEL_BACKENDS, 'reference'];
-  return Promise.all(backends.map(async (b) => (await runOp(b, 'SparseQMatMul', inputs, attrs, OPTIONS))[0]!));
-}
-
-/** WebGPU with the plan given only `features` (an empty set forces the portable gather). */
-async function runGpuWithFeatures(inputs: readonly (Tensor | undefined)[], attrs: Attrs, features: ReadonlySet<string>): Promise<Tensor> {
-  const model: Model = oneNodeModel('SparseQMatMul', inputs, attrs, OPTIONS);
-  const exe = await GpuExecutable.create({ ...(await testDevice()), wgslFeatures: features }, planModel(model));
-  try {
-    return (await exe.run(new Map([['x0', inputs[0]!]]))).outputs.get('y0')!;
-  } finally {
-    exe.dispose();
-  }
-}
-
 /**
  * Integer 2:4 weights with unit scales: every row keeps a 127 (in group 0), so the per-channel
  * scale is exactly 1 and the packed values are the integers themselves.
@@ -66,7 +49,7 @@ function integerSparse(n: number, k: number, seed: number): { inputs: (Tensor | 
 describe('SparseQMatMul', () => {
   it('matches the reference on WebGPU and the CPU: odd K, any N, M = 1, batch dims, static and dynamic scales, bias, fused activations', async () => {
     await fc.assert(fc.asyncProperty(caseArb(90, 6), fc.nat(), async (c, seed) => {
-      const [gpu, cpu, ref] = await runEverywhere(inputsOf(c, seed), attrsOf(c));
+      const [gpu, cpu, ref] = await runEverywhere('SparseQMatMul', inputsOf(c, seed), attrsOf(c), OPTIONS);
       expectClose(gpu!, ref!, TOL, 'webgpu');
       expectClose(cpu!, ref!, TOL, 'cpu');
     }), { numRuns: 24 });
@@ -74,7 +57,7 @@ describe('SparseQMatMul', () => {
 
   it('covers every CPU row tile and channel tail: M = 67, K = 200, N = 45', async () => {
     const c: Case = { batch: [67], k: 200, n: 45, bias: true, actScale: 0, act: 'Relu' };
-    const [gpu, cpu, ref] = await runEverywhere(inputsOf(c, 3), attrsOf(c));
+    const [gpu, cpu, ref] = await runEverywhere('SparseQMatMul', inputsOf(c, 3), attrsOf(c), OPTIONS);
     expectClose(gpu!, ref!, TOL, 'webgpu');
     expectClose(cpu!, ref!, TOL, 'cpu');
   });
@@ -93,9 +76,9 @@ describe('SparseQMatMul', () => {
       const all = [a, ...inputs];
       const attrs = { k, act_scale: 1 };
       const outs = [
-        ...(await runEverywhere(all, attrs)),
-        await runGpuWithFeatures(all, attrs, new Set()),
-        await runGpuWithFeatures(all, attrs, new Set([PACKED_DOT_FEATURE])),
+        ...(await runEverywhere('SparseQMatMul', all, attrs, OPTIONS)),
+        await runGpuWithFeatures('SparseQMatMul', all, attrs, new Set(), OPTIONS),
+        await runGpuWithFeatures('SparseQMatMul', all, attrs, new Set([PACKED_DOT_FEATURE]), OPTIONS),
       ];
       for (const out of outs) expect(out.data).toEqual(expected);
     }
@@ -107,8 +90,8 @@ describe('SparseQMatMul', () => {
       const [n, k] = [19, 1001];
       const a = randomTensor('float32', [m, k], 11, [-3, 3]);
       const all = [a, ...integerSparse(n, k, 12).inputs];
-      const [gpu, cpu, ref] = await runEverywhere(all, { k });
-      const portable = await runGpuWithFeatures(all, { k }, new Set());
+      const [gpu, cpu, ref] = await runEverywhere('SparseQMatMul', all, { k }, OPTIONS);
+      const portable = await runGpuWithFeatures('SparseQMatMul', all, { k }, new Set(), OPTIONS);
       expect(gpu!.data).toEqual(ref!.data);
       expect(cpu!.data).toEqual(ref!.data);
       expect(portable.data).toEqual(ref!.data);

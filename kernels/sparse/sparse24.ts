@@ -13,7 +13,7 @@ export const valueWords = (k: number): number => Math.ceil(k / 8);
 export const indexWords = (k: number): number => Math.ceil(k / 32);
 
 /** The 6 (i0, i1) pairs in code order; the WebGPU kept table numbers its pairs in this order. */
-export const PAIRS: readonly (readonly [number, number])[] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+const PAIRS: readonly (readonly [number, number])[] = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
 
 /** Code of the groups that pad a row's last words (no position of them is < K). */
 const PAD_CODE = 0b0100;
