@@ -8,6 +8,9 @@ export const out = (s = ''): void => void process.stdout.write(`${s}\n`);
 export const fmtDims = (dims: readonly (number | string)[]): string => `[${dims.join(', ')}]`;
 export const fmtBytes = (n: number): string => `${n.toLocaleString('en-US')} B`;
 
+/** A registry-style model name from a display name: lowercase letters, digits, '.', '_', '-'. */
+export const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'model';
+
 export function readModel(path: string): Uint8Array {
   try {
     return readFileSync(path);

@@ -7,8 +7,8 @@ import type { Sparsity } from '../core/compress/prune.js';
 import { loadModel } from '../core/load-model.js';
 import type { Backend } from '../core/session.js';
 import { sizeOf, type Tensor } from '../core/tensor.js';
-import { option, UsageError, type Parsed } from './args.js';
-import { fmtBytes, out, readModel } from './common.js';
+import { option, positiveInt, UsageError, type Parsed } from './args.js';
+import { fmtBytes, out, readModel, slug } from './common.js';
 import { readNpy } from './npy.js';
 
 /**
@@ -19,15 +19,17 @@ import { readNpy } from './npy.js';
  */
 
 /** Splits [S, ...] into feeds of `batch` samples each, shaped like the model's input (rank kept). */
-function batchesOf(samples: Tensor, inputName: string, inputRank: number, batch: number): Feeds[] {
+/** Feeds of `batch` samples each, over the first `limit` samples (all by default). */
+function batchesOf(samples: Tensor, inputName: string, inputRank: number, batch: number, limit = samples.dims[0]!): Feeds[] {
   const [count, ...rest] = samples.dims;
   // A file of single samples without the batch axis ([S, 784] for input [batch, 784] has it; [S, 28, 28] for [batch, 1, 28, 28] does not).
   const sampleDims = rest.length === inputRank ? rest.slice(1) : rest;
   if (sampleDims.length !== inputRank - 1) throw new UsageError(`samples of dims [${samples.dims.join(', ')}] do not fit input "${inputName}" of rank ${inputRank}`);
   const per = sizeOf(sampleDims);
   const feeds: Feeds[] = [];
-  for (let s = 0; s < count!; s += batch) {
-    const b = Math.min(batch, count! - s);
+  const end = Math.min(count!, limit);
+  for (let s = 0; s < end; s += batch) {
+    const b = Math.min(batch, end - s);
     const data = samples.data.slice(s * per, (s + b) * per);
     feeds.push({ [inputName]: { dtype: samples.dtype, dims: [b, ...sampleDims], data } });
   }
@@ -116,14 +118,14 @@ export async function compressCommand(command: 'quantize' | 'prune', p: Parsed):
   const labelsFile = option(p, 'labels');
   if (labelsFile && !evalFile) throw new UsageError('--labels goes with --eval');
   const evalSamples = evalFile ? readSamples(evalFile) : undefined;
-  const evalBatches = evalSamples ? batchesOf(evalSamples, inputName, dims.length, number(p, 'batch', 100)) : undefined;
+  const evalBatches = evalSamples ? batchesOf(evalSamples, inputName, dims.length, positiveInt(option(p, 'batch') ?? '100', 'batch')) : undefined;
   const labels = labelsFile ? readSamples(labelsFile).data : undefined;
   const backends = (option(p, 'backends') ?? 'cpu').split(',') as Backend[];
-  const name = option(p, 'name') ?? basename(input, extname(input)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+  const name = option(p, 'name') ?? slug(basename(input, extname(input)));
   const { bundle, report } = await compress({
     source: bytes, sourceBytes: bytes.byteLength, recipe, name,
     calibration: calibrate ? batchesOf(readSamples(calibrate), inputName, dims.length, 1) : undefined,
-    evaluation: evalBatches ? { batches: evalBatches, labels, latencyFeeds: batchesOf(evalSamples!, inputName, dims.length, 1)[0]! } : undefined,
+    evaluation: evalBatches ? { batches: evalBatches, labels, latencyFeeds: batchesOf(evalSamples!, inputName, dims.length, 1, 1)[0]! } : undefined,
     backends,
   });
   writeFileSync(output, bundle);

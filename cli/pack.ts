@@ -4,16 +4,13 @@ import { artifactDigest } from '../core/bundle/sign.js';
 import type { BundleMeta } from '../core/bundle/manifest.js';
 import { packModel } from '../core/bundle/write.js';
 import { option, positiveInt, UsageError, type Parsed } from './args.js';
-import { fmtBytes, out, readModel } from './common.js';
+import { fmtBytes, out, readModel, slug } from './common.js';
 
 /**
  * `tessera pack MODEL.onnx -o OUT.tsra [--name N] [--version V] [--meta FILE.json]`: an ONNX
  * model as a Tessera bundle. The meta file holds what `writeBundle` takes (model id/name/version,
  * layouts, compression, lineage, metrics, telemetryProfile); --name and --version override it.
  */
-
-/** A registry-style model name from a display name: lowercase letters, digits, '.', '_', '-'. */
-const slug = (name: string): string => name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'model';
 
 function readMeta(path: string | undefined): Record<string, unknown> {
   if (!path) return {};

@@ -1,12 +1,12 @@
 /**
  * Classifier evaluation over a loaded Session: logits for a whole image set, run in batches (the
  * models have a symbolic batch dim; each batch size is one shape bucket of the session), and top-1
- * accuracy from them. Shared by the training script, the eval script and the quantize tool.
+ * accuracy from them. Shared by the training, fine-tune and eval scripts and their tests.
  */
 import { InputError } from '../core/errors.js';
 import type { Session } from '../core/session.js';
 import { sizeOf } from '../core/tensor.js';
-import { argmaxRows as argmaxOf } from '../core/compress/evaluate.js';
+import { argmaxRows } from '../core/compress/evaluate.js';
 
 export interface EvalOptions {
   /** Images per run; ignored when the model's batch dim is fixed. Default 100. */
@@ -59,24 +59,14 @@ export async function collectLogits(session: Session, images: Float32Array, opti
   return { count, classes, data: data ?? new Float32Array(0) };
 }
 
-/** Index of the largest logit of each row (the first one on ties). */
-export function argmaxRows(logits: Logits): Int32Array {
-  return argmaxOf(logits.data, logits.classes);
-}
-
 /** Fraction of rows whose argmax is the label. */
 export function accuracy(logits: Logits, labels: Uint8Array): number {
   if (labels.length !== logits.count) throw new InputError(`${labels.length} labels for ${logits.count} rows of logits`);
   if (logits.count === 0) throw new InputError('accuracy of an empty set is undefined');
-  const predicted = argmaxRows(logits);
+  const predicted = argmaxRows(logits.data, logits.classes);
   let right = 0;
   for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) right++;
   return right / labels.length;
-}
-
-/** Top-1 accuracy (a fraction) of the session on the images. */
-export async function top1(session: Session, images: Float32Array, labels: Uint8Array, options: EvalOptions = {}): Promise<number> {
-  return accuracy(await collectLogits(session, images, options), labels);
 }
 
 /** Largest |a − b| over the first `rows` rows of two logit sets (all of the shorter by default). */

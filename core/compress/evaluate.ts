@@ -124,12 +124,8 @@ export async function evaluateModel(
     try {
       session = await Session.load(model, { backend, inputDims });
       measured ??= await measureAccuracy(session, batches, { labels, reference });
-      const single = await Session.load(model, { backend });
-      try {
-        latencyMs[backend] = await steadyLatencyMs(single, latencyFeeds);
-      } finally {
-        single.dispose();
-      }
+      // The same session: latencyFeeds' shape gets a plan of its own in it (a shape bucket).
+      latencyMs[backend] = await steadyLatencyMs(session, latencyFeeds);
     } catch (e) {
       latencyMs[backend] = (e as Error).message;
     } finally {

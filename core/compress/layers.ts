@@ -27,6 +27,11 @@ export interface WeightLayer {
   readonly ownInitializers: readonly string[];
 }
 
+/** The layer's weights with Gemm's alpha folded in, what every compressed format stores. */
+export function scaledWeights(layer: WeightLayer): Float32Array {
+  return layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
+}
+
 /** The value of an initializer or a Constant node, if `name` is one. */
 export function constant(graph: Graph, name: string | undefined): Tensor | undefined {
   if (!name) return undefined;

@@ -2,7 +2,7 @@ import { attrInt, type AttrValue, type Model } from '../ir/graph.js';
 import { packSparse24Int8 } from '../../kernels/sparse/sparse24.js';
 import { quantizeInt4Blocks } from '../../kernels/int4/pack.js';
 import { quantizeWeightsPerChannel } from '../../kernels/quant/pack.js';
-import { convAttrs, findWeightLayers, type WeightLayer } from './layers.js';
+import { convAttrs, findWeightLayers, scaledWeights, type WeightLayer } from './layers.js';
 import { biasEntry, f32, i32, int8Encoding, rewriteLayers, type Encoded } from './rewrite-layers.js';
 
 /**
@@ -70,7 +70,7 @@ function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
   const { n, k } = layer;
   const acts = actAttrs(layer, options.activations);
   // Gemm's alpha goes into the weights before quantizing, so every format's scales absorb it.
-  const w = layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
+  const w = scaledWeights(layer);
   const int4 = options.weights === 'int4' && (layer.kind === 'dense' || int4Conv(layer));
   if (!int4 && (layer.kind === 'conv' || !options.sparsity)) {
     return int8Encoding(layer, quantizeWeightsPerChannel(w, n, k), acts);

@@ -3,7 +3,7 @@ import type { Tensor } from '../tensor.js';
 import { BLOCK_COLS, BLOCK_ROWS, packBlockSparse } from '../../kernels/blocksparse/format.js';
 import type { QuantizedWeights } from '../../kernels/quant/pack.js';
 import { TESSERA_DOMAIN } from '../ir/domains.js';
-import { convAttrs, type WeightLayer } from './layers.js';
+import { convAttrs, scaledWeights, type WeightLayer } from './layers.js';
 
 /**
  * Puts com.tessera nodes in place of weight layers: shared by the quantize tool, which encodes
@@ -40,7 +40,7 @@ export function int8Encoding(layer: WeightLayer, q: QuantizedWeights, acts: Read
 /** BlockSparseMatMul over a dense layer's float weights (Gemm's alpha folded in): every 4 × 16 block with a nonzero is stored. */
 export function blockSparseEncoding(layer: WeightLayer): Encoded {
   const { n, k } = layer;
-  const w = layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
+  const w = scaledWeights(layer);
   const { values, blockCols, rowPtr } = packBlockSparse(w, n, k);
   return {
     opType: 'BlockSparseMatMul',

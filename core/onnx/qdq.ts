@@ -1,6 +1,6 @@
 import { ModelFormatError } from '../errors.js';
 import { attrInt, type Node } from '../ir/graph.js';
-import { sizeOf, type Tensor } from '../tensor.js';
+import { sizeOf, stridesOf, type Tensor } from '../tensor.js';
 import { refuseNode, type ImportGraph } from './import-graph.js';
 
 /**
@@ -49,10 +49,12 @@ function params(g: ImportGraph, node: Node, dims: readonly number[]): Params | u
   return { scale: Float32Array.from(scale.data), zeroPoint: zp?.data, axis: perTensor ? -1 : ax };
 }
 
-/** Index along `axis` of flat element i of a row-major tensor of `dims`. */
-function axisIndex(dims: readonly number[], axis: number, i: number): number {
-  if (axis < 0) return 0;
-  return Math.floor(i / sizeOf(dims.slice(axis + 1))) % dims[axis]!;
+/** Index along `axis` of each flat element of a row-major tensor of `dims` (0 for all when axis < 0). */
+function axisIndexOf(dims: readonly number[], axis: number): (i: number) => number {
+  if (axis < 0) return () => 0;
+  const stride = stridesOf(dims)[axis]!;
+  const size = dims[axis]!;
+  return (i) => Math.floor(i / stride) % size;
 }
 
 /**
@@ -67,8 +69,9 @@ export function foldConstantDequantize(g: ImportGraph): Map<string, QuantizedCon
     if (!x) continue;
     const p = params(g, node, x.dims);
     if (!p) continue;
-    const ints = Float32Array.from(x.data, (q, i) => q - (p.zeroPoint ? p.zeroPoint[axisIndex(x.dims, p.axis, i)]! : 0));
-    const value = Float32Array.from(ints, (v, i) => v * p.scale[axisIndex(x.dims, p.axis, i)]!);
+    const at = axisIndexOf(x.dims, p.axis);
+    const ints = Float32Array.from(x.data, (q, i) => q - (p.zeroPoint ? p.zeroPoint[at(i)]! : 0));
+    const value = Float32Array.from(ints, (v, i) => v * p.scale[at(i)]!);
     const name = node.outputs[0]!;
     g.initializers.set(name, { dtype: 'float32', dims: x.dims, data: value });
     g.nodes = g.nodes.filter((n) => n !== node);

@@ -1,5 +1,5 @@
 import type { AttrValue } from '../ir/graph.js';
-import { findWeightLayers, transposeKN, type WeightLayer } from '../compress/layers.js';
+import { findWeightLayers, scaledWeights, transposeKN, type WeightLayer } from '../compress/layers.js';
 import { int8Encoding, rewriteLayers, type Encoded } from '../compress/rewrite-layers.js';
 import { packInt8Rows, QMAX, quantizeWeightsPerChannel, type QuantizedWeights } from '../../kernels/quant/pack.js';
 import type { ImportGraph } from './import-graph.js';
@@ -29,7 +29,7 @@ function weightsOf(layer: WeightLayer, w: QuantizedConstant, notes: string[]): Q
   const q = carriedOver(layer, w);
   if (typeof q !== 'string') return q;
   notes.push(`${layer.node.name}: weights of "${w.node}" quantized again per output channel, as ${q}`);
-  const scaled = layer.alpha === 1 ? layer.weights : layer.weights.map((v) => v * layer.alpha);
+  const scaled = scaledWeights(layer);
   return quantizeWeightsPerChannel(scaled, layer.n, layer.k);
 }
 
