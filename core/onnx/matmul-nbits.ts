@@ -2,6 +2,7 @@ import { ModelFormatError } from '../errors.js';
 import { attrInt, type Node } from '../ir/graph.js';
 import { sizeOf, type Tensor } from '../tensor.js';
 import { GROUP, GROUP_WORDS, groupsOf, packHalfScales, quantizeInt4Blocks, zeroPointWords } from '../../kernels/int4/pack.js';
+import { packInt8Rows } from '../../kernels/quant/pack.js';
 import { TESSERA_DOMAIN } from '../ir/domains.js';
 import { refuseNode, type ImportGraph } from './import-graph.js';
 
@@ -17,24 +18,6 @@ import { refuseNode, type ImportGraph } from './import-graph.js';
 const MS_DOMAIN = 'com.microsoft';
 
 const int32 = (dims: readonly number[], data: Int32Array): Tensor => ({ dtype: 'int32', dims, data });
-
-/** Little-endian words of a byte stream: Q4MatMul's words hold MatMulNBits' bytes in order. */
-function bytesToWords(bytes: ArrayLike<number>): Int32Array {
-  const out = new Int32Array(Math.ceil(bytes.length / 4));
-  for (let i = 0; i < bytes.length; i++) out[i >> 2]! |= (bytes[i]! & 0xff) << (8 * (i & 3));
-  return out;
-}
-
-/** Per row: ceil(n_blocks/2) zero-point bytes → ceil(n_blocks/8) words, the nibble order kept. */
-function zeroPointRows(bytes: ArrayLike<number>, n: number, blocks: number): Int32Array {
-  const rowBytes = Math.ceil(blocks / 2);
-  const words = zeroPointWords(blocks);
-  const out = new Int32Array(n * words);
-  for (let r = 0; r < n; r++) {
-    for (let i = 0; i < rowBytes; i++) out[r * words + (i >> 2)]! |= (bytes[r * rowBytes + i]! & 0xff) << (8 * (i & 3));
-  }
-  return out;
-}
 
 interface Parts {
   readonly k: number;
@@ -104,12 +87,14 @@ export function rewriteMatMulNBits(g: ImportGraph): void {
     let scales: Tensor;
     let zeroPoints: Tensor | undefined;
     if (p.blockSize === GROUP && p.zeroPoints?.dtype !== 'float32') {
-      w = int32([p.n, groups * GROUP_WORDS], bytesToWords(p.b.data));
+      // Q4MatMul's words hold MatMulNBits' bytes in order, as packInt8Rows lays bytes into words.
+      w = int32([p.n, groups * GROUP_WORDS], packInt8Rows(p.b.data, p.n, groups * GROUP_WORDS * 4));
       // fp16 values widened by the loader narrow back exactly.
       scales = halfScales
         ? int32([p.n, Math.ceil(groups / 2)], packHalfScales(p.scales.data, p.n, groups))
         : { dtype: 'float32', dims: [p.n, groups], data: Float32Array.from(p.scales.data) };
-      zeroPoints = p.zeroPoints && int32([p.n, zeroPointWords(groups)], zeroPointRows(p.zeroPoints.data, p.n, groups));
+      // ceil(groups/2) zero-point bytes per row → ceil(groups/8) words, the nibble order kept.
+      zeroPoints = p.zeroPoints && int32([p.n, zeroPointWords(groups)], packInt8Rows(p.zeroPoints.data, p.n, Math.ceil(groups / 2)));
     } else {
       const why = p.blockSize !== GROUP ? `block_size ${p.blockSize}` : 'float zero points';
       const q = quantizeInt4Blocks(dequantize(p), { zeroPoint: p.zeroPoints !== undefined, scaleDtype: halfScales ? 'float16' : 'float32' });

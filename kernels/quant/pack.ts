@@ -65,8 +65,8 @@ export function quantizeRowSymmetric(x: ArrayLike<number>, inv: number, start = 
 export const packedWords = (k: number): number => Math.ceil(k / 4);
 
 /**
- * Packs an [N, K] int8 matrix (values already in [-127, 127]) as int32 [N, ceil(K/4)]: k ascending
- * from the low byte of each word, the tail of each row padded with zeros.
+ * Packs an [N, K] int8 matrix (values already in [-127, 127]), or any [N, K] bytes, as int32
+ * [N, ceil(K/4)]: k ascending from the low byte of each word, the tail of each row padded with zeros.
  */
 export function packInt8Rows(w: ArrayLike<number>, n: number, k: number): Int32Array {
   if (w.length !== n * k) throw new RangeError(`packInt8Rows: ${w.length} values for [${n}, ${k}]`);
