@@ -49,7 +49,8 @@ export class PatternIndex {
   }
 }
 
-const guardKey = (p: PlannedNode): string => (p.guards ?? []).map((g) => `${g.cond}:${g.when}`).join();
+/** Which If-branch guards a node runs under, as one comparable string. */
+export const guardKey = (p: PlannedNode): string => (p.guards ?? []).map((g) => `${g.cond}:${g.when}`).join();
 
 /**
  * `host` with `consumer` folded into it: named `host+consumer`, reading `inputs` (known as

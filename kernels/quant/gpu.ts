@@ -11,6 +11,8 @@ import commonSrc from './qgemm-common.wgsl';
 import qgemmSrc from './qgemm.wgsl';
 import qgemvSrc from './qgemv.wgsl';
 import quantizeCommonSrc from './quantize-common.wgsl';
+import rowValueSrc from './row-value.wgsl';
+import im2rowPackedSrc from './im2row-packed.wgsl';
 
 /**
  * WebGPU planning shared by QMatMul and QConv: an activation pre-pass (amax.wgsl for a dynamic
@@ -100,6 +102,23 @@ export function im2rowParams(g: ConvGeometry, k: number, rowLength: number, invo
     .u32s(...g.dilations, g.cIn / g.group, g.group, ho * wo, k, rowLength, invocations, pooled ? wo / 2 : 0);
 }
 
+/**
+ * im2row-packed.wgsl: the patch rows (`rowWords` words for `k` taps, `totalWords` in all) of a
+ * QConv of geometry `g` gathered from the int8 words its producer stored (qgemm-common.wgsl,
+ * PACK_OUT).
+ */
+export function packedIm2rowProgram(x: BindingRef, aq: BindingRef, g: ConvGeometry, k: number, rowWords: number, totalWords: number, pooled: boolean): GpuProgram {
+  const run = [4, 2, 1].find((r) => (g.cIn / g.group / 4) % r === 0)!;
+  const invocations = totalWords / run;
+  const params = im2rowParams(g, k, rowWords, invocations, pooled);
+  const code = `${storage('x', 0, 'u32')}
+${storage('aq', 1, 'u32', 'read_write')}
+${paramsDecl(2, params.length)}
+const RUN = ${run}u;
+${withIm2rowCommon(im2rowPackedSrc)}`;
+  return { code, workgroups: dispatch1d(invocations, 64), bindings: [x, aq], uniforms: params.pack() };
+}
+
 /** Where the activation scale comes from: a static one, or per segment from amax.wgsl's output. */
 export type ScaleSource =
   | { readonly kind: 'static'; readonly actScale: number }
@@ -134,6 +153,7 @@ ${dynamic ? storage('scales', 2, 'f32') : ''}
 ${paramsDecl(dynamic ? 3 : 2, params.length)}
 fn act_inv(seg: u32) -> f32 { return ${dynamic ? 'scales[2u * seg + 1u]' : `p_f(${invAt}u)`}; }
 ${quantizeCommonSrc}
+${rowValueSrc}
 ${src}`;
   return { code, workgroups: dispatch1d(invocations, 64), bindings: [x, aq, ...(dynamic ? [scale.scales] : [])], uniforms: params.pack() };
 }
@@ -159,6 +179,14 @@ export interface QGemmSpec {
   readonly features: ReadonlySet<string> | undefined;
   /** Rows come in 2x2 MaxPool windows (im2row-common.wgsl); `out` addresses the pooled output. */
   readonly pool2x2?: boolean;
+  /** The reader's static activation scale: store int8 words for it (qgemm-common.wgsl, PACK_OUT); `out` strides count words. */
+  readonly packOut?: number;
+}
+
+/** dispatch1d's grid for `invocations` with `z` slices. */
+function flatWorkgroups(invocations: number, z: number): [number, number, number] {
+  const [x, y] = dispatch1d(invocations, 64);
+  return [x, y, z];
 }
 
 export function qgemmProgram(spec: QGemmSpec): GpuProgram {
@@ -168,25 +196,31 @@ export function qgemmProgram(spec: QGemmSpec): GpuProgram {
   const params = new Params()
     .u32s(m, n, kv, spec.group, out.perRow, out.perCol, out.perBatch, out.perGroup, spec.aWordsPerZ / 4)
     .f32s(dynamic ? 0 : staticScale(scale.actScale).scale)
-    .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0);
+    .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0)
+    .f32s(spec.packOut ? staticScale(spec.packOut).inv : 0);
   const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
   const gemv = m < 4 && !spec.pool2x2;
   // store_pooled's max_nan: from NAN_FNS, which some activations bring along already.
   const activation = nodeActivationFn(spec.node);
+  const packed = spec.packOut !== undefined;
   const code = `${dotPrimitives(spec.features)}
 ${storage('aq', 0, 'vec4u')}
 ${storage('wq', 1, 'vec4u')}
 ${storage('wscale', 2, 'f32')}
 ${storage('bias', 3, 'f32')}
-${storage('out', 4, 'f32', 'read_write')}
+${storage('out', 4, packed ? 'u32' : 'f32', 'read_write')}
+fn put_f32(i: u32, v: f32) { out[i] = ${packed ? 'bitcast<u32>(v)' : 'v'}; }
+fn put_word(i: u32, w: u32) { out[i] = ${packed ? 'w' : 'bitcast<f32>(w)'}; }
+${quantizeCommonSrc}
 ${dynamic ? storage('scales', 5, 'f32') : ''}
 ${paramsDecl(bindings.length, params.length)}
 fn row_scale(m: u32, b: u32) -> f32 { return ${dynamic ? 'scales[2u * (m * p_u(10u) + b * p_u(11u))]' : 'p_f(9u)'}; }
 ${activation}
 ${activation.includes(NAN_FNS) ? '' : NAN_FNS}const POOL2X2 = ${spec.pool2x2 ?? false};
+const PACK_OUT = ${packed};
 ${commonSrc}
 ${gemv ? qgemvSrc : qgemmSrc}`;
   const nBlocks = Math.ceil(n / 4);
-  const workgroups: [number, number, number] = gemv ? [Math.ceil(nBlocks / 16), m, spec.z] : [Math.ceil(nBlocks / 8), Math.ceil(m / 32), spec.z];
+  const workgroups: [number, number, number] = gemv ? [Math.ceil(nBlocks / 16), m, spec.z] : flatWorkgroups(nBlocks * Math.ceil(m / 4), spec.z);
   return { code, workgroups, bindings, uniforms: params.pack() };
 }

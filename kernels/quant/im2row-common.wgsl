@@ -1,5 +1,5 @@
-// Where a conv's patch rows read the image, shared by QConv's quantizing im2row.wgsl and Q4Conv's
-// float im2row-f32.wgsl (kernels/int4), so both gather the same taps. Row `row` of the patch
+// Where a conv's patch rows read the image, shared by QConv's quantizing im2row.wgsl, its
+// im2row-packed.wgsl and Q4Conv's float im2row-f32.wgsl (kernels/int4), so all gather the same taps. Row `row` of the patch
 // matrix is output pixel p = row % P of slice z = row / P (image b = z / group, group g = z % group);
 // its K = cinG * KH * KW taps follow ONNX weight order (c, kh, kw).
 //
@@ -12,9 +12,10 @@
 // 14 P (pixels), 15 Kc, 16 values or words per row, 17 total invocations, 18 pooled width or 0.
 
 struct Patch {
-  // First input value of the row's image and group, its image, and its output pixel.
+  // First input value of the row's image and group (NCHW), its image and group, and its output pixel.
   base: u32,
   b: u32,
+  g: u32,
   oy: u32,
   ox: u32,
 }
@@ -28,10 +29,10 @@ fn patch_of(row: u32) -> Patch {
   let g = z % group;
   let base = (b * p_u(0u) + g * p_u(12u)) * p_u(1u) * p_u(2u);
   let pooledW = p_u(18u);
-  if (pooledW == 0u) { return Patch(base, b, p / p_u(3u), p % p_u(3u)); }
+  if (pooledW == 0u) { return Patch(base, b, g, p / p_u(3u), p % p_u(3u)); }
   let q = p / 4u;
   let j = p % 4u;
-  return Patch(base, b, (q / pooledW) * 2u + j / 2u, (q % pooledW) * 2u + j % 2u);
+  return Patch(base, b, g, (q / pooledW) * 2u + j / 2u, (q % pooledW) * 2u + j % 2u);
 }
 
 // x's index of tap k of the patch at `at`, or -1 for a padding tap and for k >= Kc.

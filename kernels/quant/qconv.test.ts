@@ -4,9 +4,13 @@ import { ModelFormatError, ShapeError } from '../../core/errors.js';
 import type { Attrs, Model } from '../../core/ir/graph.js';
 import { Session, type Backend } from '../../core/session.js';
 import type { Tensor } from '../../core/tensor.js';
+import { planModel } from '../../core/runtime/plan.js';
+import { packQConvChains } from '../../core/runtime/webgpu/packed-fusion.js';
+import { fusePooledQConvs } from '../../core/runtime/webgpu/pool-fusion.js';
 import { TESSERA_DOMAIN } from '../registry.js';
 import { convGeometry } from '../testing/conv-cases.js';
 import { expectClose, oneNodeModel, randomTensor, testDevice } from '../testing/harness.js';
+import { PACK_OUT_ATTR, PACKED_IN_ATTR } from './qconv.js';
 import { integerFloats, integerWeights, Q_OPTIONS, quantizedWeights, runEverywhere, runGpuWithFeatures } from './test-util.js';
 
 const TOL = { atol: 1e-5, rtol: 1e-5 };
@@ -170,6 +174,91 @@ describe('QConv', () => {
       for (const name of Object.keys(ref!.outputs)) {
         expect(gpu!.outputs[name]!.data, `case ${i} ${name}`).toEqual(ref!.outputs[name]!.data);
         expect(cpu!.outputs[name]!.data, `case ${i} ${name}`).toEqual(ref!.outputs[name]!.data);
+      }
+    }
+  });
+
+  it('a QConv that only a static-scale QConv reads hands it int8 words on WebGPU, equal to the float hand-off elsewhere', async () => {
+    interface Layer {
+      readonly cout: number;
+      readonly kernel: [number, number];
+      readonly attrs: Attrs;
+      /** 0: dynamic. */
+      readonly actScale: number;
+      readonly pool?: boolean;
+    }
+    const relu = { _activation: 'Relu', _alpha: 0, _beta: 0 };
+    // [x dims, layers, graph outputs besides the last, which layers store words, which read them]
+    const cases: [number[], Layer[], string[], boolean[], boolean[]][] = [
+      // The CNN's shape: a pooled producer, 8 channels (2 words a tap).
+      [[1, 1, 12, 12], [
+        { cout: 8, kernel: [3, 3], attrs: { pads: [1, 1, 1, 1], ...relu }, actScale: 0.05, pool: true },
+        { cout: 12, kernel: [3, 3], attrs: { pads: [1, 1, 1, 1], ...relu }, actScale: 0.05 },
+      ], [], [true, false], [false, true]],
+      // Unpooled, 16 channels (a run of 4 words), batch 2, stride and asymmetric pads, then a third
+      // layer: the middle one reads and stores words.
+      [[2, 4, 9, 7], [
+        { cout: 16, kernel: [3, 3], attrs: { pads: [1, 1, 1, 1] }, actScale: 0 },
+        { cout: 8, kernel: [3, 2], attrs: { strides: [2, 1], pads: [0, 1, 2, 0], ...relu }, actScale: 0.04 },
+        { cout: 5, kernel: [1, 1], attrs: {}, actScale: 0.03 },
+      ], [], [true, true, false], [false, true, true]],
+      // Groups of 4 channels (1 word a tap), dilation.
+      [[1, 4, 10, 10], [
+        { cout: 8, kernel: [3, 3], attrs: { group: 2, pads: [2, 2, 2, 2], dilations: [2, 2] }, actScale: 0.05 },
+        { cout: 8, kernel: [3, 3], attrs: { group: 2, dilations: [2, 1] }, actScale: 0.05 },
+      ], [], [true, false], [false, true]],
+      // Not packed: a dynamic reader, 6 channels, a producer whose output is also a graph output.
+      [[1, 3, 8, 8], [
+        { cout: 8, kernel: [3, 3], attrs: {}, actScale: 0.05 },
+        { cout: 6, kernel: [3, 3], attrs: {}, actScale: 0 },
+        { cout: 8, kernel: [1, 1], attrs: {}, actScale: 0.05 },
+        { cout: 4, kernel: [1, 1], attrs: {}, actScale: 0.05 },
+      ], ['y2'], [false, false, false, false], [false, false, false, false]],
+    ];
+    for (const [i, [dims, layers, exposed, stores, reads]] of cases.entries()) {
+      const initializers = new Map<string, Tensor>();
+      const nodes: Model['graph']['nodes'][number][] = [];
+      let prev = 'x';
+      let cin = dims[1]!;
+      layers.forEach((l, j) => {
+        const group = (l.attrs.group as number | undefined) ?? 1;
+        const k = (cin / group) * l.kernel[0] * l.kernel[1];
+        const [w, wscale, bias] = quantizedWeights(l.cout, k, 50 + 10 * i + j, true);
+        initializers.set(`w${j}`, w).set(`s${j}`, wscale).set(`b${j}`, bias!);
+        const attrs = { ...l.attrs, kernel_shape: l.kernel, k, ...(l.actScale ? { act_scale: l.actScale } : {}) };
+        const out = `y${j}`;
+        const convOut = l.pool ? `c${j}` : out;
+        nodes.push({ name: `conv${j}`, opType: 'QConv', domain: TESSERA_DOMAIN, inputs: [prev, `w${j}`, `s${j}`, `b${j}`], outputs: [convOut], attrs });
+        if (l.pool) nodes.push({ name: `pool${j}`, opType: 'MaxPool', domain: '', inputs: [convOut], outputs: [out], attrs: { kernel_shape: [2, 2], strides: [2, 2] } });
+        prev = out;
+        cin = l.cout;
+      });
+      const model: Model = {
+        opset: 17,
+        producer: 'test',
+        graph: {
+          inputs: [{ name: 'x', dtype: 'float32', dims }],
+          outputs: [prev, ...exposed].map((name) => ({ name, dtype: 'float32' as const, dims: [] })),
+          initializers,
+          nodes,
+        },
+      };
+      const planned = packQConvChains(fusePooledQConvs(planModel(model))).nodes.filter((p) => p.node.opType === 'QConv');
+      expect(planned.map((p) => p.node.attrs[PACK_OUT_ATTR] !== undefined), `case ${i} stores`).toEqual(stores);
+      expect(planned.map((p) => p.node.attrs[PACKED_IN_ATTR] === 1), `case ${i} reads`).toEqual(reads);
+      const x = randomTensor('float32', dims, 60 + i, [-2, 2]);
+      const run = async (backend: Backend): Promise<Record<string, Tensor>> => {
+        const session = await Session.load(model, { backend, device: backend === 'webgpu' ? (await testDevice()).device : undefined });
+        try {
+          return await session.run({ x });
+        } finally {
+          session.dispose();
+        }
+      };
+      const [gpu, cpu, ref] = await Promise.all((['webgpu', 'cpu', 'reference'] as const).map(run));
+      for (const name of Object.keys(ref!)) {
+        expect(gpu![name]!.data, `case ${i} ${name}`).toEqual(ref![name]!.data);
+        expect(cpu![name]!.data, `case ${i} ${name}`).toEqual(ref![name]!.data);
       }
     }
   });

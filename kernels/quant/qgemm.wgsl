@@ -4,23 +4,27 @@
 // Layout: aq packed int8 rows [z][M][KV] and wq [group][N][KV], both vec4<u32> (16 int8 values),
 // K contiguous and zero-padded to whole vec4s, so neither operand needs bounds tests along K.
 //
-// Workgroup 8x8; each invocation a 4x4 register block (4 rows x 4 output channels), the blocking
+// Workgroup 64, flat over (row block, column block) with column blocks fastest, z over (batch
+// item, group); each invocation a 4x4 register block (4 rows x 4 output channels), the blocking
 // of the fp32 gemm.wgsl, and likewise no shared memory: on SwiftShader a workgroup is one thread
 // running SIMD-4 lanes, where barriers are fibre switches. Per step it loads 8 vec4s and issues 64
 // products of 4 int8 pairs (256 MACs), one packed word of each row and channel at a time
 // (mac4x4); the fp32 kernel gets 16 FMAs from 8 loads. Rows and columns past M/N are
-// clamped for loading and skipped at the store. qgemv.wgsl takes M < 4, where 3 of 4 rows here
-// would be padding.
+// clamped for loading and skipped at the store. Flat, not an 8x8 grid of blocks: SwiftShader runs
+// a workgroup's idle lanes through the whole loop, and with 16 output channels (4 blocks) half of
+// an 8-wide grid was idle. qgemv.wgsl takes M < 4, where 3 of 4 rows here would be padding.
 
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let M = p_u(0u);
   let N = p_u(1u);
   let KV = p_u(2u);
   let group = p_u(3u);
-  let n0 = gid.x * 4u;
-  let m0 = gid.y * 4u;
-  if (n0 >= N || m0 >= M) { return; }
+  let flat = gid.x + gid.y * nwg.x * 64u;
+  let nBlocks = (N + 3u) / 4u;
+  let n0 = (flat % nBlocks) * 4u;
+  let m0 = (flat / nBlocks) * 4u;
+  if (m0 >= M) { return; }
   let b = gid.z / group;
   let g = gid.z % group;
   let ms = min(vec4u(m0) + vec4u(0u, 1u, 2u, 3u), vec4u(M - 1u));
@@ -47,7 +51,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     mac4x4(vec4u(a0.w, a1.w, a2.w, a3.w), vec4u(w0.w, w1.w, w2.w, w3.w), &acc0, &acc1, &acc2, &acc3);
   }
   if (POOL2X2) {
-    store_pooled(array(acc0, acc1, acc2, acc3), m0, n0, b, g);
+    store_pooled(acc0, acc1, acc2, acc3, m0, n0, b, g);
     return;
   }
   store_row(acc0, m0, n0, b, g);

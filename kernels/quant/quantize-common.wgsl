@@ -4,17 +4,11 @@
 // bit-identical on every backend. Four q go into one u32, k ascending from the low byte, as the
 // weights are packed.
 //
-// The prefix spliced in by kernels/quant/gpu.ts declares `fn act_inv(seg: u32) -> f32`: the static
-// multiplier from the parameter block, or the per-segment one amax.wgsl wrote.
+// No bindings: the pre-passes (with row-value.wgsl) and a GEMM that stores int8 for the next layer
+// (qgemm-common.wgsl, PACK_OUT) take it as it is.
 
 fn quantize(x: f32, inv: f32) -> i32 {
   return i32(clamp(round(x * inv), -127.0, 127.0));
-}
-
-/** Value k of the row of x starting at `base` (K long), quantized; 0 past K. */
-fn row_value(base: u32, k: u32, K: u32, inv: f32) -> i32 {
-  if (k >= K) { return 0; }
-  return quantize(x[base + k], inv);
 }
 
 fn pack4(q: vec4i) -> u32 {

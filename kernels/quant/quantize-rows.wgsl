@@ -5,7 +5,7 @@
 // is a few hundred to a few thousand words, tiny next to the GEMM, and needs no cooperation.
 //
 // Prefix from kernels/quant/gpu.ts: bindings x (f32), aq (u32, read_write), [scales], params
-// (0 K, 1 KW, 2 total words, 3 static inv), fn act_inv(row), and quantize-common.wgsl.
+// (0 K, 1 KW, 2 total words, 3 static inv), fn act_inv(row), quantize-common.wgsl and row-value.wgsl.
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

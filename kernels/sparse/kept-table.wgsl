@@ -15,7 +15,7 @@
 // made this pass cost a third of the GEMV on SwiftShader.
 //
 // Prefix from kernels/quant/gpu.ts: bindings x (f32), aq (u32, read_write: the table), [scales],
-// params (0 K, 1 spans per row, 2 spans in all, 3 static inv), fn act_inv(row), quantize-common.wgsl.
+// params (0 K, 1 spans per row, 2 spans in all, 3 static inv), fn act_inv(row), quantize-common.wgsl and row-value.wgsl.
 
 /** The 6 pairs of a group's 4 bytes (in PAIRS order), 16 bits each: 4 in a vec4, 2 in a vec2. */
 struct Pairs { a: vec4u, b: vec2u }

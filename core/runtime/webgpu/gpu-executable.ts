@@ -3,6 +3,7 @@ import { sizeOf, type Tensor } from '../../tensor.js';
 import type { BindingRef } from '../../../kernels/op.js';
 import type { AcquiredDevice } from '../../gpu/device.js';
 import type { ExecutionPlan } from '../plan.js';
+import { packQConvChains } from './packed-fusion.js';
 import { fusePooledQConvs } from './pool-fusion.js';
 import { planKernels } from '../kernel-plans.js';
 import { align, bytesOf, fromWords, planValueSlots, scratchKey, toWords } from '../value-slots.js';
@@ -96,7 +97,7 @@ export class GpuExecutable {
 
   static async create(acquired: AcquiredDevice, unfused: ExecutionPlan): Promise<GpuExecutable> {
     const { device } = acquired;
-    const plan = fusePooledQConvs(unfused);
+    const plan = packQConvChains(fusePooledQConvs(unfused));
     const opPlans = planKernels(plan, 'webgpu', acquired.wgslFeatures);
 
     device.pushErrorScope('validation');
