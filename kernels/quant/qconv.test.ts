@@ -98,7 +98,7 @@ describe('QConv', () => {
     for (const out of outs) expect(out.data).toEqual(expected);
   });
 
-  it('the CPU conv core\'s edges, exactly: odd K, P and Cout off the 8-pixel x 4-channel tile, quads split across rows, narrow rows, strides, chunks, depthwise tiles', async () => {
+  it('the CPU conv core\'s edges, exactly: odd K, P and Cout off the 8-pixel x 4-channel tile, quads split across rows, narrow rows, strides, chunks, depthwise tiles, a single output pixel', async () => {
     // [x dims, cout, attrs]: integer activations at scale 1 and integer weights at unit scale, so
     // every output is its accumulator (through Relu / Clip, which are exact).
     const cases: [number[], number, [number, number], Attrs][] = [
@@ -110,6 +110,8 @@ describe('QConv', () => {
       // Depthwise: 1 and 2 channels per group take the 4-quad x 1- and 2-channel tiles.
       [[1, 6, 5, 7], 6, [3, 3], { group: 6, pads: [1, 1, 1, 1], _activation: 'Relu', _alpha: 0, _beta: 0 }],
       [[2, 3, 6, 9], 6, [3, 3], { group: 3, pads: [1, 1, 1, 1] }],
+      // One output pixel per image: WebGPU's matrix-vector kernel, K-major weights, 3 channels a group.
+      [[2, 4, 3, 3], 6, [3, 3], { group: 2 }],
     ];
     for (const [i, [dims, cout, kernel, attrs]] of cases.entries()) {
       const k = (dims[1]! / ((attrs.group as number | undefined) ?? 1)) * kernel[0] * kernel[1];

@@ -3,7 +3,7 @@ import { activateAll } from '../matmul/epilogue.js';
 import type { OpDef } from '../op.js';
 import { qconvCpuPlan } from './cpu.js';
 import { qconvGeometry } from './geometry.js';
-import { amaxProgram, gpuRowWords, im2rowParams, packedIm2rowProgram, padPackedRows, prepassProgram, qgemmProgram, withIm2rowCommon, type ScaleSource } from './gpu.js';
+import { amaxProgram, gpuRowWords, gpuWeights, im2rowParams, packedIm2rowProgram, prepassProgram, qgemmProgram, withIm2rowCommon, type ScaleSource } from './gpu.js';
 import { packInt8Rows, unpackInt8Rows } from './pack.js';
 import im2rowSrc from './im2row.wgsl';
 import { qconvReference } from './reference.js';
@@ -88,7 +88,9 @@ export const QConv: OpDef = {
         }),
       ],
       scratch: [Math.max(16, total * 4), ...(dynamic ? [Math.max(16, g.batch * 8)] : [])],
-      constants: [padPackedRows(packedIn ? tapsMajor(w!.value!, g.cOut, g.cIn / g.group, g.kernel[0]! * g.kernel[1]!) : w!.value!, g.cOut, g.k), ...(bias ? [] : [zeros(g.cOut)])],
+      constants: [
+        gpuWeights(packedIn ? tapsMajor(w!.value!, g.cOut, g.cIn / g.group, g.kernel[0]! * g.kernel[1]!) : w!.value!, { m: pixels, n: coutG, k: g.k, group: g.group, pool2x2 }),
+        ...(bias ? [] : [zeros(g.cOut)])],
     };
   },
   cpu({ inputs: [x, w, wscale, bias], node }) {

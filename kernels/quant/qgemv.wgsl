@@ -1,10 +1,15 @@
-// int8 W8A8 matrix-vector product for M < 4 (batch-1 inference): the same problem, layouts and
-// epilogue as qgemm.wgsl, one row per gid.y and 4 output channels per invocation. Per step: one
-// vec4 of A and four of W for 16 four-value products (dot4x4); the kernel is bound by streaming W, which every
-// invocation reads once. Workgroups are 16 wide along N so a 256-channel layer still spreads over
+// int8 W8A8 matrix-vector product for M < 4 (batch-1 inference): the same problem and epilogue as
+// qgemm.wgsl, one row per gid.y and 4 consecutive output channels per invocation, but W K-major:
+// wq[g][KW][NP] words (word kw of channel c at (g KW + kw) NP + c, NP = N rounded up to 4; gpu.ts
+// gpuWeights lays it out at load), read as vec4s of 4 channels. Per step: one vec4 of A (16 values,
+// the same for every lane) and four of W for 16 four-value products (dot4x4). The kernel is bound
+// by streaming W, which every invocation reads once, and K-major the lanes of a workgroup read
+// one contiguous run per word: coalesced on a GPU, and on SwiftShader one 16-byte load per lane
+// where row-major W (each lane its own row) made every load a gather (784x256: 1.1 ms of GPU time
+// there, 0.5 K-major). Workgroups are 16 wide along N so a 256-channel layer still spreads over
 // 4 workgroups (SwiftShader runs each workgroup on one thread).
 //
-// Prefix from kernels/quant/gpu.ts: see qgemm-common.wgsl.
+// Prefix from kernels/quant/gpu.ts: see qgemm-common.wgsl (p_u(2u), KV, counts vec4s of A per row).
 
 @compute @workgroup_size(16, 1, 1)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
@@ -16,19 +21,21 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (n0 >= N) { return; }
   let b = gid.z / group;
   let g = gid.z % group;
-  let ns = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(N - 1u));
   let rowA = gid.z * p_u(8u) + m * KV;
-  let rowW = (vec4u(g * N) + ns) * KV;
+  // vec4s of W per K word: NP / 4.
+  let NV = (N + 3u) / 4u;
+  var w = g * 4u * KV * NV + gid.x;
 
   var acc = vec4i(0);
   for (var kv = 0u; kv < KV; kv++) {
     let a = aq[rowA + kv];
-    let w0 = wq[rowW.x + kv];
-    let w1 = wq[rowW.y + kv];
-    let w2 = wq[rowW.z + kv];
-    let w3 = wq[rowW.w + kv];
-    acc += dot4x4(a.x, w0.x, w1.x, w2.x, w3.x) + dot4x4(a.y, w0.y, w1.y, w2.y, w3.y)
-      + dot4x4(a.z, w0.z, w1.z, w2.z, w3.z) + dot4x4(a.w, w0.w, w1.w, w2.w, w3.w);
+    let w0 = wq[w];
+    let w1 = wq[w + NV];
+    let w2 = wq[w + 2u * NV];
+    let w3 = wq[w + 3u * NV];
+    acc += dot4x4(a.x, w0.x, w0.y, w0.z, w0.w) + dot4x4(a.y, w1.x, w1.y, w1.z, w1.w)
+      + dot4x4(a.z, w2.x, w2.y, w2.z, w2.w) + dot4x4(a.w, w3.x, w3.y, w3.z, w3.w);
+    w += 4u * NV;
   }
   store_row(acc, m, n0, b, g);
 }

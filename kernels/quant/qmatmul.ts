@@ -4,7 +4,7 @@ import type { OpDef } from '../op.js';
 import { Params } from '../wgsl.js';
 import { qmatmulCpuPlan } from './cpu.js';
 import { qmatmulGeometry } from './geometry.js';
-import { amaxProgram, gpuRowWords, padPackedRows, prepassProgram, qgemmProgram, type ScaleSource } from './gpu.js';
+import { amaxProgram, gpuRowWords, gpuWeights, prepassProgram, qgemmProgram, type ScaleSource } from './gpu.js';
 import quantizeRowsSrc from './quantize-rows.wgsl';
 import { qmatmulReference } from './reference.js';
 
@@ -48,7 +48,7 @@ export const QMatMul: OpDef = {
         }),
       ],
       scratch: [Math.max(16, m * words * 4), ...(dynamic ? [Math.max(16, m * 8)] : [])],
-      constants: [padPackedRows(w!.value!, n, k), ...(bias ? [] : [zeros(n)])],
+      constants: [gpuWeights(w!.value!, { m, n, k, group: 1 }), ...(bias ? [] : [zeros(n)])],
     };
   },
   cpu({ inputs: [a, w, wscale, bias], node }) {
