@@ -77,25 +77,15 @@ export const dotPrimitives = (features: ReadonlySet<string> | undefined): string
 /** Words per packed row as the GPU kernels read it: whole vec4s (16 values). */
 export const gpuRowWords = (k: number): number => Math.ceil(k / 16) * 4;
 
-/** qgemv.wgsl serves M < 4 (unpooled), qgemm.wgsl the rest. */
-const usesGemv = (m: number, pool2x2: boolean | undefined): boolean => m < 4 && !pool2x2;
-
 /**
- * The weight constant the GEMM of `spec` reads, from packed rows W [group·n, ceil(K/4)]: for
- * qgemm.wgsl the rows with zero tails to whole vec4s ([rows, gpuRowWords(K)]); for qgemv.wgsl
- * K-major, word kw of channel c at (g·KW + kw)·NP + c with NP = n rounded up to 4, so the
- * invocations of a workgroup, 4 consecutive channels each, read one contiguous run per word.
+ * The weight constant qgemm.wgsl and qgemv.wgsl read, from packed rows W [group·n, ceil(K/4)]:
+ * K-major, word kw of channel c at (g·KW + kw)·NP + c with KW = gpuRowWords(K) and NP = n rounded
+ * up to 4 (zeros past K and n), so the invocations of a workgroup, 4 consecutive channels each,
+ * read one contiguous run per word.
  */
-export function gpuWeights(w: Tensor, spec: Pick<QGemmSpec, 'm' | 'n' | 'k' | 'group' | 'pool2x2'>): Tensor {
-  const { n, k, group } = spec;
+export function gpuWeights(w: Tensor, group: number, n: number, k: number): Tensor {
   const from = packedWords(k);
   const to = gpuRowWords(k);
-  const rows = group * n;
-  if (!usesGemv(spec.m, spec.pool2x2)) {
-    const data = new Int32Array(rows * to);
-    for (let r = 0; r < rows; r++) data.set(w.data.subarray(r * from, (r + 1) * from), r * to);
-    return { dtype: 'int32', dims: [data.length], data };
-  }
   const np = Math.ceil(n / 4) * 4;
   const data = new Int32Array(group * to * np);
   for (let g = 0; g < group; g++) {
@@ -217,7 +207,7 @@ export function qgemmProgram(spec: QGemmSpec): GpuProgram {
     .u32s(dynamic ? scale.perRow : 0, dynamic ? scale.perBatch : 0)
     .f32s(spec.packOut ? staticScale(spec.packOut).inv : 0);
   const bindings: BindingRef[] = [spec.aq, spec.wq, spec.wscale, spec.bias, { output: 0 }, ...(dynamic ? [scale.scales] : [])];
-  const gemv = usesGemv(m, spec.pool2x2);
+  const gemv = m < 4 && !spec.pool2x2;
   // store_pooled's max_nan: from NAN_FNS, which some activations bring along already.
   const activation = nodeActivationFn(spec.node);
   const packed = spec.packOut !== undefined;

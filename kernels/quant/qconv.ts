@@ -89,7 +89,7 @@ export const QConv: OpDef = {
       ],
       scratch: [Math.max(16, total * 4), ...(dynamic ? [Math.max(16, g.batch * 8)] : [])],
       constants: [
-        gpuWeights(packedIn ? tapsMajor(w!.value!, g.cOut, g.cIn / g.group, g.kernel[0]! * g.kernel[1]!) : w!.value!, { m: pixels, n: coutG, k: g.k, group: g.group, pool2x2 }),
+        gpuWeights(packedIn ? tapsMajor(w!.value!, g.cOut, g.cIn / g.group, g.kernel[0]! * g.kernel[1]!) : w!.value!, g.group, coutG, g.k),
         ...(bias ? [] : [zeros(g.cOut)])],
     };
   },

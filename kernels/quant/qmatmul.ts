@@ -48,7 +48,7 @@ export const QMatMul: OpDef = {
         }),
       ],
       scratch: [Math.max(16, m * words * 4), ...(dynamic ? [Math.max(16, m * 8)] : [])],
-      constants: [gpuWeights(w!.value!, { m, n, k, group: 1 }), ...(bias ? [] : [zeros(n)])],
+      constants: [gpuWeights(w!.value!, 1, n, k), ...(bias ? [] : [zeros(n)])],
     };
   },
   cpu({ inputs: [a, w, wscale, bias], node }) {
