@@ -71,13 +71,11 @@ export async function compress(job: CompressJob): Promise<{ bundle: Uint8Array; 
   }
   let model = base;
   let layers: QuantizeRecipe['layers'] = [];
-  let layouts: Readonly<Record<string, string>> = {};
   if (recipe.weights === 'float' && recipe.sparsity && tilesBlockSparse(recipe.sparsity)) {
     // Whole 4 × 16 blocks are zero: the dense layers skip them on BlockSparseMatMul.
     const b = blockSparseLayers(base, recipe.exclude);
     model = { ...base, graph: b.graph };
     layers = b.layers.map((l) => ({ node: l.node.name, opType: 'BlockSparseMatMul', format: 'bsr4x16', n: l.n, k: l.k }));
-    layouts = b.layouts;
   } else if (recipe.weights !== 'float') {
     let acts: Parameters<typeof quantizeModel>[1]['activations'] = { kind: activations as 'dynamic' | 'float' };
     if (activations === 'static') {
@@ -90,7 +88,6 @@ export async function compress(job: CompressJob): Promise<{ bundle: Uint8Array; 
     });
     model = q.model;
     layers = q.recipe.layers;
-    layouts = q.recipe.layouts;
   }
   const backends = job.backends ?? ['cpu'];
   let float: (ModelEvaluation & { outputs: Tensor[] }) | undefined;
@@ -106,7 +103,6 @@ export async function compress(job: CompressJob): Promise<{ bundle: Uint8Array; 
   const reportRecipe = { ...recipe, activations };
   const packed = await packModel(model, {
     model: { id: job.name, name: job.name, version: job.version ?? 1 },
-    layouts,
     compression: json({ ...reportRecipe, layers }),
     metrics: compressed ? json({ accuracy: compressed.accuracy, floatAccuracy: float!.accuracy }) : undefined,
   });

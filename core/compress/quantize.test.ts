@@ -79,11 +79,15 @@ describe('quantizeModel', () => {
     });
   }
 
-  it('round-trips through a bundle, layouts recorded, same outputs', async () => {
+  it('round-trips through a bundle, layouts named by the ops that read them, same outputs', async () => {
     const m = denseModel(4, 64, 48);
-    const { model: q, recipe } = quantizeModel(m, { weights: 'int4', activations: { kind: 'float' } });
-    const packed = await packModel(q, { model: { id: 'dense', name: 'dense', version: 1 }, layouts: recipe.layouts });
-    expect(packed.manifest.tensors.filter((t) => t.layout === 'int4-block32')).toHaveLength(2);
+    const { model: q } = quantizeModel(m, { weights: 'int4', activations: { kind: 'float' } });
+    const packed = await packModel(q, { model: { id: 'dense', name: 'dense', version: 1 } });
+    const layouts = packed.manifest.tensors.map((t) => t.layout);
+    expect(layouts.filter((l) => l === 'int4-block32')).toHaveLength(2);
+    // fp16 scales, two to an int32; the biases are plain floats.
+    expect(layouts.filter((l) => l === 'fp16-pairs')).toHaveLength(2);
+    expect(layouts.filter((l) => l === 'dense')).toHaveLength(2);
     const x = randomTensor('float32', [4, 64], 50);
     expect(await run(await loadModel(packed.bytes), 'cpu', x)).toEqual(await run(q, 'cpu', x));
   });

@@ -45,8 +45,6 @@ export interface QuantizeRecipe {
   readonly activations: 'static' | 'dynamic' | 'float';
   readonly layers: readonly LayerRecipe[];
   readonly excluded: readonly string[];
-  /** Tensor name → packed layout, for the bundle's tensor table. */
-  readonly layouts: Readonly<Record<string, string>>;
 }
 
 function actAttrs(layer: WeightLayer, acts: ActivationQuantization): Record<string, AttrValue> {
@@ -81,9 +79,9 @@ function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
       opType: 'SparseQMatMul',
       format: '2:4+int8',
       tensors: [
-        ['values', i32(q.values, [n, Math.ceil(k / 8)]), '2:4-int8-values'],
-        ['indices', i32(q.indices, [n, Math.ceil(k / 32)]), '2:4-indices'],
-        ['wscale', f32(q.scales, [n]), 'dense'],
+        ['values', i32(q.values, [n, Math.ceil(k / 8)])],
+        ['indices', i32(q.indices, [n, Math.ceil(k / 32)])],
+        ['wscale', f32(q.scales, [n])],
         biasEntry(layer),
       ],
       attrs: { k, ...acts },
@@ -95,7 +93,7 @@ function encode(layer: WeightLayer, options: QuantizeOptions): Encoded {
   return {
     opType: isConv ? 'Q4Conv' : 'Q4MatMul',
     format: 'int4',
-    tensors: [['w', q.packed, 'int4-block32'], ['scales', q.scales, 'fp16-pairs'], undefined, biasEntry(layer)],
+    tensors: [['w', q.packed], ['scales', q.scales], undefined, biasEntry(layer)],
     attrs: { ...(isConv ? convAttrs(layer.node) : {}), k, ...acts, ...(options.activations.kind === 'dynamic' ? { act_int8: 1 } : {}) },
   };
 }
@@ -116,12 +114,12 @@ export function quantizeModel(model: Model, options: QuantizeOptions): { model: 
     recipes.push({ node: layer.node.name, opType: e.opType, format: e.format, n: layer.n, k: layer.k, actScale: e.attrs.act_scale as number | undefined });
     return [layer, e] as const;
   });
-  const { graph: rewritten, layouts } = rewriteLayers(graph, rewrites);
+  const { graph: rewritten } = rewriteLayers(graph, rewrites);
   return {
     model: { ...model, graph: rewritten },
     recipe: {
       weights: options.weights, sparsity: options.sparsity, activations: options.activations.kind,
-      layers: recipes, excluded: [...exclude], layouts,
+      layers: recipes, excluded: [...exclude],
     },
   };
 }

@@ -13,16 +13,19 @@ import { convAttrs, scaledWeights, type WeightLayer } from './layers.js';
 export interface Encoded {
   readonly opType: string;
   readonly format: string;
-  /** Inputs after the activations, in the op's order; undefined marks an omitted optional one. */
-  readonly tensors: readonly (readonly [suffix: string, tensor: Tensor, layout: string] | undefined)[];
+  /**
+   * Inputs after the activations, in the op's order; undefined marks an omitted optional one. The
+   * bundle names their layouts from the op that reads them (core/bundle/layouts.ts).
+   */
+  readonly tensors: readonly (readonly [suffix: string, tensor: Tensor] | undefined)[];
   readonly attrs: Readonly<Record<string, AttrValue>>;
 }
 
 export const f32 = (data: Float32Array, dims: readonly number[]): Tensor => ({ dtype: 'float32', dims, data });
 export const i32 = (data: Int32Array, dims: readonly number[]): Tensor => ({ dtype: 'int32', dims, data });
 
-export function biasEntry(layer: WeightLayer): readonly [string, Tensor, string] | undefined {
-  return layer.bias ? ['bias', f32(layer.bias, [layer.n]), 'dense'] : undefined;
+export function biasEntry(layer: WeightLayer): readonly [string, Tensor] | undefined {
+  return layer.bias ? ['bias', f32(layer.bias, [layer.n])] : undefined;
 }
 
 /** QMatMul, or QConv for a conv layer, over int8 weights already packed per output channel. */
@@ -32,7 +35,7 @@ export function int8Encoding(layer: WeightLayer, q: QuantizedWeights, acts: Read
   return {
     opType: isConv ? 'QConv' : 'QMatMul',
     format: 'int8',
-    tensors: [['w', i32(q.packed, [n, Math.ceil(k / 4)]), 'int8x4-rows'], ['wscale', f32(q.scales, [n]), 'dense'], biasEntry(layer)],
+    tensors: [['w', i32(q.packed, [n, Math.ceil(k / 4)])], ['wscale', f32(q.scales, [n])], biasEntry(layer)],
     attrs: { ...(isConv ? convAttrs(layer.node) : {}), k, ...acts },
   };
 }
@@ -46,9 +49,9 @@ export function blockSparseEncoding(layer: WeightLayer): Encoded {
     opType: 'BlockSparseMatMul',
     format: 'bsr4x16',
     tensors: [
-      ['values', f32(values, [blockCols.length, BLOCK_ROWS, BLOCK_COLS]), 'bsr4x16-f32'],
-      ['blockCols', i32(blockCols, [blockCols.length]), 'bsr-block-cols'],
-      ['rowPtr', i32(rowPtr, [rowPtr.length]), 'bsr-row-ptr'],
+      ['values', f32(values, [blockCols.length, BLOCK_ROWS, BLOCK_COLS])],
+      ['blockCols', i32(blockCols, [blockCols.length])],
+      ['rowPtr', i32(rowPtr, [rowPtr.length])],
       biasEntry(layer),
     ],
     attrs: { k, n },
@@ -71,8 +74,6 @@ function dropUnread(graph: Graph, nodes: Node[], initializers: Map<string, Tenso
 
 export interface Rewritten {
   readonly graph: Graph;
-  /** Tensor name → packed layout, for the bundle's tensor table. */
-  readonly layouts: Readonly<Record<string, string>>;
 }
 
 /**
@@ -81,16 +82,14 @@ export interface Rewritten {
  */
 export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [WeightLayer, Encoded])[]): Rewritten {
   const initializers = new Map(graph.initializers);
-  const layouts: Record<string, string> = {};
   const replaced = new Map<Node, Node | undefined>();
   rewrites.forEach(([layer, e], i) => {
     const base = `${layer.node.name || `layer${i}`}.${e.format}`;
     const inputs = [layer.input, ...e.tensors.map((entry) => {
       if (!entry) return '';
-      const [suffix, t, layout] = entry;
+      const [suffix, t] = entry;
       const name = `${base}.${suffix}`;
       initializers.set(name, t);
-      layouts[name] = layout;
       return name;
     })];
     while (inputs[inputs.length - 1] === '') inputs.pop();
@@ -99,5 +98,5 @@ export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [Weight
   });
   const rewritten = graph.nodes.flatMap((node) => (replaced.has(node) ? (replaced.get(node) ? [replaced.get(node)!] : []) : [node]));
   const nodes = dropUnread(graph, rewritten, initializers);
-  return { graph: { ...graph, nodes, initializers }, layouts };
+  return { graph: { ...graph, nodes, initializers } };
 }
