@@ -4,9 +4,9 @@
 // Layout: aq packed int8 rows [z][M][KV] vec4<u32> (16 int8 values), K contiguous and zero-padded
 // to whole vec4s; wq K-major as qgemv.wgsl reads it ([group][4 KV][NP] words, a vec4 = one K word
 // of 4 channels), so neither operand needs bounds tests along K and the lanes of a workgroup,
-// consecutive column blocks, load W in one contiguous run (on SwiftShader row-major W made every
-// load a per-lane gather; K-major, the Fashion-MNIST CNN's two int8 GEMMs took 7% and 8% less GPU
-// time, first quartiles of interleaved runs).
+// consecutive column blocks, load W in one contiguous run (coalesced on a GPU; on SwiftShader the
+// Fashion-MNIST CNN's two int8 GEMMs took 4-6% less GPU time than with row-major W, medians of
+// interleaved runs).
 //
 // Workgroup 64, flat over (row block, column block) with column blocks fastest, z over (batch
 // item, group); each invocation a 4x4 register block (4 rows x 4 output channels), the blocking

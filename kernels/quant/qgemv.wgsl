@@ -4,10 +4,11 @@
 // gpuWeights lays it out at load), read as vec4s of 4 channels. Per step: one vec4 of A (16 values,
 // the same for every lane) and four of W for 16 four-value products (dot4x4). The kernel is bound
 // by streaming W, which every invocation reads once, and K-major the lanes of a workgroup read
-// one contiguous run per word: coalesced on a GPU, and on SwiftShader one 16-byte load per lane
-// where row-major W (each lane its own row) made every load a gather (784x256: 1.1 ms of GPU time
-// there, 0.5 K-major). Workgroups are 16 wide along N so a 256-channel layer still spreads over
-// 4 workgroups (SwiftShader runs each workgroup on one thread).
+// one contiguous run per word (coalesced on a GPU) where row-major W had each lane read its own
+// row. On SwiftShader, which loads per lane either way, the two layouts measured the same here
+// (qgemm.wgsl, which shares the layout, gained a few percent). Workgroups are 16 wide along N so
+// a 256-channel layer still spreads over 4 workgroups (SwiftShader runs each workgroup on one
+// thread).
 //
 // Prefix from kernels/quant/gpu.ts: see qgemm-common.wgsl (p_u(2u), KV, counts vec4s of A per row).
 
