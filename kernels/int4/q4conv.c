@@ -1,5 +1,7 @@
 /*
- * Q4Conv on the CPU (the C twin of im2row-f32.wgsl + Q4MatMul's WGSL kernels), NCHW, group 1:
+ * Q4Conv on the CPU for float activations and the per-row dynamic int8 scale (a static scale
+ * takes QConv's conv core, qconv.c's qconv_q4; kernels/int4/q4conv.ts says why), the C twin of
+ * im2row-f32.wgsl + Q4MatMul's WGSL kernels, NCHW, group 1:
  *   rows[p][k]   = tap k of output pixel p of image b (ONNX weight order (c, kh, kw), padding 0)
  *   y[p][n]      = Q4MatMul(rows, W)[p][n], bias and activation fused (q4matmul.c / q4matmul-i8.c)
  *   out[b][n][p] = y[p][n]

@@ -110,6 +110,23 @@ describe('Q4Conv', () => {
     }
   });
 
+  it('a static int8 scale on the CPU (qconv.c\'s conv core) equals the reference bit for bit', async () => {
+    // K off whole groups of 32 and over several, zero points, fp16 scales, strides, pads, dilation,
+    // a pointwise layer, channels off whole blocks of 4, batch 2, Relu and Clip (exact in every engine).
+    const cases: ConvCase[] = [
+      { x: [2, 5, 9, 11], cout: 6, k: 45, bias: true, zeroPoint: true, scaleDtype: 'float16', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 45, act_scale: 0.03 } },
+      { x: [1, 16, 14, 14], cout: 32, k: 144, bias: true, zeroPoint: false, scaleDtype: 'float16', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 144, act_scale: 0.02, _activation: 'Relu', _alpha: 0, _beta: 0 } },
+      { x: [1, 7, 12, 10], cout: 9, k: 63, bias: false, zeroPoint: true, scaleDtype: 'float32', attrs: { kernel_shape: [3, 3], strides: [2, 1], dilations: [1, 2], pads: [0, 2, 1, 0], k: 63, act_scale: 0.05, _activation: 'Clip', _alpha: -1, _beta: 6 } },
+      { x: [1, 40, 5, 6], cout: 3, k: 40, bias: true, zeroPoint: false, scaleDtype: 'float32', attrs: { kernel_shape: [1, 1], k: 40, act_scale: 0.04 } },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const inputs = inputsOf(c, 70 + i);
+      const [[cpu], [ref]] = await Promise.all((['cpu', 'reference'] as const).map((backend) => runOp(backend, 'Q4Conv', inputs, c.attrs, CONSTS)));
+      expect(Math.max(...ref!.data.map(Math.abs)), `case ${i}`).toBeGreaterThan(0.1);
+      expect(cpu!.data, `case ${i}`).toEqual(ref!.data);
+    }
+  });
+
   it('a following Relu fuses into it', async () => {
     const c: ConvCase = { x: [1, 3, 8, 8], cout: 5, k: 27, bias: true, zeroPoint: true, scaleDtype: 'float16', attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], k: 27 } };
     await checkFusedRelu('Q4Conv', inputsOf(c, 5), c.attrs, FLOAT_TOL);

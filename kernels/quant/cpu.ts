@@ -71,7 +71,7 @@ export function qmatmulCpuPlan(g: QMatMulGeometry, w: Tensor, wscale: Tensor, bi
  * 4-channel block and tap pair, each channel's two taps side by side; zero-padded in channels and
  * in an odd K's last pair. Held in int32 words, one per channel's pair.
  */
-function repackConvWeights(w: Tensor, groups: number, n: number, k: number): Tensor {
+export function repackConvWeights(w: Tensor, groups: number, n: number, k: number): Tensor {
   const k2 = Math.ceil(k / 2);
   const blocks = Math.ceil(n / 4);
   const src = new Int8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength);
@@ -92,11 +92,24 @@ function repackConvWeights(w: Tensor, groups: number, n: number, k: number): Ten
 const pixelChunk = (k2: number, pixels: number): number => Math.min(Math.ceil(pixels / 4) * 4, Math.max(8, Math.floor(8192 / k2) & ~7));
 
 export function qconvCpuPlan(g: QConvGeometry, w: Tensor, wscale: Tensor, bias: Tensor | undefined, node: Node): CpuOpPlan {
+  const coutG = g.cOut / g.group;
+  return qconvKernelPlan(g, node, {
+    fn: 'qconv_i8', k2: Math.ceil(g.k / 2), q4Groups: 0,
+    constants: [repackConvWeights(w, g.group, coutG, g.k), padChannels(wscale, g.group, coutG), padChannels(bias, g.group, coutG)],
+  });
+}
+
+/**
+ * A call of qconv.c: qconv_i8 (QConv), or qconv_q4 (Q4Conv with a static int8 scale: `q4Groups`
+ * groups of 32 taps, `k2` = 16 per group), with its constants (weights as repackConvWeights lays
+ * them out, the per-channel or per-channel-and-group scale table, bias).
+ */
+export function qconvKernelPlan(g: QConvGeometry, node: Node, kernel: { fn: string; k2: number; q4Groups: number; constants: Tensor[] }): CpuOpPlan {
   const [h, wd] = g.inSpatial as [number, number];
   const [ho, wo] = g.outSpatial as [number, number];
   const pixels = ho * wo;
   if (g.batch * g.cOut * pixels === 0) return { kind: 'call', calls: [] };
-  const k2 = Math.ceil(g.k / 2);
+  const { k2 } = kernel;
   const coutG = g.cOut / g.group;
   const hp = h + g.padsBegin[0]! + g.padsEnd[0]!;
   const wp = wd + g.padsBegin[1]! + g.padsEnd[1]!;
@@ -108,8 +121,8 @@ export function qconvCpuPlan(g: QConvGeometry, w: Tensor, wscale: Tensor, bias: 
   const planes = Math.ceil((g.cIn * hp * wp) / 8) * 8;
   return {
     kind: 'call',
-    calls: [{ fn: 'qconv_i8', bindings: BINDINGS, uniforms: pushScale(params, g.actScale, node).pack() }],
+    calls: [{ fn: kernel.fn, bindings: BINDINGS, uniforms: pushScale(params, g.actScale, node).u32s(kernel.q4Groups).pack() }],
     scratch: [2 * (planes + chunk * k2 * 2) + 4 * g.k],
-    constants: [repackConvWeights(w, g.group, coutG, g.k), padChannels(wscale, g.group, coutG), padChannels(bias, g.group, coutG)],
+    constants: kernel.constants,
   };
 }

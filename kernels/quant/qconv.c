@@ -1,5 +1,6 @@
 /*
- * QConv on the CPU (the C twin of im2row.wgsl + qgemm.wgsl), NCHW, any group. Per image b, with
+ * QConv on the CPU (the C twin of im2row.wgsl + qgemm.wgsl), NCHW, any group, and with
+ * qconv_q4 (at the end) Q4Conv's static-scale int8 path on the same core. Per image b, with
  * its scale s (static, or dynamic over the whole image), and per group:
  *   acc[n][p] = sum_k w[n][k] * q[k][p]   (exact int32; q the quantized patch of output pixel p)
  *   out[b][g*coutG + n][p] = act(f32(acc) * (s * wscale[n]) + bias[n])
@@ -39,6 +40,12 @@
 #include "../matmul/gemm-core.h"
 #include "quantize.h"
 
+/*
+ * Quads per Q4 tile: its 4 channels keep an f32 sum beside each int32 one, so 2 quads (16
+ * accumulators) spill past V8's 15 v128 registers: 61 µs against 49 on the CNN's 3x3 16→32 layer.
+ */
+#define Q4_PR 1
+
 typedef struct {
   uint32_t batch, cin, h, w, cout, ho, wo, kh, kw;
   int32_t sh, sw, ph, pw, dh, dw;
@@ -46,6 +53,7 @@ typedef struct {
   float act_scale, act_inv;
   uint32_t dynamic;
   Act act;
+  uint32_t q4_groups; /* qconv_q4: K's groups of 32 taps; 0 for qconv_i8 */
 } QConvU;
 
 static void quantize_planes(int16_t* dst, const float* x, const QConvU* u, float inv) {
@@ -122,7 +130,8 @@ static void im2row(int16_t* quads, const int16_t* planes, const int32_t* off, co
 typedef struct {
   const int16_t* quads; /* the chunk's quads */
   const int16_t* w;     /* the group's blocks */
-  const float* wscale;  /* the group's, padded to whole blocks */
+  const float* wscale;  /* the group's, padded to whole blocks; qconv_q4: [channel][q4 group] scales */
+  int q4_groups;
   const float* bias;
   float* out;           /* the group's channel 0 of this image */
   int k2, pixels, cout_g, p0;
@@ -131,18 +140,9 @@ typedef struct {
   v128_t lo, hi; /* the activation's bounds when it is a clamp (act_clamp) */
 } ConvTile;
 
-/*
- * PR quads from quad q of the chunk x NR channels from channel n0 (n0 % 4 + NR <= 4: one block);
- * CLAMP: the activation is [lo, hi].
- */
-INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int CLAMP, int q, int n0) {
-  v128_t acc[4][4];
-  for (int i = 0; i < PR; i++)
-    for (int c = 0; c < NR; c++) acc[i][c] = wasm_i32x4_splat(0);
-  const int k2 = t->k2;
-  const int16_t* a = t->quads + q * k2 * 8;
-  const int16_t* w = t->w + (n0 / 4) * k2 * 8 + 2 * (n0 % 4);
-  for (int j = 0; j < k2; j++, a += 8, w += 8) {
+/* Tap pairs [j0, j1) of PR quads x NR channels into acc (a, w at pair j0). */
+INLINE void dot_pairs(v128_t acc[4][4], const int16_t* a, const int16_t* w, int k2, int j0, int j1, const int PR, const int NR) {
+  for (int j = j0; j < j1; j++, a += 8, w += 8) {
     v128_t av[4];
     for (int i = 0; i < PR; i++) av[i] = wasm_v128_load(a + i * k2 * 8);
     for (int c = 0; c < NR; c++) {
@@ -150,12 +150,41 @@ INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int C
       for (int i = 0; i < PR; i++) acc[i][c] = wasm_i32x4_add(acc[i][c], wasm_i32x4_dot_i16x8(av[i], wv));
     }
   }
+}
+
+/*
+ * PR quads from quad q of the chunk x NR channels from channel n0 (n0 % 4 + NR <= 4: one block);
+ * CLAMP: the activation is [lo, hi]. Q4 (qconv_q4): each group of 32 taps (16 pairs) has its own
+ * int32 sum, folded in f32 steps as t = t + f32(acc_g) * scale[n][g], g ascending, then
+ * out = t * s + bias: Q4MatMul's int8 rule (kernels/int4/q4matmul-i8.c), bit for bit.
+ */
+INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int CLAMP, const int Q4, int q, int n0) {
+  v128_t acc[4][4], sum[4][4];
+  const int k2 = t->k2;
+  const int16_t* a = t->quads + q * k2 * 8;
+  const int16_t* w = t->w + (n0 / 4) * k2 * 8 + 2 * (n0 % 4);
+  for (int i = 0; i < PR; i++)
+    for (int c = 0; c < NR; c++) acc[i][c] = wasm_i32x4_splat(0), sum[i][c] = wasm_f32x4_splat(0.0f);
+  if (!Q4) {
+    dot_pairs(acc, a, w, k2, 0, k2, PR, NR);
+  } else {
+    for (int g = 0; g < t->q4_groups; g++) {
+      dot_pairs(acc, a + g * 16 * 8, w + g * 16 * 8, k2, 0, 16, PR, NR);
+      for (int c = 0; c < NR; c++) {
+        const v128_t scale = wasm_f32x4_splat(t->wscale[(n0 + c) * t->q4_groups + g]);
+        for (int i = 0; i < PR; i++) {
+          sum[i][c] = wasm_f32x4_add(sum[i][c], wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale));
+          acc[i][c] = wasm_i32x4_splat(0);
+        }
+      }
+    }
+  }
   const int nv = min_i(NR, t->cout_g - n0);
   for (int c = 0; c < nv; c++) {
-    const v128_t scale = wasm_f32x4_splat(t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
+    const v128_t scale = wasm_f32x4_splat(Q4 ? t->s : t->s * t->wscale[n0 + c]), bias = wasm_f32x4_splat(t->bias[n0 + c]);
     for (int i = 0; i < PR; i++) {
       const int p = t->p0 + (q + i) * 4;
-      const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias);
+      const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(Q4 ? sum[i][c] : wasm_f32x4_convert_i32x4(acc[i][c]), scale), bias);
       const v128_t y = CLAMP ? wasm_f32x4_pmin(wasm_f32x4_pmax(z, t->lo), t->hi) : act_vec(z, &t->act);
       store_lanes(t->out + (n0 + c) * t->pixels + p, y, t->pixels - p);
     }
@@ -163,23 +192,23 @@ INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int C
 }
 
 /* All tiles of a chunk of nq quads, pixel tiles outer and channel tiles inner (PR quads x NR channels). */
-INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR, const int CLAMP) {
+INLINE void conv_tiles_nr(const ConvTile* t, int nq, const int PR, const int NR, const int CLAMP, const int Q4) {
   int q = 0;
   for (; q + PR <= nq; q += PR)
-    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, PR, NR, CLAMP, q, n0);
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, PR, NR, CLAMP, Q4, q, n0);
   for (; q < nq; q++)
-    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, 1, NR, CLAMP, q, n0);
+    for (int n0 = 0; n0 < t->cout_g; n0 += NR) conv_tile(t, 1, NR, CLAMP, Q4, q, n0);
 }
 
 /* The tile shape for the group's channel count (see the header). */
-INLINE void conv_tiles(const ConvTile* t, int nq, const int CLAMP) {
-  if (t->cout_g == 1) conv_tiles_nr(t, nq, 4, 1, CLAMP);
-  else if (t->cout_g == 2) conv_tiles_nr(t, nq, 4, 2, CLAMP);
-  else conv_tiles_nr(t, nq, 2, 4, CLAMP);
+INLINE void conv_tiles(const ConvTile* t, int nq, const int CLAMP, const int Q4) {
+  if (Q4) conv_tiles_nr(t, nq, Q4_PR, 4, CLAMP, 1);
+  else if (t->cout_g == 1) conv_tiles_nr(t, nq, 4, 1, CLAMP, 0);
+  else if (t->cout_g == 2) conv_tiles_nr(t, nq, 4, 2, CLAMP, 0);
+  else conv_tiles_nr(t, nq, 2, 4, CLAMP, 0);
 }
 
-KERNEL(qconv_i8)
-void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float* bias, float* out, int16_t* scratch, const QConvU* u) {
+INLINE void qconv(const float* x, const int16_t* w, const float* wscale, const float* bias, float* out, int16_t* scratch, const QConvU* u, const int Q4) {
   const int P = (int)(u->ho * u->wo), image = (int)(u->cin * u->h * u->w), chunk = (int)u->chunk;
   const int cout_g = (int)u->cout_g, blocks = (cout_g + 3) / 4, k2 = (int)u->k2;
   const size_t group_planes = (size_t)u->cin_g * u->hp * u->wp;
@@ -187,6 +216,8 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
   int16_t* quads = planes + (((size_t)u->cin * u->hp * u->wp + 7) & ~(size_t)7);
   int32_t* off = (int32_t*)(quads + (size_t)chunk * k2 * 2);
   tap_offsets(off, u);
+  /* Q4's K runs to whole groups of 32 taps: the pairs past the conv's K stay zero (im2row never writes them). */
+  if (Q4) memset(quads, 0, (size_t)chunk * k2 * 4);
   float lo = 0.0f, hi = 0.0f;
   const int clamp = act_clamp(&u->act, &lo, &hi);
   for (int b = 0; b < (int)u->batch; b++) {
@@ -197,15 +228,32 @@ void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float
       ConvTile t = {
         .quads = quads, .w = w + (size_t)g * blocks * k2 * 8, .wscale = wscale + g * blocks * 4, .bias = bias + g * blocks * 4,
         .out = out + ((size_t)b * u->cout + (size_t)g * cout_g) * P, .k2 = k2, .pixels = P, .cout_g = cout_g, .s = s, .act = u->act,
+        .q4_groups = (int)u->q4_groups,
         .lo = wasm_f32x4_splat(lo), .hi = wasm_f32x4_splat(hi),
       };
       for (int p0 = 0; p0 < P; p0 += chunk) {
         const int count = min_i(chunk, P - p0), nq = (count + 3) / 4;
         im2row(quads, planes + g * group_planes, off, u, p0, count);
         t.p0 = p0;
-        if (clamp) conv_tiles(&t, nq, 1);
-        else conv_tiles(&t, nq, 0);
+        if (clamp) conv_tiles(&t, nq, 1, Q4);
+        else conv_tiles(&t, nq, 0, Q4);
       }
     }
   }
+}
+
+KERNEL(qconv_i8)
+void qconv_i8(const float* x, const int16_t* w, const float* wscale, const float* bias, float* out, int16_t* scratch, const QConvU* u) {
+  qconv(x, w, wscale, bias, out, scratch, u, 0);
+}
+
+/*
+ * Q4Conv with a static int8 activation scale (kernels/int4/q4conv.ts): the same gather and tiles,
+ * the int4 weights unpacked at load to int16 (u - z, K padded to whole groups of 32), wscale the
+ * f32 table [channel][group] and the per-group fold of conv_tile. Q4Conv's dynamic scale is per
+ * patch row (Q4MatMul's rule), not per image, so it keeps kernels/int4/q4conv.c.
+ */
+KERNEL(qconv_q4)
+void qconv_q4(const float* x, const int16_t* w, const float* scales, const float* bias, float* out, int16_t* scratch, const QConvU* u) {
+  qconv(x, w, scales, bias, out, scratch, u, 1);
 }
