@@ -59,6 +59,10 @@ fn p_f(i: u32) -> f32 { return bitcast<f32>(params[i / 4u][i % 4u]); }
 `;
 }
 
+/** One storage-buffer binding of group 0: `name` as array<`type`>, read-only unless `mode` says otherwise. */
+export const storageDecl = (name: string, binding: number, type = 'f32', mode: 'read' | 'read_write' = 'read'): string =>
+  `@group(0) @binding(${binding}) var<storage, ${mode}> ${name}: array<${type}>;`;
+
 /** Fused activations: the epilogue a matmul/conv/elementwise kernel applies before storing. */
 export interface Activation {
   readonly kind: 'Relu' | 'LeakyRelu' | 'Clip' | 'Sigmoid' | 'HardSigmoid' | 'HardSwish' | 'Tanh' | 'Gelu';

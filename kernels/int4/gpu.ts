@@ -4,7 +4,7 @@ import { nodeActivationFn } from '../matmul/epilogue.js';
 import { amaxProgram, dotPrimitives, prepassProgram, type ScaleSource } from '../quant/gpu.js';
 import { staticScale } from '../quant/pack.js';
 import quantizeRowsSrc from '../quant/quantize-rows.wgsl';
-import { paramsDecl, Params } from '../wgsl.js';
+import { paramsDecl, Params, storageDecl } from '../wgsl.js';
 import { q4Geometry, type Q4Geometry } from './geometry.js';
 import { GROUP, zeroPointWords } from './pack.js';
 import { scaleBinding } from './scales.js';
@@ -29,7 +29,7 @@ export interface Binding {
 }
 
 export const declare = (bindings: readonly Binding[]): string =>
-  bindings.map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.mode ?? 'read'}> ${b.name}: array<${b.type}>;`).join('\n');
+  bindings.map((b, i) => storageDecl(b.name, i, b.type, b.mode)).join('\n');
 
 /** The weight-side bindings both paths read: packed W, the f32 scale table, zero points and bias when present. */
 function weightBindings(g: Q4Geometry, scales: BindingRef): Binding[] {

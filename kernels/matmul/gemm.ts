@@ -1,5 +1,5 @@
 import type { BindingRef, GpuProgram } from '../op.js';
-import { paramsDecl, Params } from '../wgsl.js';
+import { paramsDecl, Params, storageDecl } from '../wgsl.js';
 import src from './gemm.wgsl';
 
 /** One batch axis of a GEMM: its size and the element stride it adds to each operand's offset. */
@@ -35,12 +35,10 @@ export function gemmProgram(spec: GemmSpec): GpuProgram {
     .f32s(spec.alpha ?? 1, bias?.beta ?? 0);
   for (const d of batch) params.u32s(d.dim, d.a, d.b, d.out, d.bias);
   const bindings: BindingRef[] = [spec.a.ref, spec.b.ref, ...(bias ? [bias.ref] : []), spec.out];
-  const decl = (name: string, i: number, mode = 'read'): string =>
-    `@group(0) @binding(${i}) var<storage, ${mode}> ${name}: array<f32>;`;
-  const code = `${decl('a', 0)}
-${decl('b', 1)}
-${bias ? decl('c', 2) : ''}
-${decl('out', bindings.length - 1, 'read_write')}
+  const code = `${storageDecl('a', 0)}
+${storageDecl('b', 1)}
+${bias ? storageDecl('c', 2) : ''}
+${storageDecl('out', bindings.length - 1, 'f32', 'read_write')}
 ${paramsDecl(bindings.length, params.length)}
 const BATCH_RANK: u32 = ${batch.length}u;
 fn load_bias(off: u32, m: u32, n: u32) -> f32 { ${bias ? 'return p_f(11u) * c[off + m * p_u(8u) + n * p_u(9u)];' : 'return 0.0;'} }

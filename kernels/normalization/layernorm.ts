@@ -3,7 +3,7 @@ import { attrFloat, attrInt, type Attrs, type ValueInfo } from '../../core/ir/gr
 import { sizeOf, type Tensor } from '../../core/tensor.js';
 import type { BindingRef, CpuOpPlan, GpuOpPlan, OpDef } from '../op.js';
 import { lanesFor, ROW_PRELUDE, rowWorkgroups, segmentReduceFn } from '../shared/segment-reduce.js';
-import { paramsDecl, Params } from '../wgsl.js';
+import { paramsDecl, Params, storageDecl } from '../wgsl.js';
 import layernormWgsl from './layernorm.wgsl';
 
 /**
@@ -87,7 +87,7 @@ function rowNormPlan(n: RowNorm, hasBias: boolean, statsOutputs: readonly number
   buffers.push({ ref: { output: 0 }, name: 'y' });
   for (const o of statsOutputs) buffers.push({ ref: { output: o }, name: o === 1 ? 'mean_out' : 'rstd_out' });
   const decls = buffers
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${'output' in b.ref ? 'read_write' : 'read'}> ${b.name}: array<f32>;`)
+    .map((b, i) => storageDecl(b.name, i, 'f32', 'output' in b.ref ? 'read_write' : 'read'))
     .join('\n');
   const writes = statsOutputs.map((o) => (o === 1 ? 'mean_out[row] = mean;' : 'rstd_out[row] = rstd;')).join(' ');
   const code = `${decls}

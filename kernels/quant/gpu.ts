@@ -2,7 +2,7 @@ import type { Node } from '../../core/ir/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import { nodeActivationFn } from '../matmul/epilogue.js';
 import type { BindingRef, GpuProgram } from '../op.js';
-import { dispatch1d, NAN_FNS, paramsDecl, Params } from '../wgsl.js';
+import { dispatch1d, NAN_FNS, paramsDecl, Params, storageDecl } from '../wgsl.js';
 import type { ConvGeometry } from '../conv/geometry.js';
 import amaxSrc from './amax.wgsl';
 import im2rowCommonSrc from './im2row-common.wgsl';
@@ -119,8 +119,8 @@ export function packedIm2rowProgram(x: BindingRef, aq: BindingRef, g: ConvGeomet
   const run = [4, 2, 1].find((r) => (g.cIn / g.group / 4) % r === 0)!;
   const invocations = totalWords / run;
   const params = im2rowParams(g, k, rowWords, invocations, pooled);
-  const code = `${storage('x', 0, 'u32')}
-${storage('aq', 1, 'u32', 'read_write')}
+  const code = `${storageDecl('x', 0, 'u32')}
+${storageDecl('aq', 1, 'u32', 'read_write')}
 ${paramsDecl(2, params.length)}
 const RUN = ${run}u;
 ${withIm2rowCommon(im2rowPackedSrc)}`;
@@ -133,14 +133,11 @@ export type ScaleSource =
   /** `scales` holds (s, inv) per segment; the GEMM's segment is m·perRow + b·perBatch. */
   | { readonly kind: 'dynamic'; readonly scales: BindingRef; readonly perRow: number; readonly perBatch: number };
 
-const storage = (name: string, binding: number, type: string, mode = 'read'): string =>
-  `@group(0) @binding(${binding}) var<storage, ${mode}> ${name}: array<${type}>;`;
-
 /** amax.wgsl over `segments` runs of `len` contiguous floats of x. */
 export function amaxProgram(x: BindingRef, scales: BindingRef, len: number, segments: number): GpuProgram {
   const params = new Params().u32s(len, segments).f32s(QMAX);
-  const code = `${storage('x', 0, 'f32')}
-${storage('scales', 1, 'f32', 'read_write')}
+  const code = `${storageDecl('x', 0, 'f32')}
+${storageDecl('scales', 1, 'f32', 'read_write')}
 ${paramsDecl(2, params.length)}
 ${amaxSrc}`;
   return { code, workgroups: dispatch1d(segments, 1), bindings: [x, scales], uniforms: params.pack() };
@@ -155,9 +152,9 @@ export function prepassProgram(src: string, x: BindingRef, aq: BindingRef, scale
   const invAt = params.length;
   params.f32s(scale.kind === 'static' ? staticScale(scale.actScale).inv : 0);
   const dynamic = scale.kind === 'dynamic';
-  const code = `${storage('x', 0, 'f32')}
-${storage('aq', 1, 'u32', 'read_write')}
-${dynamic ? storage('scales', 2, 'f32') : ''}
+  const code = `${storageDecl('x', 0, 'f32')}
+${storageDecl('aq', 1, 'u32', 'read_write')}
+${dynamic ? storageDecl('scales', 2, 'f32') : ''}
 ${paramsDecl(dynamic ? 3 : 2, params.length)}
 fn act_inv(seg: u32) -> f32 { return ${dynamic ? 'scales[2u * seg + 1u]' : `p_f(${invAt}u)`}; }
 ${quantizeCommonSrc}
@@ -212,15 +209,15 @@ export function qgemmProgram(spec: QGemmSpec): GpuProgram {
   const activation = nodeActivationFn(spec.node);
   const packed = spec.packOut !== undefined;
   const code = `${dotPrimitives(spec.features)}
-${storage('aq', 0, 'vec4u')}
-${storage('wq', 1, 'vec4u')}
-${storage('wscale', 2, 'f32')}
-${storage('bias', 3, 'f32')}
-${storage('out', 4, packed ? 'u32' : 'f32', 'read_write')}
+${storageDecl('aq', 0, 'vec4u')}
+${storageDecl('wq', 1, 'vec4u')}
+${storageDecl('wscale', 2, 'f32')}
+${storageDecl('bias', 3, 'f32')}
+${storageDecl('out', 4, packed ? 'u32' : 'f32', 'read_write')}
 fn put_f32(i: u32, v: f32) { out[i] = ${packed ? 'bitcast<u32>(v)' : 'v'}; }
 fn put_word(i: u32, w: u32) { out[i] = ${packed ? 'w' : 'bitcast<f32>(w)'}; }
 ${quantizeCommonSrc}
-${dynamic ? storage('scales', 5, 'f32') : ''}
+${dynamic ? storageDecl('scales', 5, 'f32') : ''}
 ${paramsDecl(bindings.length, params.length)}
 fn row_scale(m: u32, b: u32) -> f32 { return ${dynamic ? 'scales[2u * (m * p_u(10u) + b * p_u(11u))]' : 'p_f(9u)'}; }
 ${activation}

@@ -6,7 +6,7 @@ import type { QMatMulGeometry } from '../quant/geometry.js';
 import { amaxProgram, PACKED_DOT_FEATURE, prepassProgram, type ScaleSource } from '../quant/gpu.js';
 import { staticScale } from '../quant/pack.js';
 import quantizeRowsSrc from '../quant/quantize-rows.wgsl';
-import { paramsDecl, Params } from '../wgsl.js';
+import { paramsDecl, Params, storageDecl } from '../wgsl.js';
 import keptTableSrc from './kept-table.wgsl';
 import { indexWords, PAIR_OF_CODE, valueWords } from './sparse24.js';
 import gemvSrc from './sparse-qgemv.wgsl';
@@ -101,9 +101,6 @@ const STORE = `fn store(acc: i32, m: u32, n: u32) {
 }
 `;
 
-const storage = (name: string, binding: number, type: string, mode = 'read'): string =>
-  `@group(0) @binding(${binding}) var<storage, ${mode}> ${name}: array<${type}>;`;
-
 /** values [N, ceil(K/8)] → [N, 4·ceil(K/32)]: whole index words per row, zero-valued tail groups. */
 function padValueRows(values: Tensor, n: number, k: number): Tensor {
   const from = valueWords(k);
@@ -119,13 +116,13 @@ function sparseProgram(g: QMatMulGeometry, scale: ScaleSource, codes: BindingRef
   const params = new Params().u32s(g.m, g.n, indexWords(g.k)).f32s(dynamic ? 0 : staticScale(scale.actScale).scale);
   const gemv = g.m <= TABLE_MAX_ROWS;
   const packed = features?.has(PACKED_DOT_FEATURE);
-  const code = `${gemv ? `${packed ? PACKED_DOT : PORTABLE_DOT}${storage('tab', 0, 'u32')}` : `${packed ? PACKED_GATHER : PORTABLE_GATHER}${storage('aq', 0, 'vec4u')}`}
-${storage('values', 1, gemv ? 'u32' : 'vec4u')}
-${storage(gemv ? 'pairs' : 'indices', 2, 'u32')}
-${storage('wscale', 3, 'f32')}
-${storage('bias', 4, 'f32')}
-${storage('out', 5, 'f32', 'read_write')}
-${dynamic ? storage('scales', 6, 'f32') : ''}
+  const code = `${gemv ? `${packed ? PACKED_DOT : PORTABLE_DOT}${storageDecl('tab', 0, 'u32')}` : `${packed ? PACKED_GATHER : PORTABLE_GATHER}${storageDecl('aq', 0, 'vec4u')}`}
+${storageDecl('values', 1, gemv ? 'u32' : 'vec4u')}
+${storageDecl(gemv ? 'pairs' : 'indices', 2, 'u32')}
+${storageDecl('wscale', 3, 'f32')}
+${storageDecl('bias', 4, 'f32')}
+${storageDecl('out', 5, 'f32', 'read_write')}
+${dynamic ? storageDecl('scales', 6, 'f32') : ''}
 ${paramsDecl(dynamic ? 7 : 6, params.length)}
 fn row_scale(m: u32) -> f32 { return ${dynamic ? 'scales[2u * m]' : 'p_f(3u)'}; }
 ${nodeActivationFn(node)}
