@@ -32,16 +32,16 @@ export function stridesOf(dims: readonly number[]): number[] {
   return strides;
 }
 
+/** The typed array that holds each dtype's elements (int64 is narrowed to int32 on import). */
+export const DATA_ARRAYS = {
+  float32: Float32Array,
+  int32: Int32Array,
+  int64: Int32Array,
+  bool: Uint8Array,
+} as const satisfies Record<DType, unknown>;
+
 export function allocData(dtype: DType, size: number): TensorData {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size);
-    case 'int32':
-    case 'int64':
-      return new Int32Array(size);
-    case 'bool':
-      return new Uint8Array(size);
-  }
+  return new DATA_ARRAYS[dtype](size);
 }
 
 export function tensor(dtype: DType, dims: readonly number[], data?: ArrayLike<number>): Tensor {

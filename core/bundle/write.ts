@@ -2,7 +2,7 @@ import { BundleError, ModelFormatError } from '../errors.js';
 import type { Model } from '../ir/graph.js';
 import { loadOnnx, type LoadOnnxOptions } from '../onnx/load-onnx.js';
 import { toHex } from '../sign/message.js';
-import { sizeOf, type DType, type Tensor } from '../tensor.js';
+import { DATA_ARRAYS, sizeOf, type Tensor } from '../tensor.js';
 import { deflate } from './deflate.js';
 import { sha256, sha256Hex } from '../sign/digest.js';
 import { alignUp, bundleSizes, dataStart, DIGEST_BYTES, FORMAT_VERSION, HEADER_BYTES, writeHeader, type BundleSizes } from './format.js';
@@ -10,15 +10,8 @@ import { encodeGraph } from './graph-codec.js';
 import { DENSE, impliedLayouts } from './layouts.js';
 import { BundleMeta, Manifest, validate, type BundleManifest, type GraphJson, type TensorEntry } from './manifest.js';
 
-const HOLDER: Readonly<Record<DType, { new (n: number): Tensor['data'] }>> = {
-  float32: Float32Array,
-  int32: Int32Array,
-  int64: Int32Array,
-  bool: Uint8Array,
-};
-
 function storedBytes(name: string, t: Tensor): Uint8Array {
-  if (!(t.data instanceof HOLDER[t.dtype]) || t.data.length !== sizeOf(t.dims)) {
+  if (!(t.data instanceof DATA_ARRAYS[t.dtype]) || t.data.length !== sizeOf(t.dims)) {
     throw new ModelFormatError(`tensor "${name}": ${t.data.constructor.name} of ${t.data.length} values does not hold ${t.dtype} [${t.dims.join(', ')}]`);
   }
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
