@@ -8,8 +8,8 @@
 // from -f32 max, max_nan over the taps in order. The pool's dispatch and 3 of 4 stores go away,
 // and the values are the unfused pair's bit for bit. The block's columns are read by constant
 // index: indexing an array of the 4 accumulators by a loop variable made SwiftShader keep them in
-// memory, which cost about a tenth of the
-// kernel.
+// memory, about a tenth of the kernel. A block past N computes channels it never stores (their
+// reads stay in bounds or are clamped, as WebGPU bounds every access).
 //
 // With PACK_OUT (a QConv whose only reader is a QConv with a static scale, core/runtime/webgpu/
 // packed-fusion.ts) the 4 outputs of a row are quantized with the reader's scale (param 12, its
