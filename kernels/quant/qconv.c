@@ -140,9 +140,9 @@ typedef struct {
   v128_t lo, hi; /* the activation's bounds when it is a clamp (act_clamp) */
 } ConvTile;
 
-/* Tap pairs [j0, j1) of PR quads x NR channels into acc (a, w at pair j0). */
-INLINE void dot_pairs(v128_t acc[4][4], const int16_t* a, const int16_t* w, int k2, int j0, int j1, const int PR, const int NR) {
-  for (int j = j0; j < j1; j++, a += 8, w += 8) {
+/* `pairs` tap pairs of PR quads x NR channels into acc, from a and w (quads k2 pairs apart). */
+INLINE void dot_pairs(v128_t acc[4][4], const int16_t* a, const int16_t* w, int k2, int pairs, const int PR, const int NR) {
+  for (int j = 0; j < pairs; j++, a += 8, w += 8) {
     v128_t av[4];
     for (int i = 0; i < PR; i++) av[i] = wasm_v128_load(a + i * k2 * 8);
     for (int c = 0; c < NR; c++) {
@@ -166,10 +166,10 @@ INLINE void conv_tile(const ConvTile* t, const int PR, const int NR, const int C
   for (int i = 0; i < PR; i++)
     for (int c = 0; c < NR; c++) acc[i][c] = wasm_i32x4_splat(0), sum[i][c] = wasm_f32x4_splat(0.0f);
   if (!Q4) {
-    dot_pairs(acc, a, w, k2, 0, k2, PR, NR);
+    dot_pairs(acc, a, w, k2, k2, PR, NR);
   } else {
     for (int g = 0; g < t->q4_groups; g++) {
-      dot_pairs(acc, a + g * 16 * 8, w + g * 16 * 8, k2, 0, 16, PR, NR);
+      dot_pairs(acc, a + g * 16 * 8, w + g * 16 * 8, k2, 16, PR, NR);
       for (int c = 0; c < NR; c++) {
         const v128_t scale = wasm_f32x4_splat(t->wscale[(n0 + c) * t->q4_groups + g]);
         for (int i = 0; i < PR; i++) {
