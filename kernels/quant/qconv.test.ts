@@ -209,6 +209,13 @@ describe('QConv', () => {
         { cout: 8, kernel: [3, 3], attrs: { group: 2, pads: [2, 2, 2, 2], dilations: [2, 2] }, actScale: 0.05 },
         { cout: 8, kernel: [3, 3], attrs: { group: 2, dilations: [2, 1] }, actScale: 0.05 },
       ], [], [true, false], [false, true]],
+      // 32 channels (8 words a tap, runs of 4) with stride and uneven pads, then 2 groups of 16
+      // into a layer whose odd output keeps its MaxPool.
+      [[1, 3, 7, 6], [
+        { cout: 32, kernel: [3, 3], attrs: { pads: [1, 1, 1, 1], ...relu }, actScale: 0.05 },
+        { cout: 32, kernel: [3, 3], attrs: { strides: [2, 1], pads: [1, 0, 0, 1] }, actScale: 0.04 },
+        { cout: 8, kernel: [3, 3], attrs: { group: 2, pads: [1, 1, 1, 1], ...relu }, actScale: 0.05, pool: true },
+      ], [], [true, true, false], [false, true, true]],
       // Not packed: a dynamic reader, 6 channels, a producer whose output is also a graph output.
       [[1, 3, 8, 8], [
         { cout: 8, kernel: [3, 3], attrs: {}, actScale: 0.05 },
