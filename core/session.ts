@@ -82,6 +82,13 @@ const WORKER_MEMORY = 128 * 2 ** 20;
  * the first at load, others on first use. Runs are queued so concurrent calls never interleave on
  * the device's buffers.
  */
+/** The outputs as a plain record: Object.fromEntries measured ~220 ns a call here, a loop ~25. */
+function record(outputs: ReadonlyMap<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [name, t] of outputs) out[name] = t;
+  return out;
+}
+
 export class Session {
   readonly inputs: readonly IoInfo[];
   readonly outputs: readonly IoInfo[];
@@ -194,22 +201,30 @@ export class Session {
     return WORKER_MEMORY - weights - held;
   }
 
+  // Plain loops, no closures: this runs on every inference, and a wake-word head's whole run is ~20 µs.
   private validate(feeds: Readonly<Record<string, Tensor>>): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     for (const input of this.model.graph.inputs) {
       const t = feeds[input.name];
       if (!t) throw new InputError(`missing input "${input.name}" (expected ${input.dtype} [${input.dims.join(', ')}])`);
       if (t.dtype !== input.dtype) throw new InputError(`input "${input.name}" must be ${input.dtype}, got ${t.dtype}`);
-      if (t.dims.length !== input.dims.length || input.dims.some((d, i) => typeof d === 'number' && d !== t.dims[i])) {
-        throw new InputError(`input "${input.name}" must have dims [${input.dims.join(', ')}], got [${t.dims.join(', ')}]`);
+      let dimsOk = t.dims.length === input.dims.length;
+      for (let i = 0; dimsOk && i < input.dims.length; i++) {
+        const d = input.dims[i];
+        dimsOk = typeof d !== 'number' || d === t.dims[i];
       }
+      if (!dimsOk) throw new InputError(`input "${input.name}" must have dims [${input.dims.join(', ')}], got [${t.dims.join(', ')}]`);
       if (t.data.length !== sizeOf(t.dims)) {
         throw new InputError(`input "${input.name}" has ${t.data.length} values for dims [${t.dims.join(', ')}]`);
       }
       out.set(input.name, t);
     }
-    const unknown = Object.keys(feeds).filter((k) => !this.model.graph.inputs.some((i) => i.name === k));
-    if (unknown.length) throw new InputError(`unknown input(s): ${unknown.join(', ')}`);
+    for (const k in feeds) {
+      if (!out.has(k)) {
+        const unknown = Object.keys(feeds).filter((name) => !out.has(name));
+        throw new InputError(`unknown input(s): ${unknown.join(', ')}`);
+      }
+    }
     return out;
   }
 
@@ -219,7 +234,7 @@ export class Session {
     // CPU runs are synchronous: with nothing queued and the last shape again, run now rather than
     // through the queue's promise hops and the bucket lookup (about 3 µs, 5-10% of a wake-word head).
     const last = this.lastBucket;
-    if (this.queued === 0 && last?.cpu && this.sameDims(last, checked)) return Object.fromEntries(this.runCpu(last, last.cpu, checked));
+    if (this.queued === 0 && last?.cpu && this.sameDims(last, checked)) return record(this.runCpu(last, last.cpu, checked));
     this.queued++;
     const result = this.queue.then(async () => {
       if (this.disposed) throw new DisposedError();
@@ -232,7 +247,7 @@ export class Session {
       return outputs;
     });
     this.queue = result.catch(() => undefined).finally(() => this.queued--);
-    return Object.fromEntries(await result);
+    return record(await result);
   }
 
   private runCpu(bucket: Bucket, cpu: CpuExecutable, feeds: ReadonlyMap<string, Tensor>): Map<string, Tensor> {
@@ -251,11 +266,14 @@ export class Session {
   }
 
   private sameDims(bucket: Bucket, feeds: ReadonlyMap<string, Tensor>): boolean {
-    return this.model.graph.inputs.every((input, i) => {
+    const { inputs } = this.model.graph;
+    for (let i = 0; i < inputs.length; i++) {
       const want = bucket.dims[i]!;
-      const got = feeds.get(input.name)!.dims;
-      return got.length === want.length && got.every((d, j) => d === want[j]);
-    });
+      const got = feeds.get(inputs[i]!.name)!.dims;
+      if (got.length !== want.length) return false;
+      for (let j = 0; j < got.length; j++) if (got[j] !== want[j]) return false;
+    }
+    return true;
   }
 
   report(): SessionReport {
