@@ -1,8 +1,8 @@
-import type { Model } from '../ir/graph.js';
+import type { Graph, Model } from '../ir/graph.js';
 import type { Tensor } from '../tensor.js';
 import { BLOCK_COLS, BLOCK_ROWS } from '../../kernels/blocksparse/format.js';
 import { findWeightLayers, type WeightLayer } from './layers.js';
-import { blockSparseEncoding, rewriteLayers, type Rewritten } from './rewrite-layers.js';
+import { blockSparseEncoding, rewriteLayers } from './rewrite-layers.js';
 
 /**
  * Magnitude pruning of the weight layers, in float: zeros written into the model's own weight
@@ -124,7 +124,7 @@ export function tilesBlockSparse(pattern: Sparsity): boolean {
  * model; convolutions stay on the dense conv kernels (the op is a matrix product). Returns the
  * rewritten nodes' names with it, for the compression report.
  */
-export function blockSparseLayers(model: Model, exclude: readonly string[] = []): Rewritten & { readonly layers: readonly WeightLayer[] } {
+export function blockSparseLayers(model: Model, exclude: readonly string[] = []): { readonly graph: Graph; readonly layers: readonly WeightLayer[] } {
   const layers = findWeightLayers(model.graph).filter((l) => l.kind === 'dense' && !exclude.includes(l.node.name));
-  return { ...rewriteLayers(model.graph, layers.map((l) => [l, blockSparseEncoding(l)] as const)), layers };
+  return { graph: rewriteLayers(model.graph, layers.map((l) => [l, blockSparseEncoding(l)] as const)), layers };
 }

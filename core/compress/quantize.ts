@@ -114,7 +114,7 @@ export function quantizeModel(model: Model, options: QuantizeOptions): { model: 
     recipes.push({ node: layer.node.name, opType: e.opType, format: e.format, n: layer.n, k: layer.k, actScale: e.attrs.act_scale as number | undefined });
     return [layer, e] as const;
   });
-  const { graph: rewritten } = rewriteLayers(graph, rewrites);
+  const rewritten = rewriteLayers(graph, rewrites);
   return {
     model: { ...model, graph: rewritten },
     recipe: {

@@ -72,15 +72,11 @@ function dropUnread(graph: Graph, nodes: Node[], initializers: Map<string, Tenso
   return nodes.filter((node) => node.opType !== 'Constant' || read.has(node.outputs[0]!));
 }
 
-export interface Rewritten {
-  readonly graph: Graph;
-}
-
 /**
  * Replaces each layer's node (and its folded bias Add) by the encoded op reading `layer.input`,
  * stores the encoded tensors as `<node>.<format>.<suffix>` and drops what nothing reads any more.
  */
-export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [WeightLayer, Encoded])[]): Rewritten {
+export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [WeightLayer, Encoded])[]): Graph {
   const initializers = new Map(graph.initializers);
   const replaced = new Map<Node, Node | undefined>();
   rewrites.forEach(([layer, e], i) => {
@@ -98,5 +94,5 @@ export function rewriteLayers(graph: Graph, rewrites: readonly (readonly [Weight
   });
   const rewritten = graph.nodes.flatMap((node) => (replaced.has(node) ? (replaced.get(node) ? [replaced.get(node)!] : []) : [node]));
   const nodes = dropUnread(graph, rewritten, initializers);
-  return { graph: { ...graph, nodes, initializers } };
+  return { ...graph, nodes, initializers };
 }

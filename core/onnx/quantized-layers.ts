@@ -51,5 +51,5 @@ export function rewriteQuantizedLayers(g: ImportGraph, weights: ReadonlyMap<stri
     } else g.notes.push(`${layer.node.name}: activations are float in the model; QMatMul/QConv quantize them with a dynamic per-row scale`);
     return [[{ ...layer, input: pair?.input ?? layer.input }, int8Encoding(layer, weightsOf(layer, w, g.notes), acts)]];
   });
-  if (rewrites.length) g.adopt(rewriteLayers(g.graph(), rewrites).graph);
+  if (rewrites.length) g.adopt(rewriteLayers(g.graph(), rewrites));
 }
